@@ -1,0 +1,37 @@
+// One closed list of error codes. Callers decide whether to retry by reading `canRetry`,
+// never by matching a message.
+export const ERROR_CODES = Object.freeze({
+  INVALID_CONFIG: 'INVALID_CONFIG',
+  KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
+  KAFKA_TOPIC_MISMATCH: 'KAFKA_TOPIC_MISMATCH',
+  KAFKA_ERROR: 'KAFKA_ERROR',
+  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  DATABASE_ERROR: 'DATABASE_ERROR',
+  MIGRATION_FAILED: 'MIGRATION_FAILED',
+  PRODUCE_FAILED: 'PRODUCE_FAILED',
+} as const);
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export class IngesterError extends Error {
+  readonly code: ErrorCode;
+  readonly canRetry: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; canRetry?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IngesterError';
+    this.code = code;
+    this.canRetry = options.canRetry ?? false;
+  }
+}
+
+/** A configuration problem; `problems` lists every bad value so they can be fixed in one go. */
+export class ConfigError extends IngesterError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(ERROR_CODES.INVALID_CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
+  }
+}

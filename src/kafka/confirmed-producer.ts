@@ -1,0 +1,83 @@
+// A producer that knows when every record it sent is stored by the broker: it counts delivery
+// reports, applies back-pressure when librdkafka's queue is full, and fails loudly on any loss.
+import Kafka from 'node-rdkafka';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ERROR_CODES, IngesterError } from '../errors.js';
+import { baseClientConfig } from './client-config.js';
+
+const MAX_IN_FLIGHT = 50_000;
+
+export class ConfirmedProducer {
+  readonly #producer: Kafka.Producer;
+  #inFlight = 0;
+  #delivered = 0;
+  readonly #failures: string[] = [];
+
+  private constructor(producer: Kafka.Producer) {
+    this.#producer = producer;
+    producer.on('delivery-report', (err) => {
+      this.#inFlight--;
+      if (err) this.#failures.push(err.message);
+      else this.#delivered++;
+    });
+  }
+
+  static async connect(brokers: string, clientId: string): Promise<ConfirmedProducer> {
+    const producer = new Kafka.Producer({
+      ...baseClientConfig(brokers, clientId),
+      dr_cb: true,
+      // Idempotence: librdkafka's internal retries never write a record twice or out of order.
+      'enable.idempotence': true,
+      'linger.ms': 5,
+      'batch.num.messages': 10_000,
+      'queue.buffering.max.messages': MAX_IN_FLIGHT * 2,
+    });
+    await new Promise<void>((resolve, reject) => {
+      producer.connect({ timeout: 15_000 }, (err) => {
+        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${brokers}: ${err.message}`, { cause: err, canRetry: true }));
+        else resolve();
+      });
+    });
+    producer.setPollInterval(20);
+    return new ConfirmedProducer(producer);
+  }
+
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  /** Queues one record for an explicit partition; waits while too much is in flight. */
+  async send(topic: string, partition: number, key: string, value: Buffer): Promise<void> {
+    while (this.#inFlight >= MAX_IN_FLIGHT) await sleep(5);
+    for (;;) {
+      try {
+        this.#producer.produce(topic, partition, value, key, Date.now());
+        this.#inFlight++;
+        return;
+      } catch (err) {
+        if ((err as Kafka.LibrdKafkaError).code !== Kafka.CODES.ERRORS.ERR__QUEUE_FULL) {
+          throw new IngesterError(ERROR_CODES.PRODUCE_FAILED, `cannot produce to ${topic}[${partition}]: ${(err as Error).message}`, { cause: err });
+        }
+        await sleep(10);
+      }
+    }
+  }
+
+  /** Resolves once every queued record has a delivery report; rejects when any was not stored. */
+  async confirmAll(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) {
+      await new Promise<void>((resolve) => this.#producer.flush(1_000, () => resolve()));
+    }
+    if (this.#inFlight > 0) {
+      throw new IngesterError(ERROR_CODES.PRODUCE_FAILED, `${this.#inFlight} records still unconfirmed after ${timeoutMs} ms`, { canRetry: true });
+    }
+    if (this.#failures.length > 0) {
+      throw new IngesterError(ERROR_CODES.PRODUCE_FAILED, `${this.#failures.length} records were not stored, first error: ${this.#failures[0]}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.#producer.disconnect(() => resolve()));
+  }
+}

@@ -1,0 +1,69 @@
+// Promise-based topic administration over librdkafka: metadata through a producer handle
+// (the AdminClient of node-rdkafka cannot describe topics), changes through the AdminClient.
+import Kafka from 'node-rdkafka';
+import { ERROR_CODES, IngesterError } from '../errors.js';
+import { baseClientConfig } from './client-config.js';
+
+const TIMEOUT_MS = 15_000;
+
+export class TopicAdmin {
+  readonly #metadata: Kafka.Producer;
+  readonly #admin: Kafka.IAdminClient;
+
+  private constructor(metadata: Kafka.Producer, admin: Kafka.IAdminClient) {
+    this.#metadata = metadata;
+    this.#admin = admin;
+  }
+
+  static async connect(brokers: string): Promise<TopicAdmin> {
+    const config = baseClientConfig(brokers, 'zipbank-topic-admin');
+    const metadata = new Kafka.Producer(config);
+    await new Promise<void>((resolve, reject) => {
+      metadata.connect({ timeout: TIMEOUT_MS }, (err) => {
+        if (err) {
+          reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${brokers}: ${err.message}`, { cause: err, canRetry: true }));
+        } else resolve();
+      });
+    });
+    return new TopicAdmin(metadata, Kafka.AdminClient.create(config));
+  }
+
+  /** Partition count of a topic, or undefined when it does not exist. */
+  async partitionCount(topic: string): Promise<number | undefined> {
+    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => {
+      this.#metadata.getMetadata({ timeout: TIMEOUT_MS }, (err, data) => (err ? reject(kafkaError('read metadata', err)) : resolve(data)));
+    });
+    const found = metadata.topics.find((t) => t.name === topic);
+    return found && found.partitions.length > 0 ? found.partitions.length : undefined;
+  }
+
+  /** Creates a topic; resolves false (not an error) when it exists already. */
+  async createTopic(topic: string, partitions: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.#admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, TIMEOUT_MS, (err) => {
+        if (!err) resolve(true);
+        else if (err.code === Kafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve(false);
+        else reject(kafkaError(`create topic ${topic}`, err));
+      });
+    });
+  }
+
+  /** Deletes a topic; a topic that is already gone is not an error. */
+  async deleteTopic(topic: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#admin.deleteTopic(topic, TIMEOUT_MS, (err) => {
+        if (!err || err.code === Kafka.CODES.ERRORS.ERR_UNKNOWN_TOPIC_OR_PART) resolve();
+        else reject(kafkaError(`delete topic ${topic}`, err));
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#admin.disconnect();
+    await new Promise<void>((resolve) => this.#metadata.disconnect(() => resolve()));
+  }
+}
+
+function kafkaError(action: string, err: Kafka.LibrdKafkaError): IngesterError {
+  return new IngesterError(ERROR_CODES.KAFKA_ERROR, `Kafka could not ${action}: ${err.message}`, { cause: err, canRetry: Boolean(err.isRetriable) });
+}

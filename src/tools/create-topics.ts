@@ -1,0 +1,42 @@
+// npm run topics:create: creates the customers and transactions topics, one partition per branch.
+import { DEFAULTS, env } from '../defaults.js';
+import { ensureTopics } from '../kafka/ensure-topics.js';
+import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli/options.js';
+import { runMain } from '../cli/run-main.js';
+import { ConfigError } from '../errors.js';
+
+const HELP = `Usage: npm run topics:create -- [options]
+
+Creates the customers and transactions topics with one partition per branch. Idempotent.
+
+  --brokers <list>             Kafka bootstrap servers      (KAFKA_BROKERS, default ${DEFAULTS.brokers})
+  --customers-topic <name>     customer-creation topic      (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
+  --transactions-topic <name>  deposits and withdrawals     (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
+  --partitions <n>             partitions = branches        (PARTITIONS, default ${DEFAULTS.partitions})
+  --help                       this text
+`;
+
+runMain('topics:create', async () => {
+  const flags = parseFlags(process.argv.slice(2), {
+    brokers: { type: 'string' },
+    'customers-topic': { type: 'string' },
+    'transactions-topic': { type: 'string' },
+    partitions: { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const problems: Problems = [];
+  const brokers = nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers);
+  const customersTopic = nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic);
+  const transactionsTopic = nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic);
+  const partitions = integerOption(problems, 'partitions', flags.partitions ?? env('PARTITIONS'), DEFAULTS.partitions, { min: 1, max: 10_000 });
+  if (customersTopic === transactionsTopic) problems.push('customers-topic and transactions-topic must differ');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const reports = await ensureTopics(brokers, [customersTopic, transactionsTopic], partitions);
+  for (const r of reports) process.stdout.write(`topic ${r.topic}: ${r.status}, ${r.partitions} partitions\n`);
+  return 0;
+});

@@ -1,0 +1,47 @@
+// npm run db:migrate: creates the database named by DATABASE_URL when missing, then applies
+// prisma/migrations with Prisma's WASM schema engine (works offline, see src/db/migrator.ts).
+import { DEFAULTS, env } from '../defaults.js';
+import { parseFlags } from '../cli/options.js';
+import { runMain } from '../cli/run-main.js';
+import { ensureDatabase } from '../db/ensure-database.js';
+import { applyMigrations, DEFAULT_PRISMA_DIR } from '../db/migrator.js';
+import { redact } from '../db/database-url.js';
+import { ERROR_CODES, IngesterError } from '../errors.js';
+
+const HELP = `Usage: npm run db:migrate -- [options]
+
+Creates the database if it is missing and applies every pending migration. Idempotent.
+
+  --database-url <url>  PostgreSQL URL (DATABASE_URL, default ${DEFAULTS.databaseUrl})
+  --prisma-dir <dir>    folder with schema.prisma and migrations/ (default ${DEFAULT_PRISMA_DIR})
+  --help                this text
+`;
+
+runMain('db:migrate', async () => {
+  const flags = parseFlags(process.argv.slice(2), {
+    'database-url': { type: 'string' },
+    'prisma-dir': { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const databaseUrl = flags['database-url'] ?? env('DATABASE_URL') ?? DEFAULTS.databaseUrl;
+  try {
+    const created = await ensureDatabase(databaseUrl);
+    if (created) process.stdout.write(`created database ${redact(databaseUrl)}\n`);
+    const applied = await applyMigrations(databaseUrl, flags['prisma-dir'] ?? DEFAULT_PRISMA_DIR);
+    process.stdout.write(applied.length === 0 ? 'database is up to date, no migration applied\n' : `applied ${applied.length} migration(s): ${applied.join(', ')}\n`);
+  } catch (err) {
+    throw new IngesterError(ERROR_CODES.MIGRATION_FAILED, `migrating ${redact(databaseUrl)} failed: ${describe(err)}`, { cause: err });
+  }
+  return 0;
+});
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  // The WASM engine rejects with plain objects carrying a message.
+  if (typeof err === 'object' && err !== null && 'message' in err) return String((err as { message: unknown }).message);
+  return JSON.stringify(err);
+}
