@@ -1,0 +1,96 @@
+// Test fixtures against the real broker and the real database: each test gets its own topics
+// and its own database, removed again when the test ends.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ensureTopics } from '../../src/kafka/ensure-topics.js';
+import { TopicAdmin } from '../../src/kafka/topic-admin.js';
+import { dropDatabase } from '../../src/db/ensure-database.js';
+
+const execFileAsync = promisify(execFile);
+
+export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+let counter = 0;
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+}
+
+export interface TestTopics {
+  customersTopic: string;
+  transactionsTopic: string;
+  partitions: number;
+}
+
+export async function withTopics(t: Teardown, partitions = 8): Promise<TestTopics> {
+  const customersTopic = uniqueName('test-customers');
+  const transactionsTopic = uniqueName('test-events');
+  t.teardown(async () => {
+    const admin = await TopicAdmin.connect(BROKERS);
+    try {
+      await admin.deleteTopic(customersTopic);
+      await admin.deleteTopic(transactionsTopic);
+    } finally {
+      await admin.close();
+    }
+  });
+  await ensureTopics(BROKERS, [customersTopic, transactionsTopic], partitions);
+  return { customersTopic, transactionsTopic, partitions };
+}
+
+/** A URL for a database of the test's own, dropped when the test ends; not created here. */
+export function testDatabaseUrl(t: Teardown): string {
+  const url = `${SERVER_URL}/${uniqueName('zipbank_test')}`;
+  t.teardown(() => dropDatabase(url));
+  return url;
+}
+
+/** A migrated database of the test's own. */
+export async function withDatabase(t: Teardown): Promise<string> {
+  const url = testDatabaseUrl(t);
+  const result = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  if (result.code !== 0) throw new Error(`migration failed: ${result.stderr}`);
+  return url;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of the built entry points (dist/...) the way npm scripts do. */
+export async function runNode(script: string, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<RunResult> {
+  const nodeArgs = script.endsWith('migrate.js') ? ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning'] : [];
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [...nodeArgs, path.join(PROJECT_DIR, script), ...args], {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, ...env },
+      timeout: timeoutMs,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number | string; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+  }
+}
+
+/** Reads a whole topic with kcat, an independent Kafka client: one entry per record. */
+export async function readTopicWithKcat(topic: string): Promise<{ partition: number; key: string; value: string }[]> {
+  const { stdout } = await execFileAsync('kcat', ['-C', '-b', BROKERS, '-t', topic, '-e', '-q', '-f', '%p\t%k\t%s\n'], { maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [partition, key, value] = line.split('\t');
+      return { partition: Number(partition), key: key ?? '', value: value ?? '' };
+    });
+}

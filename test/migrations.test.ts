@@ -1,0 +1,65 @@
+import t from 'tap';
+import pg from 'pg';
+import { runNode, testDatabaseUrl } from './helpers/fixtures.js';
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+t.test('db:migrate creates the database, every table and constraint, and a second run is a no-op', async (t) => {
+  const url = testDatabaseUrl(t);
+  const first = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  t.equal(first.code, 0, 'first run succeeds', { stderr: first.stderr });
+  t.match(first.stdout, /created database/);
+  t.match(first.stdout, /applied 1 migration\(s\): 20261124000000_init/);
+
+  const tables = (await query<{ table_name: string }>(url, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)).map((r) => r.table_name);
+  t.same(tables, ['_prisma_migrations', 'balance', 'consumer_offset', 'customer', 'parked_transaction', 'rejected_event', 'transaction']);
+
+  const constraints = (await query<{ conname: string }>(url, `SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace`)).map((r) => r.conname);
+  for (const name of ['transaction_custid_fkey', 'balance_custid_fkey', 'transaction_amount_positive', 'transaction_kind_valid', 'customer_pkey', 'consumer_offset_pkey']) {
+    t.ok(constraints.includes(name), `constraint ${name} exists`);
+  }
+  const unique = (await query<{ indexname: string }>(url, `SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE 'CREATE UNIQUE%'`)).map((r) => r.indexname);
+  for (const name of ['transaction_kafka_coordinates_key', 'parked_transaction_kafka_coordinates_key', 'rejected_event_kafka_coordinates_key']) {
+    t.ok(unique.includes(name), `unique index ${name} exists`);
+  }
+  const types = await query<{ table_name: string; column_name: string; data_type: string }>(
+    url,
+    `SELECT table_name, column_name, data_type FROM information_schema.columns
+      WHERE table_schema = 'public' AND column_name IN ('amount_cents', 'balance_cents', 'occurred_at', 'created_at', 'raw_value')`,
+  );
+  for (const c of types) {
+    const expected = c.column_name.endsWith('_cents') ? 'bigint' : c.column_name === 'raw_value' ? 'bytea' : 'timestamp with time zone';
+    t.equal(c.data_type, expected, `${c.table_name}.${c.column_name} is ${expected}`);
+  }
+
+  // The constraints do their job.
+  await query(url, `INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset) VALUES (55, 'Todd', 'Cushman', to_timestamp(1587398301), 'c', 0, 0)`);
+  const insert = `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset) VALUES ($1, $2, $3, to_timestamp(1587398219), 'e', 0, $4)`;
+  await query(url, insert, [55, 'deposit', 10000, 0]);
+  await t.rejects(query(url, insert, [55, 'deposit', 10000, 0]), { code: '23505' }, 'the same Kafka record cannot be posted twice');
+  await t.rejects(query(url, insert, [56, 'deposit', 10000, 1]), { code: '23503' }, 'no ledger row without its customer');
+  await t.rejects(query(url, insert, [55, 'deposit', 0, 2]), { code: '23514' }, 'amounts are positive');
+  await t.rejects(query(url, insert, [55, 'refund', 5, 3]), { code: '23514' }, 'only deposits and withdrawals');
+  const [row] = await query<{ epoch: string }>(url, `SELECT extract(epoch FROM occurred_at)::bigint AS epoch FROM "transaction"`);
+  t.equal(row?.epoch, '1587398219', 'times round-trip exactly');
+
+  const second = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  t.equal(second.code, 0);
+  t.match(second.stdout, /up to date, no migration applied/);
+  const [history] = await query<{ n: string }>(url, `SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`);
+  t.equal(history?.n, '1', 'the migration is recorded once, as prisma migrate deploy records it');
+});
+
+t.test('db:migrate against an unreachable server fails with a clear error', async (t) => {
+  const result = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' });
+  t.equal(result.code, 1);
+  t.match(result.stderr, /MIGRATION_FAILED: migrating postgresql:\/\/postgres@127\.0\.0\.1:1\/nowhere failed/);
+});
