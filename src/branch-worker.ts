@@ -1,0 +1,115 @@
+// A branch worker: the body of one worker thread, owning one branch partition. It reads batches
+// from its consumer and writes each in one Postgres transaction, fetching the next batch while
+// the current one is written. Outages are waited out with backoff; nothing is ever skipped.
+import { BranchConsumer } from './kafka/branch-consumer.js';
+import { createPrisma, type PrismaClient } from './db/prisma.js';
+import { assembleBatch, type RawRecord } from './ingest/batch.js';
+import { parkedStats, readOffsets, writeBatch } from './ingest/batch-writer.js';
+import { createLogger, type Logger } from './log.js';
+import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask } from './worker-protocol.js';
+import { Backoff } from './ingest/backoff.js';
+
+const STATS_INTERVAL_MS = 10_000;
+/** How often an idle branch with parked transactions looks for their customers. */
+const IDLE_UNPARK_INTERVAL_MS = 500;
+
+export default async function runBranch(task: BranchTask): Promise<BranchResult> {
+  const { partition, config } = task;
+  const stop = new Int32Array(task.stopFlag);
+  const log = createLogger(config.logLevel, { branch: partition });
+  const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
+  const result: BranchResult = { partition, batches: 0, records: 0 };
+
+  const prisma = createPrisma(config.databaseUrl);
+  let consumer: BranchConsumer | undefined;
+  try {
+    const offsets = await retry(log, stop, 'read stored offsets', () => readOffsets(prisma, [topics.customers, topics.transactions], partition));
+    if (!offsets) return result;
+    consumer = await retry(log, stop, 'connect to Kafka', () =>
+      BranchConsumer.connect({ brokers: config.brokers, partition, topics: [topics.customers, topics.transactions], offsets, lingerMs: config.lingerMs }),
+    );
+    if (!consumer) return result;
+    const parkedAtStart = await retry(log, stop, 'count parked transactions', () => parkedStats(prisma, { partition, transactionsTopic: topics.transactions }));
+    if (!parkedAtStart) return result;
+    log.info({ offsets: Object.fromEntries(offsets), parked: parkedAtStart.count }, 'branch worker started');
+
+    await ingest(task, stop, log, prisma, consumer, parkedAtStart.count > 0, result);
+    log.info({ batches: result.batches, records: result.records }, 'branch worker stopping');
+    return result;
+  } finally {
+    await consumer?.disconnect();
+    await prisma.$disconnect().catch(() => undefined);
+  }
+}
+
+async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: PrismaClient, consumer: BranchConsumer, parkedAtStart: boolean, result: BranchResult): Promise<void> {
+  const { partition, config } = task;
+  const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
+  const writeOptions = { partition, transactionsTopic: config.transactionsTopic, checkParked: parkedAtStart };
+  const fetchBackoff = new Backoff();
+  let lastUnparkCheck = 0;
+  let lastStats = Date.now();
+  let window = { records: 0, posted: 0, parked: 0, rejected: 0 };
+
+  let next = consumer.consume(config.batchSize);
+  while (!stopRequested(stop)) {
+    let records: RawRecord[];
+    try {
+      records = await next;
+      fetchBackoff.reset();
+    } catch (err) {
+      // librdkafka reconnects by itself; wait and fetch again rather than fail the branch.
+      log.warn({ err, delayMs: fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
+      if (await sleepUnlessStopped(stop, fetchBackoff.next())) break;
+      next = consumer.consume(config.batchSize);
+      continue;
+    }
+    // Prefetch: the next batch is read from librdkafka while this one is written.
+    next = consumer.consume(config.batchSize);
+
+    const idleUnpark = records.length === 0 && writeOptions.checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
+    if (records.length > 0 || idleUnpark) {
+      const batch = assembleBatch(records, topics, config.maxPayloadBytes);
+      const outcome = await retry(log, stop, 'write batch', () => writeBatch(prisma, batch, writeOptions), { records: records.length });
+      if (!outcome) break; // stopping: the batch was not committed and will be read again
+      lastUnparkCheck = Date.now();
+      writeOptions.checkParked = outcome.stillParked > 0;
+      result.batches++;
+      result.records += records.length;
+      window.records += records.length;
+      window.posted += outcome.posted;
+      window.parked += outcome.parked;
+      window.rejected += outcome.rejected;
+      if (outcome.rejected > 0) log.warn({ rejected: outcome.rejected }, 'records rejected, see table rejected_event');
+      log.debug({ ...outcome, records: records.length }, 'batch committed');
+    }
+
+    if (Date.now() - lastStats >= STATS_INTERVAL_MS) {
+      const parked = await parkedStats(prisma, { partition, transactionsTopic: config.transactionsTopic }).catch(() => undefined);
+      const seconds = (Date.now() - lastStats) / 1000;
+      log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: parked?.count, oldestParkedAgeSeconds: parked?.oldestAgeSeconds }, 'branch stats');
+      window = { records: 0, posted: 0, parked: 0, rejected: 0 };
+      lastStats = Date.now();
+    }
+  }
+  // Let the prefetch settle before the consumer is disconnected; its records are simply re-read.
+  await next.catch(() => undefined);
+}
+
+/**
+ * Runs `action` until it succeeds, waiting with exponential backoff between attempts: a database
+ * or broker outage pauses the branch instead of failing it. Resolves undefined when stop is
+ * requested first.
+ */
+async function retry<T>(log: Logger, stop: Int32Array, what: string, action: () => Promise<T>, context: Record<string, unknown> = {}): Promise<T | undefined> {
+  const backoff = new Backoff();
+  for (;;) {
+    try {
+      return await action();
+    } catch (err) {
+      const delayMs = backoff.next();
+      log.error({ err, delayMs, attempt: backoff.attempts, ...context }, `could not ${what}, retrying`);
+      if (await sleepUnlessStopped(stop, delayMs)) return undefined;
+    }
+  }
+}

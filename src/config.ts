@@ -1,0 +1,91 @@
+// Ingester configuration: flags first, then environment variables, then DEFAULTS. Validated once,
+// every problem reported in one ConfigError, then frozen.
+import { DEFAULTS, env } from './defaults.js';
+import { integerOption, nonEmptyOption, parseFlags, type Problems } from './cli/options.js';
+import { splitDatabaseUrl } from './db/database-url.js';
+import { parsePartitionList } from './ingest/partition-list.js';
+import { ConfigError } from './errors.js';
+
+export interface IngesterConfig {
+  readonly partitions: readonly number[];
+  readonly brokers: string;
+  readonly databaseUrl: string;
+  readonly customersTopic: string;
+  readonly transactionsTopic: string;
+  /** Most records written in one Postgres transaction. */
+  readonly batchSize: number;
+  /** How long a worker waits for a batch to fill before writing what it has. */
+  readonly lingerMs: number;
+  /** Larger payloads are rejected unread. */
+  readonly maxPayloadBytes: number;
+  readonly logLevel: string;
+  /** Upper bound for a clean shutdown; see README "Shutdown". */
+  readonly shutdownTimeoutMs: number;
+}
+
+export const HELP = `Usage: node dist/supervisor.js [options]
+
+Ingests branch partitions of the customers and transactions topics into PostgreSQL, one worker
+thread per partition.
+
+  --partitions <list>          branch partitions, e.g. 0-7, 0,3,5 or 2-4,7 (PARTITIONS_LIST, default 0-${DEFAULTS.partitions - 1})
+  --brokers <list>             Kafka bootstrap servers        (KAFKA_BROKERS, default ${DEFAULTS.brokers})
+  --database-url <url>         PostgreSQL URL                  (DATABASE_URL, default ${DEFAULTS.databaseUrl})
+  --customers-topic <name>     customer creations              (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
+  --transactions-topic <name>  deposits and withdrawals        (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
+  --batch-size <n>             records per Postgres transaction (BATCH_SIZE, default 2000)
+  --linger-ms <n>              wait at most this long to fill a batch (LINGER_MS, default 50)
+  --max-payload-bytes <n>      larger records are rejected    (MAX_PAYLOAD_BYTES, default 65536)
+  --shutdown-timeout-ms <n>    bound for a clean shutdown     (SHUTDOWN_TIMEOUT_MS, default 30000)
+  --log-level <level>          trace, debug, info, warn, error (LOG_LEVEL, default info)
+  --help                       this text
+`;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export type ConfigResult = { help: true } | { help: false; config: IngesterConfig };
+
+export function loadConfig(argv: string[]): ConfigResult {
+  const flags = parseFlags(argv, {
+    partitions: { type: 'string' },
+    brokers: { type: 'string' },
+    'database-url': { type: 'string' },
+    'customers-topic': { type: 'string' },
+    'transactions-topic': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'linger-ms': { type: 'string' },
+    'max-payload-bytes': { type: 'string' },
+    'shutdown-timeout-ms': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (flags.help) return { help: true };
+
+  const problems: Problems = [];
+  const parsed = parsePartitionList(flags.partitions ?? env('PARTITIONS_LIST') ?? `0-${DEFAULTS.partitions - 1}`);
+  problems.push(...parsed.problems);
+  const databaseUrl = nonEmptyOption(problems, 'database-url', flags['database-url'] ?? env('DATABASE_URL'), DEFAULTS.databaseUrl);
+  try {
+    splitDatabaseUrl(databaseUrl);
+  } catch (err) {
+    problems.push(`database-url: ${(err as Error).message}`);
+  }
+  const logLevel = (flags['log-level'] ?? env('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+
+  const config: IngesterConfig = {
+    partitions: Object.freeze(parsed.partitions),
+    brokers: nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers),
+    databaseUrl,
+    customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
+    transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),
+    batchSize: integerOption(problems, 'batch-size', flags['batch-size'] ?? env('BATCH_SIZE'), 2000, { min: 1, max: 50_000 }),
+    lingerMs: integerOption(problems, 'linger-ms', flags['linger-ms'] ?? env('LINGER_MS'), 50, { min: 0, max: 60_000 }),
+    maxPayloadBytes: integerOption(problems, 'max-payload-bytes', flags['max-payload-bytes'] ?? env('MAX_PAYLOAD_BYTES'), 65_536, { min: 64, max: 10_485_760 }),
+    shutdownTimeoutMs: integerOption(problems, 'shutdown-timeout-ms', flags['shutdown-timeout-ms'] ?? env('SHUTDOWN_TIMEOUT_MS'), 30_000, { min: 1_000, max: 600_000 }),
+    logLevel,
+  };
+  if (config.customersTopic === config.transactionsTopic) problems.push('customers-topic and transactions-topic must differ');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { help: false, config: Object.freeze(config) };
+}

@@ -1,0 +1,78 @@
+// Sorts one batch of Kafka records into what the batch writer stores: customers, transactions,
+// rejections, and the next offset of each topic. Pure, so the rules are tested without I/O.
+import { parseCustomer, parseTransaction, REJECT_REASONS, type Customer, type RejectReason, type Transaction } from './event-parser.js';
+
+export interface Coordinates {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface RawRecord extends Coordinates {
+  key: Buffer | null | undefined;
+  value: Buffer | null | undefined;
+}
+
+export interface CustomerRecord extends Customer {
+  source: RawRecord;
+}
+
+export interface TransactionRecord extends Transaction, Coordinates {}
+
+export interface RejectedRecord {
+  source: RawRecord;
+  reason: RejectReason;
+  detail: string;
+}
+
+export interface Batch {
+  customers: CustomerRecord[];
+  /** In offset order: the order the branch posted them. */
+  transactions: TransactionRecord[];
+  rejected: RejectedRecord[];
+  /** Next offset to consume, per topic seen in the batch. */
+  nextOffsets: Map<string, number>;
+  size: number;
+}
+
+export function assembleBatch(records: readonly RawRecord[], topics: { customers: string; transactions: string }, maxPayloadBytes: number): Batch {
+  const batch: Batch = { customers: [], transactions: [], rejected: [], nextOffsets: new Map(), size: records.length };
+  const customersById = new Map<number, CustomerRecord>();
+  for (const record of records) {
+    const next = record.offset + 1;
+    if ((batch.nextOffsets.get(record.topic) ?? -1) < next) batch.nextOffsets.set(record.topic, next);
+
+    if (record.topic === topics.customers) {
+      const parsed = parseCustomer(record.value, maxPayloadBytes);
+      if (!parsed.ok) {
+        batch.rejected.push({ source: record, reason: parsed.reason, detail: parsed.detail });
+        continue;
+      }
+      const earlier = customersById.get(parsed.customer.custid);
+      if (earlier) {
+        // Created twice in one batch: the same data is a harmless repeat, different data a conflict.
+        if (!sameCustomer(earlier, parsed.customer)) {
+          batch.rejected.push({ source: record, reason: REJECT_REASONS.CUSTOMER_CONFLICT, detail: conflictDetail(earlier, parsed.customer) });
+        }
+        continue;
+      }
+      const customer = { ...parsed.customer, source: record };
+      customersById.set(customer.custid, customer);
+      batch.customers.push(customer);
+    } else if (record.topic === topics.transactions) {
+      const parsed = parseTransaction(record.value, maxPayloadBytes);
+      if (parsed.ok) batch.transactions.push({ ...parsed.transaction, topic: record.topic, partition: record.partition, offset: record.offset });
+      else batch.rejected.push({ source: record, reason: parsed.reason, detail: parsed.detail });
+    }
+  }
+  batch.transactions.sort((a, b) => a.offset - b.offset);
+  return batch;
+}
+
+export function sameCustomer(a: Customer, b: Customer): boolean {
+  return a.custid === b.custid && a.createdAt === b.createdAt && a.firstName === b.firstName && a.lastName === b.lastName;
+}
+
+export function conflictDetail(existing: Customer, incoming: Customer): string {
+  return `customer ${incoming.custid} exists as ${existing.firstName} ${existing.lastName} created ${existing.createdAt}; this record says ${incoming.firstName} ${incoming.lastName} created ${incoming.createdAt}`;
+}

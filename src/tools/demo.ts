@@ -1,0 +1,161 @@
+// npm run demo: the main job end to end on the local defaults. Starts Kafka if needed, creates
+// the topics, migrates, starts the supervisor for branches 0-7, produces a demo load, waits until
+// all of it is in Postgres, prints a table per branch and stops everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { DEFAULTS, env } from '../defaults.js';
+import { ensureTopics } from '../kafka/ensure-topics.js';
+import { integerOption, parseFlags, type Problems } from '../cli/options.js';
+import { runMain } from '../cli/run-main.js';
+import { ConfigError } from '../errors.js';
+
+const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BRANCHES = 8;
+
+runMain('demo', async () => {
+  const flags = parseFlags(process.argv.slice(2), { customers: { type: 'string' }, transactions: { type: 'string' }, help: { type: 'boolean' } });
+  if (flags.help) {
+    process.stdout.write('Usage: npm run demo -- [--customers 800] [--transactions 40000]\n');
+    return 0;
+  }
+  const problems: Problems = [];
+  const customers = integerOption(problems, 'customers', flags.customers, 800, { min: BRANCHES, max: 10_000_000 });
+  const transactions = integerOption(problems, 'transactions', flags.transactions, 40_000, { min: 1, max: 100_000_000 });
+  if (problems.length > 0) throw new ConfigError(problems);
+  const brokers = env('KAFKA_BROKERS') ?? DEFAULTS.brokers;
+  const databaseUrl = env('DATABASE_URL') ?? DEFAULTS.databaseUrl;
+  const customersTopic = env('CUSTOMERS_TOPIC') ?? DEFAULTS.customersTopic;
+  const transactionsTopic = env('TRANSACTIONS_TOPIC') ?? DEFAULTS.transactionsTopic;
+
+  const kafkaWasRunning = (await run('bash', ['scripts/kafka.sh', 'status'], 'ignore')) === 0;
+  if (!kafkaWasRunning) await mustRun('bash', ['scripts/kafka.sh', 'start']);
+  await ensureTopics(brokers, [customersTopic, transactionsTopic], BRANCHES);
+  await mustRun(process.execPath, ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', 'dist/tools/migrate.js']);
+
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  let supervisor: ChildProcess | undefined;
+  try {
+    // A fresh customer range per run, so repeated demos never collide with earlier data.
+    const { rows } = await db.query<{ next: string }>('SELECT coalesce(max(custid), 0) + 1 AS next FROM customer');
+    const firstCustid = Number(rows[0]!.next);
+
+    await mkdir(path.join(PROJECT_DIR, 'reports'), { recursive: true });
+    const logFile = path.join(PROJECT_DIR, 'reports', 'demo-supervisor.log');
+    say(`starting the supervisor for branches 0-${BRANCHES - 1}; its JSON log goes to ${logFile}`);
+    supervisor = spawn(process.execPath, ['dist/supervisor.js', '--partitions', `0-${BRANCHES - 1}`], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    const logStream = createWriteStream(logFile, { flags: 'a' });
+    supervisor.stdout!.pipe(logStream);
+    supervisor.stderr!.pipe(logStream);
+
+    say(`producing ${customers} customers and ${transactions} transactions over ${BRANCHES} branches (custid ${firstCustid} on)`);
+    const started = Date.now();
+    const summaryLine = await capture(process.execPath, ['dist/tools/produce.js', '--branches', String(BRANCHES), '--customers', String(customers), '--transactions', String(transactions), '--first-custid', String(firstCustid), '--seed', String(firstCustid)]);
+    const expected = JSON.parse(summaryLine.trim().split('\n').at(-1)!) as { branches: { branch: number; customers: number; transactions: number; netCents: number }[] };
+
+    say('waiting until every transaction is in Postgres');
+    const deadline = Date.now() + 300_000;
+    let table = await branchTable(db, firstCustid);
+    while (table.reduce((n, r) => n + r.transactions, 0) < transactions && Date.now() < deadline) {
+      if (supervisor.exitCode !== null) throw new Error(`the supervisor exited with ${supervisor.exitCode}; see ${logFile}`);
+      await new Promise((r) => setTimeout(r, 500));
+      table = await branchTable(db, firstCustid);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    printTable(table, expected.branches, seconds);
+    const mismatches = expected.branches.filter((e) => {
+      const got = table.find((r) => r.branch === e.branch);
+      return !got || got.transactions !== e.transactions || got.customers !== e.customers || got.netCents !== e.netCents;
+    });
+    if (mismatches.length > 0) {
+      say(`MISMATCH on branches ${mismatches.map((m) => m.branch).join(', ')}: Postgres does not hold exactly what was produced`);
+      return 1;
+    }
+    say(`every produced record is in Postgres exactly once (${transactions} transactions, ${customers} customers)`);
+    return 0;
+  } finally {
+    if (supervisor && supervisor.exitCode === null) {
+      say('stopping the supervisor (SIGTERM)');
+      const exited = new Promise<number | null>((resolve) => supervisor!.once('exit', (code) => resolve(code)));
+      supervisor.kill('SIGTERM');
+      say(`supervisor exited with status ${await exited}`);
+    }
+    await db.end();
+    if (!kafkaWasRunning) await run('bash', ['scripts/kafka.sh', 'stop']);
+  }
+});
+
+interface BranchRow {
+  branch: number;
+  customers: number;
+  transactions: number;
+  parked: number;
+  rejected: number;
+  netCents: number;
+}
+
+async function branchTable(db: pg.Client, firstCustid: number): Promise<BranchRow[]> {
+  const { rows } = await db.query<{ branch: number; customers: string; transactions: string; parked: string; rejected: string; net: string }>(
+    `SELECT b.branch,
+            (SELECT count(*) FROM customer c WHERE c.kafka_partition = b.branch AND c.custid >= $1) AS customers,
+            (SELECT count(*) FROM "transaction" t WHERE t.kafka_partition = b.branch AND t.custid >= $1) AS transactions,
+            (SELECT count(*) FROM parked_transaction p WHERE p.kafka_partition = b.branch AND p.custid >= $1) AS parked,
+            (SELECT count(*) FROM rejected_event r WHERE r.kafka_partition = b.branch AND r.rejected_at > now() - interval '1 hour') AS rejected,
+            (SELECT coalesce(sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END), 0)
+               FROM "transaction" t WHERE t.kafka_partition = b.branch AND t.custid >= $1) AS net
+       FROM generate_series(0, $2 - 1) AS b(branch) ORDER BY 1`,
+    [firstCustid, BRANCHES],
+  );
+  return rows.map((r) => ({ branch: r.branch, customers: Number(r.customers), transactions: Number(r.transactions), parked: Number(r.parked), rejected: Number(r.rejected), netCents: Number(r.net) }));
+}
+
+function printTable(rows: BranchRow[], expected: { branch: number; netCents: number }[], seconds: number): void {
+  const cols = ['branch', 'customers', 'transactions', 'parked', 'rejected', 'net balance $', 'expected $', 'tx/s'];
+  const widths = [6, 10, 12, 7, 9, 15, 15, 8];
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join(' ');
+  process.stdout.write(`${line(cols)}\n`);
+  const total = { customers: 0, transactions: 0, parked: 0, rejected: 0, net: 0, expected: 0 };
+  for (const r of rows) {
+    const exp = expected.find((e) => e.branch === r.branch)?.netCents ?? 0;
+    process.stdout.write(`${line([String(r.branch), String(r.customers), String(r.transactions), String(r.parked), String(r.rejected), (r.netCents / 100).toFixed(2), (exp / 100).toFixed(2), String(Math.round(r.transactions / seconds))])}\n`);
+    total.customers += r.customers;
+    total.transactions += r.transactions;
+    total.parked += r.parked;
+    total.rejected += r.rejected;
+    total.net += r.netCents;
+    total.expected += exp;
+  }
+  process.stdout.write(`${line(['total', String(total.customers), String(total.transactions), String(total.parked), String(total.rejected), (total.net / 100).toFixed(2), (total.expected / 100).toFixed(2), String(Math.round(total.transactions / seconds))])}\n`);
+  process.stdout.write(`(tx/s: transactions over the ${seconds.toFixed(1)} s from the first produced record to the last one in Postgres)\n`);
+}
+
+function say(text: string): void {
+  process.stdout.write(`demo: ${text}\n`);
+}
+
+function run(command: string, args: string[], stdio: 'inherit' | 'ignore' = 'inherit'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: PROJECT_DIR, stdio });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+async function mustRun(command: string, args: string[]): Promise<void> {
+  const code = await run(command, args);
+  if (code !== 0) throw new Error(`${[command, ...args].join(' ')} exited with ${code}`);
+}
+
+function capture(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args[0]} exited with ${code}`))));
+  });
+}

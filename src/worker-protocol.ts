@@ -1,0 +1,35 @@
+// What the supervisor and a branch worker thread exchange. A worker is a long-lived piscina task:
+// it runs until the shared stop flag is raised, then disconnects its consumer and returns. The
+// supervisor never terminates a thread holding a live librdkafka handle (that crashes the process).
+import type { IngesterConfig } from './config.js';
+
+export interface BranchTask {
+  partition: number;
+  config: IngesterConfig;
+  /** Int32 at index 0: 0 = run, 1 = stop. Shared by the supervisor and every worker. */
+  stopFlag: SharedArrayBuffer;
+}
+
+export interface BranchResult {
+  partition: number;
+  batches: number;
+  records: number;
+}
+
+export const STOP_INDEX = 0;
+
+export function stopRequested(flag: Int32Array): boolean {
+  return Atomics.load(flag, STOP_INDEX) === 1;
+}
+
+export function requestStop(flag: Int32Array): void {
+  Atomics.store(flag, STOP_INDEX, 1);
+  Atomics.notify(flag, STOP_INDEX);
+}
+
+/** Sleeps up to `ms`, waking early when stop is requested; resolves true when it was. */
+export async function sleepUnlessStopped(flag: Int32Array, ms: number): Promise<boolean> {
+  const result = Atomics.waitAsync(flag, STOP_INDEX, 0, ms);
+  if (result.async) await result.value;
+  return stopRequested(flag);
+}

@@ -1,0 +1,59 @@
+import t from 'tap';
+import { parsePartitionList } from '../src/ingest/partition-list.js';
+import { loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+import { assembleBatch } from '../src/ingest/batch.js';
+import { runNode } from './helpers/fixtures.js';
+
+t.test('partition lists', async (t) => {
+  t.same(parsePartitionList('0-7').partitions, [0, 1, 2, 3, 4, 5, 6, 7]);
+  t.same(parsePartitionList('0,3,5').partitions, [0, 3, 5]);
+  t.same(parsePartitionList('2-4,7').partitions, [2, 3, 4, 7]);
+  t.same(parsePartitionList('3,1-2,3').partitions, [1, 2, 3], 'sorted and unique');
+  t.equal(parsePartitionList('4-2').problems.length, 1, 'backwards range');
+  t.equal(parsePartitionList('a,1').problems.length, 1, 'not a number');
+  t.equal(parsePartitionList('').problems.length, 1, 'empty');
+});
+
+t.test('configuration reports every bad value in one error', async (t) => {
+  const error = t.throws(() => loadConfig(['--partitions', '3-1', '--batch-size', '0', '--linger-ms', 'soon', '--log-level', 'chatty', '--database-url', 'mysql://x/y']));
+  t.ok(error instanceof ConfigError);
+  t.equal((error as ConfigError).problems.length, 5, (error as ConfigError).message);
+  const ok = loadConfig(['--partitions', '2-4,7', '--batch-size', '100']);
+  t.ok(!ok.help && Object.isFrozen(ok.config), 'configuration is frozen');
+  if (!ok.help) t.same(ok.config.partitions, [2, 3, 4, 7]);
+});
+
+t.test('the supervisor exits 2 naming every bad value, and --help lists the options', async (t) => {
+  const bad = await runNode('dist/supervisor.js', ['--partitions', 'x', '--batch-size', '-1'], { LINGER_MS: 'never' });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /partitions: "x"/);
+  t.match(bad.stderr, /batch-size/);
+  t.match(bad.stderr, /linger-ms must be a whole number/);
+  const help = await runNode('dist/supervisor.js', ['--help']);
+  t.equal(help.code, 0);
+  for (const flag of ['--partitions', '--brokers', '--database-url', '--customers-topic', '--transactions-topic', '--batch-size', '--linger-ms', '--log-level']) {
+    t.match(help.stdout, flag, `help lists ${flag}`);
+  }
+});
+
+t.test('a batch splits customers, transactions and rejections, and tracks next offsets', async (t) => {
+  const topics = { customers: 'c', transactions: 'e' };
+  const rec = (topic: string, offset: number, value: unknown) => ({ topic, partition: 0, offset, key: null, value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)) });
+  const batch = assembleBatch(
+    [
+      rec('e', 11, { custid: 1, type: 'dep', date: 5, amt: 3 }),
+      rec('c', 4, { custid: 1, createdate: 1, fname: 'A', lname: 'B' }),
+      rec('e', 10, { custid: 1, type: 'W', date: 4, amt: 2 }),
+      rec('c', 5, { custid: 1, createdate: 1, fname: 'A', lname: 'B' }),
+      rec('c', 6, { custid: 1, createdate: 1, fname: 'Other', lname: 'B' }),
+      rec('e', 12, 'garbage'),
+    ],
+    topics,
+    1000,
+  );
+  t.equal(batch.customers.length, 1, 'an identical repeat is not a second customer');
+  t.same(batch.transactions.map((x) => x.offset), [10, 11], 'transactions in offset order');
+  t.same(batch.rejected.map((r) => [r.source.offset, r.reason]), [[6, 'customer_conflict'], [12, 'not_json']]);
+  t.same(Object.fromEntries(batch.nextOffsets), { c: 7, e: 13 });
+});
