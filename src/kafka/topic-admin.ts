@@ -37,6 +37,13 @@ export class TopicAdmin {
     return found && found.partitions.length > 0 ? found.partitions.length : undefined;
   }
 
+  /** The offset the next record of a partition will get (its high watermark). */
+  async highWatermark(topic: string, partition: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#metadata.queryWatermarkOffsets(topic, partition, TIMEOUT_MS, (err, offsets) => (err ? reject(kafkaError(`read offsets of ${topic}[${partition}]`, err)) : resolve(offsets.highOffset)));
+    });
+  }
+
   /** Creates a topic; resolves false (not an error) when it exists already. */
   async createTopic(topic: string, partitions: number): Promise<boolean> {
     return new Promise((resolve, reject) => {

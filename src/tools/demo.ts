@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DEFAULTS, env } from '../defaults.js';
 import { ensureTopics } from '../kafka/ensure-topics.js';
+import { TopicAdmin } from '../kafka/topic-admin.js';
 import { integerOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
@@ -40,10 +41,6 @@ runMain('demo', async () => {
   await db.connect();
   let supervisor: ChildProcess | undefined;
   try {
-    // A fresh customer range per run, so repeated demos never collide with earlier data.
-    const { rows } = await db.query<{ next: string }>('SELECT coalesce(max(custid), 0) + 1 AS next FROM customer');
-    const firstCustid = Number(rows[0]!.next);
-
     await mkdir(path.join(PROJECT_DIR, 'reports'), { recursive: true });
     const logFile = path.join(PROJECT_DIR, 'reports', 'demo-supervisor.log');
     say(`starting the supervisor for branches 0-${BRANCHES - 1}; its JSON log goes to ${logFile}`);
@@ -52,6 +49,13 @@ runMain('demo', async () => {
     supervisor.stdout!.pipe(logStream);
     supervisor.stderr!.pipe(logStream);
 
+    // Whatever earlier runs left on the topics is ingested first; this run's records are then
+    // exactly those from these offsets on, with customer ids no earlier run used.
+    const topics = [customersTopic, transactionsTopic];
+    const startOffsets = await waitUntilCaughtUp(db, brokers, topics, supervisor);
+    const { rows } = await db.query<{ next: string }>('SELECT coalesce(max(custid), 0) + 1 AS next FROM customer');
+    const firstCustid = Number(rows[0]!.next);
+
     say(`producing ${customers} customers and ${transactions} transactions over ${BRANCHES} branches (custid ${firstCustid} on)`);
     const started = Date.now();
     const summaryLine = await capture(process.execPath, ['dist/tools/produce.js', '--branches', String(BRANCHES), '--customers', String(customers), '--transactions', String(transactions), '--first-custid', String(firstCustid), '--seed', String(firstCustid)]);
@@ -59,11 +63,11 @@ runMain('demo', async () => {
 
     say('waiting until every transaction is in Postgres');
     const deadline = Date.now() + 300_000;
-    let table = await branchTable(db, firstCustid);
+    let table = await branchTable(db, startOffsets);
     while (table.reduce((n, r) => n + r.transactions, 0) < transactions && Date.now() < deadline) {
       if (supervisor.exitCode !== null) throw new Error(`the supervisor exited with ${supervisor.exitCode}; see ${logFile}`);
       await new Promise((r) => setTimeout(r, 500));
-      table = await branchTable(db, firstCustid);
+      table = await branchTable(db, startOffsets);
     }
     const seconds = (Date.now() - started) / 1000;
     printTable(table, expected.branches, seconds);
@@ -98,17 +102,46 @@ interface BranchRow {
   netCents: number;
 }
 
-async function branchTable(db: pg.Client, firstCustid: number): Promise<BranchRow[]> {
+/** Waits until the stored offsets reach the topics' ends; returns those ends, per topic and branch. */
+async function waitUntilCaughtUp(db: pg.Client, brokers: string, topics: string[], supervisor: ChildProcess): Promise<Record<string, number[]>> {
+  const admin = await TopicAdmin.connect(brokers);
+  try {
+    const ends: Record<string, number[]> = {};
+    for (const topic of topics) {
+      ends[topic] = [];
+      for (let p = 0; p < BRANCHES; p++) ends[topic]!.push(await admin.highWatermark(topic, p));
+    }
+    const behind = async () => {
+      const { rows } = await db.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, "partition", next_offset FROM consumer_offset WHERE topic = ANY($1)', [topics]);
+      const stored = (topic: string, p: number) => Number(rows.find((r) => r.topic === topic && r.partition === p)?.next_offset ?? 0);
+      return topics.reduce((n, topic) => n + ends[topic]!.reduce((m, end, p) => m + Math.max(0, end - stored(topic, p)), 0), 0);
+    };
+    let left = await behind();
+    if (left > 0) say(`ingesting ${left} records left on the topics by earlier runs first`);
+    while (left > 0) {
+      if (supervisor.exitCode !== null) throw new Error(`the supervisor exited with ${supervisor.exitCode}`);
+      await new Promise((r) => setTimeout(r, 500));
+      left = await behind();
+    }
+    return ends;
+  } finally {
+    await admin.close();
+  }
+}
+
+async function branchTable(db: pg.Client, startOffsets: Record<string, number[]>): Promise<BranchRow[]> {
+  const [customersTopic, transactionsTopic] = Object.keys(startOffsets) as [string, string];
   const { rows } = await db.query<{ branch: number; customers: string; transactions: string; parked: string; rejected: string; net: string }>(
     `SELECT b.branch,
-            (SELECT count(*) FROM customer c WHERE c.kafka_partition = b.branch AND c.custid >= $1) AS customers,
-            (SELECT count(*) FROM "transaction" t WHERE t.kafka_partition = b.branch AND t.custid >= $1) AS transactions,
-            (SELECT count(*) FROM parked_transaction p WHERE p.kafka_partition = b.branch AND p.custid >= $1) AS parked,
-            (SELECT count(*) FROM rejected_event r WHERE r.kafka_partition = b.branch AND r.rejected_at > now() - interval '1 hour') AS rejected,
+            (SELECT count(*) FROM customer c WHERE c.kafka_topic = $1 AND c.kafka_partition = b.branch AND c.kafka_offset >= ($3::bigint[])[b.branch + 1]) AS customers,
+            (SELECT count(*) FROM "transaction" t WHERE t.kafka_topic = $2 AND t.kafka_partition = b.branch AND t.kafka_offset >= ($4::bigint[])[b.branch + 1]) AS transactions,
+            (SELECT count(*) FROM parked_transaction p WHERE p.kafka_topic = $2 AND p.kafka_partition = b.branch AND p.kafka_offset >= ($4::bigint[])[b.branch + 1]) AS parked,
+            (SELECT count(*) FROM rejected_event r WHERE r.kafka_partition = b.branch
+                AND ((r.kafka_topic = $1 AND r.kafka_offset >= ($3::bigint[])[b.branch + 1]) OR (r.kafka_topic = $2 AND r.kafka_offset >= ($4::bigint[])[b.branch + 1]))) AS rejected,
             (SELECT coalesce(sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END), 0)
-               FROM "transaction" t WHERE t.kafka_partition = b.branch AND t.custid >= $1) AS net
-       FROM generate_series(0, $2 - 1) AS b(branch) ORDER BY 1`,
-    [firstCustid, BRANCHES],
+               FROM "transaction" t WHERE t.kafka_topic = $2 AND t.kafka_partition = b.branch AND t.kafka_offset >= ($4::bigint[])[b.branch + 1]) AS net
+       FROM generate_series(0, $5::int - 1) AS b(branch) ORDER BY 1`,
+    [customersTopic, transactionsTopic, startOffsets[customersTopic], startOffsets[transactionsTopic], BRANCHES],
   );
   return rows.map((r) => ({ branch: r.branch, customers: Number(r.customers), transactions: Number(r.transactions), parked: Number(r.parked), rejected: Number(r.rejected), netCents: Number(r.net) }));
 }
