@@ -4,6 +4,7 @@
 import Kafka from 'node-rdkafka';
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
+import { retainHandle } from './retain-handle.js';
 import type { RawRecord } from '../ingest/batch.js';
 
 /** librdkafka's logical offset for "the oldest record still on the broker". */
@@ -26,7 +27,7 @@ export class BranchConsumer {
   }
 
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
-    const consumer = new Kafka.KafkaConsumer(
+    const consumer = retainHandle(new Kafka.KafkaConsumer(
       {
         ...baseClientConfig(options.brokers, `zipbank-branch-${options.partition}`),
         // librdkafka insists on a group id; nothing is committed to it (offsets live in Postgres).
@@ -39,7 +40,7 @@ export class BranchConsumer {
         'fetch.wait.max.ms': 50,
       },
       { 'auto.offset.reset': 'earliest' },
-    );
+    ));
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: 15_000 }, (err) => {
         if (err) reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${options.brokers}: ${err.message}`, { cause: err, canRetry: true }));

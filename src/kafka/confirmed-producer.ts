@@ -4,6 +4,7 @@ import Kafka from 'node-rdkafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
+import { retainHandle } from './retain-handle.js';
 
 const MAX_IN_FLIGHT = 50_000;
 
@@ -23,7 +24,7 @@ export class ConfirmedProducer {
   }
 
   static async connect(brokers: string, clientId: string): Promise<ConfirmedProducer> {
-    const producer = new Kafka.Producer({
+    const producer = retainHandle(new Kafka.Producer({
       ...baseClientConfig(brokers, clientId),
       dr_cb: true,
       // Idempotence: librdkafka's internal retries never write a record twice or out of order.
@@ -31,7 +32,7 @@ export class ConfirmedProducer {
       'linger.ms': 5,
       'batch.num.messages': 10_000,
       'queue.buffering.max.messages': MAX_IN_FLIGHT * 2,
-    });
+    }));
     await new Promise<void>((resolve, reject) => {
       producer.connect({ timeout: 15_000 }, (err) => {
         if (err) reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${brokers}: ${err.message}`, { cause: err, canRetry: true }));

@@ -3,6 +3,7 @@
 import Kafka from 'node-rdkafka';
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
+import { retainHandle } from './retain-handle.js';
 
 const TIMEOUT_MS = 15_000;
 
@@ -17,7 +18,7 @@ export class TopicAdmin {
 
   static async connect(brokers: string): Promise<TopicAdmin> {
     const config = baseClientConfig(brokers, 'zipbank-topic-admin');
-    const metadata = new Kafka.Producer(config);
+    const metadata = retainHandle(new Kafka.Producer(config));
     await new Promise<void>((resolve, reject) => {
       metadata.connect({ timeout: TIMEOUT_MS }, (err) => {
         if (err) {
@@ -25,7 +26,7 @@ export class TopicAdmin {
         } else resolve();
       });
     });
-    return new TopicAdmin(metadata, Kafka.AdminClient.create(config));
+    return new TopicAdmin(metadata, retainHandle(Kafka.AdminClient.create(config)));
   }
 
   /** Partition count of a topic, or undefined when it does not exist. */

@@ -1,0 +1,93 @@
+// Runs the real supervisor (node dist/supervisor.js) as a child process for a test, and reads
+// what it wrote with plain SQL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { BROKERS, PROJECT_DIR } from './fixtures.js';
+import type { TestTopics } from './fixtures.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export class SupervisorProcess {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[]) {
+    this.child = spawn(
+      process.execPath,
+      [path.join(PROJECT_DIR, 'dist/supervisor.js'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...args],
+      { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let buffered = '';
+    const collect = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      this.lines.push(...parts);
+    };
+    this.child.stdout!.on('data', collect);
+    this.child.stderr!.on('data', collect);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    t.teardown(() => this.kill('SIGKILL'));
+  }
+
+  kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+
+  /** Parsed JSON log lines. */
+  logs(): Record<string, unknown>[] {
+    return this.lines.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
+export async function sql<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function count(url: string, table: string, where = 'true'): Promise<number> {
+  const [row] = await sql<{ n: string }>(url, `SELECT count(*) AS n FROM ${table} WHERE ${where}`);
+  return Number(row?.n ?? 0);
+}
+
+/** Polls until `check` is true; throws with the last value after `timeoutMs`. */
+export async function waitFor<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!check(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    value = await read();
+  }
+  return value;
+}
+
+/** Every invariant of the ledger: no record twice, balances equal their ledger sums. */
+export async function ledgerInvariants(url: string) {
+  const [dups] = await sql<{ n: string }>(url, `SELECT count(*) AS n FROM (SELECT 1 FROM "transaction" GROUP BY kafka_topic, kafka_partition, kafka_offset HAVING count(*) > 1) d`);
+  const [mismatch] = await sql<{ n: string }>(
+    url,
+    `SELECT count(*) AS n FROM balance b
+       FULL JOIN (SELECT custid, sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END) AS s, count(*) AS c
+                    FROM "transaction" GROUP BY custid) l USING (custid)
+      WHERE coalesce(b.balance_cents, 0) <> coalesce(l.s, 0) OR coalesce(b.transaction_count, 0) <> coalesce(l.c, 0)`,
+  );
+  const [net] = await sql<{ s: string | null }>(url, `SELECT sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END) AS s FROM "transaction"`);
+  return { duplicates: Number(dups?.n), balanceMismatches: Number(mismatch?.n), netCents: Number(net?.s ?? 0) };
+}
