@@ -25,5 +25,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     failedInFile = false;
   }
 }
+if (passed + failed + skipped === 0) {
+  // Nothing ran: the build, the prerequisites or the runner failed before any test.
+  process.stdout.write('no test ran; see the output above\n');
+  failed = 1;
+}
 process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
