@@ -8,6 +8,7 @@ import { parkedStats, readOffsets, writeBatch } from './ingest/batch-writer.js';
 import { createLogger, type Logger } from './log.js';
 import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
+import { crashAfterBatches } from './ingest/fault-injection.js';
 
 const STATS_INTERVAL_MS = 10_000;
 /** How often an idle branch with parked transactions looks for their customers. */
@@ -47,6 +48,7 @@ async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: P
   const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
   const writeOptions = { partition, transactionsTopic: config.transactionsTopic, checkParked: parkedAtStart };
   const fetchBackoff = new Backoff();
+  const crashAfter = crashAfterBatches(partition);
   let lastUnparkCheck = 0;
   let lastStats = Date.now();
   let window = { records: 0, posted: 0, parked: 0, rejected: 0 };
@@ -82,6 +84,10 @@ async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: P
       window.rejected += outcome.rejected;
       if (outcome.rejected > 0) log.warn({ rejected: outcome.rejected }, 'records rejected, see table rejected_event');
       log.debug({ ...outcome, records: records.length }, 'batch committed');
+      if (crashAfter !== undefined && result.batches >= crashAfter) {
+        await next.catch(() => undefined);
+        throw new Error(`injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`);
+      }
     }
 
     if (Date.now() - lastStats >= STATS_INTERVAL_MS) {

@@ -25,7 +25,7 @@ t.test('configuration reports every bad value in one error', async (t) => {
 });
 
 t.test('the supervisor exits 2 naming every bad value, and --help lists the options', async (t) => {
-  const bad = await runNode('dist/supervisor.js', ['--partitions', 'x', '--batch-size', '-1'], { LINGER_MS: 'never' });
+  const bad = await runNode('dist/supervisor.js', ['--partitions', 'x', '--batch-size=-1'], { LINGER_MS: 'never' });
   t.equal(bad.code, 2);
   t.match(bad.stderr, /partitions: "x"/);
   t.match(bad.stderr, /batch-size/);

@@ -1,16 +1,6 @@
 import t from 'tap';
-import pg from 'pg';
 import { runNode, testDatabaseUrl } from './helpers/fixtures.js';
-
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+import { sql as query } from './helpers/supervisor.js';
 
 t.test('db:migrate creates the database, every table and constraint, and a second run is a no-op', async (t) => {
   const url = testDatabaseUrl(t);

@@ -90,15 +90,18 @@ export function* transactionsOfBranch(plan: LoadPlan, branch: number): Generator
 export function expectationOf(plan: LoadPlan, branch: number): BranchExpectation {
   const result: BranchExpectation = { branch, customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0 };
   for (const _ of customersOfBranch(plan, branch)) result.customers++;
-  for (const t of transactionsOfBranch(plan, branch)) {
-    result.transactions++;
-    if (t.type === 'dep') {
-      result.deposits++;
-      result.netCents += t.amt;
-    } else {
-      result.withdrawals++;
-      result.netCents -= t.amt;
-    }
-  }
+  for (const t of transactionsOfBranch(plan, branch)) tallyTransaction(result, t);
   return result;
+}
+
+/** Adds one transaction to a branch's counts and expected net balance. */
+export function tallyTransaction(into: BranchExpectation, event: TransactionEvent): void {
+  into.transactions++;
+  if (event.type === 'dep') {
+    into.deposits++;
+    into.netCents += event.amt;
+  } else {
+    into.withdrawals++;
+    into.netCents -= event.amt;
+  }
 }

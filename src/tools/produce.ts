@@ -6,7 +6,7 @@ import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
 import { ConfirmedProducer } from '../kafka/confirmed-producer.js';
-import { customersOfBranch, transactionsOfBranch, type BranchExpectation, type LoadPlan, type TransactionEvent } from '../load/branch-load.js';
+import { customersOfBranch, tallyTransaction, transactionsOfBranch, type BranchExpectation, type LoadPlan } from '../load/branch-load.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const HELP = `Usage: npm run produce -- [options]
@@ -85,7 +85,7 @@ runMain('produce', async () => {
         if (step.done) continue;
         next.push(stream);
         await producer.send(transactionsTopic, stream.tally.branch, String(step.value.custid), Buffer.from(JSON.stringify(step.value)));
-        tally(stream.tally, step.value);
+        tallyTransaction(stream.tally, step.value);
         produced++;
         if (rate > 0) {
           const due = started + (produced * 1000) / rate;
@@ -112,17 +112,6 @@ runMain('produce', async () => {
   process.stdout.write(`${JSON.stringify({ customersTopic, transactionsTopic, seed: plan.seed, firstCustid: plan.firstCustid, elapsedMs, branches: sent, totals })}\n`);
   return 0;
 });
-
-function tally(into: BranchExpectation, event: TransactionEvent): void {
-  into.transactions++;
-  if (event.type === 'dep') {
-    into.deposits++;
-    into.netCents += event.amt;
-  } else {
-    into.withdrawals++;
-    into.netCents -= event.amt;
-  }
-}
 
 function printTable(branches: BranchExpectation[], totals: Omit<BranchExpectation, 'branch'>): void {
   const row = (label: string, b: Omit<BranchExpectation, 'branch'>) =>
