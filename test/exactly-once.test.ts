@@ -39,7 +39,9 @@ t.test('killing the supervisor with SIGKILL mid-load and restarting leaves every
   const txOffsets = offsets.filter((o) => o.topic === topics.transactionsTopic).map((o) => Number(o.next_offset));
   t.same(txOffsets, summary.branches.map((b: { transactions: number }) => b.transactions), 'stored offsets are at the end of each partition');
 
-  // Guarantee 5: a clean stop under SIGTERM.
+  // Guarantee 5: a clean stop under SIGTERM, once every worker is up (the last kill may have
+  // landed after the whole load was in, so this run may have nothing left to do).
+  await waitFor('all four workers started', async () => last.logs().filter((l) => l.msg === 'branch worker started').length, (n) => n === 4);
   const stopStarted = Date.now();
   const { code } = await last.kill('SIGTERM');
   const stopMs = Date.now() - stopStarted;

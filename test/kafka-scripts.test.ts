@@ -1,38 +1,14 @@
 // The local broker scripts, exercised on a second broker of their own (own folder, own ports),
 // so the shared broker the other tests use is never disturbed.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { PROJECT_DIR, runNode, uniqueName, BROKERS } from './helpers/fixtures.js';
+import { kafkaScript, privateBroker, runNode, uniqueName, BROKERS } from './helpers/fixtures.js';
 import { TopicAdmin } from '../src/kafka/topic-admin.js';
 
-const execFileAsync = promisify(execFile);
-
-async function kafkaScript(command: string, env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await execFileAsync('bash', [path.join(PROJECT_DIR, 'scripts/kafka.sh'), command], { env: { ...process.env, ...env }, timeout: 180_000 });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
-
 t.test('kafka:start, status and stop are idempotent and recover from a crash', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-kafka-'));
-  const env = {
-    KAFKA_DIR: dir,
-    KAFKA_LIBS_DIR: path.join(PROJECT_DIR, '.kafka/libs'),
-    KAFKA_PORT: '19092',
-    KAFKA_CONTROLLER_PORT: '19093',
-  };
-  t.teardown(async () => {
-    await kafkaScript('stop', env);
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { env } = await privateBroker(t, 19092);
+  const dir = env.KAFKA_DIR!;
 
   const stopped = await kafkaScript('status', env);
   t.equal(stopped.code, 3, 'status exits 3 before the first start');

@@ -101,10 +101,11 @@ async function existingCustomers(tx: Tx, custids: number[]): Promise<Set<number>
  * customer created by another branch is seen here on this branch's next batch.
  */
 async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<TransactionRecord[]> {
-  const rows = await tx.$queryRaw<{ custid: bigint; kind: string; amount_cents: bigint; occurred: number; kafka_offset: bigint }[]>`
+  const rows = await tx.$queryRaw<{ custid: bigint; kind: string; amount_cents: bigint; occurred: number; kafka_offset: bigint; kafka_ms: number | null }[]>`
     DELETE FROM parked_transaction p USING customer c
      WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition} AND c.custid = p.custid
-    RETURNING p.custid, p.kind, p.amount_cents, extract(epoch FROM p.occurred_at)::float8 AS occurred, p.kafka_offset`;
+    RETURNING p.custid, p.kind, p.amount_cents, extract(epoch FROM p.occurred_at)::float8 AS occurred, p.kafka_offset,
+              (extract(epoch FROM p.kafka_timestamp) * 1000)::float8 AS kafka_ms`;
   return rows
     .map((r) => ({
       custid: Number(r.custid),
@@ -114,6 +115,7 @@ async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<Tr
       topic: options.transactionsTopic,
       partition: options.partition,
       offset: Number(r.kafka_offset),
+      kafkaTimestampMs: r.kafka_ms === null ? null : Number(r.kafka_ms),
     }))
     .sort((a, b) => a.offset - b.offset);
 }
@@ -127,11 +129,13 @@ async function postToLedger(tx: Tx, transactions: TransactionRecord[]): Promise<
       SELECT * FROM unnest(${transactions.map((t) => t.custid)}::bigint[], ${transactions.map((t) => t.kind)}::text[],
                            ${transactions.map((t) => t.amountCents)}::bigint[], ${transactions.map((t) => t.occurredAt)}::float8[],
                            ${transactions.map((t) => t.topic)}::text[], ${transactions.map((t) => t.partition)}::int[],
-                           ${transactions.map((t) => t.offset)}::bigint[])
-             WITH ORDINALITY AS i(custid, kind, amount, occurred, topic, part, off, n)
+                           ${transactions.map((t) => t.offset)}::bigint[], ${transactions.map((t) => t.kafkaTimestampMs)}::float8[])
+             WITH ORDINALITY AS i(custid, kind, amount, occurred, topic, part, off, kafka_ms, n)
     ), posted AS (
-      INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset)
-      SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off FROM input ORDER BY n
+      -- posted_at is the clock at insert, not the transaction's start: it is the far end of the
+      -- produce-to-ledger latency (the rest of the batch's statements and the commit follow).
+      INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
+      SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp() FROM input ORDER BY n
       ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
@@ -148,13 +152,13 @@ async function postToLedger(tx: Tx, transactions: TransactionRecord[]): Promise<
 async function park(tx: Tx, transactions: TransactionRecord[]): Promise<void> {
   if (transactions.length === 0) return;
   await tx.$executeRaw`
-    INSERT INTO parked_transaction (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset)
-    SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off
+    INSERT INTO parked_transaction (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp)
+    SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0)
       FROM unnest(${transactions.map((t) => t.custid)}::bigint[], ${transactions.map((t) => t.kind)}::text[],
                   ${transactions.map((t) => t.amountCents)}::bigint[], ${transactions.map((t) => t.occurredAt)}::float8[],
                   ${transactions.map((t) => t.topic)}::text[], ${transactions.map((t) => t.partition)}::int[],
-                  ${transactions.map((t) => t.offset)}::bigint[])
-           AS i(custid, kind, amount, occurred, topic, part, off)
+                  ${transactions.map((t) => t.offset)}::bigint[], ${transactions.map((t) => t.kafkaTimestampMs)}::float8[])
+           AS i(custid, kind, amount, occurred, topic, part, off, kafka_ms)
     ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING`;
 }
 

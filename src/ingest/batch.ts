@@ -11,13 +11,17 @@ export interface Coordinates {
 export interface RawRecord extends Coordinates {
   key: Buffer | null | undefined;
   value: Buffer | null | undefined;
+  /** Kafka's record timestamp in epoch milliseconds, when the broker has one. */
+  timestamp?: number | undefined;
 }
 
 export interface CustomerRecord extends Customer {
   source: RawRecord;
 }
 
-export interface TransactionRecord extends Transaction, Coordinates {}
+export interface TransactionRecord extends Transaction, Coordinates {
+  kafkaTimestampMs: number | null;
+}
 
 export interface RejectedRecord {
   source: RawRecord;
@@ -61,7 +65,10 @@ export function assembleBatch(records: readonly RawRecord[], topics: { customers
       batch.customers.push(customer);
     } else if (record.topic === topics.transactions) {
       const parsed = parseTransaction(record.value, maxPayloadBytes);
-      if (parsed.ok) batch.transactions.push({ ...parsed.transaction, topic: record.topic, partition: record.partition, offset: record.offset });
+      if (parsed.ok) {
+        const kafkaTimestampMs = record.timestamp !== undefined && record.timestamp >= 0 ? record.timestamp : null;
+        batch.transactions.push({ ...parsed.transaction, topic: record.topic, partition: record.partition, offset: record.offset, kafkaTimestampMs });
+      }
       else batch.rejected.push({ source: record, reason: parsed.reason, detail: parsed.detail });
     }
   }

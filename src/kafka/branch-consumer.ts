@@ -59,7 +59,7 @@ export class BranchConsumer {
     return new Promise((resolve, reject) => {
       this.#consumer.consume(max, (err, messages) => {
         if (err) reject(new IngesterError(ERROR_CODES.KAFKA_ERROR, `consume failed: ${err.message}`, { cause: err, canRetry: true }));
-        else resolve(messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset, key: m.key as Buffer | null | undefined, value: m.value })));
+        else resolve(messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset, key: m.key as Buffer | null | undefined, value: m.value, timestamp: m.timestamp })));
       });
     });
   }

@@ -39,7 +39,13 @@ export interface BranchExpectation {
   withdrawals: number;
   /** Sum of deposits minus sum of withdrawals, in cents. */
   netCents: number;
+  /** Bytes of the transaction records' values. */
+  bytes: number;
 }
+
+/** The produce tool's fixed plan settings, shared with the benchmark so both make the same rows. */
+export const LAB_START_DATE = 1587398219;
+export const LAB_MAX_AMOUNT_CENTS = 100_000;
 
 const FIRST_NAMES = ['Todd', 'Ada', 'Grace', 'Linus', 'Margaret', 'Alan', 'Barbara', 'Ken', 'Edsger', 'Frances', 'Donald', 'Radia'];
 const LAST_NAMES = ['Cushman', 'Lovelace', 'Hopper', 'Torvalds', 'Hamilton', 'Turing', 'Liskov', 'Thompson', 'Dijkstra', 'Allen', 'Knuth', 'Perlman'];
@@ -88,15 +94,16 @@ export function* transactionsOfBranch(plan: LoadPlan, branch: number): Generator
 
 /** What a run of this plan sends to one branch, computed without sending it. */
 export function expectationOf(plan: LoadPlan, branch: number): BranchExpectation {
-  const result: BranchExpectation = { branch, customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0 };
+  const result: BranchExpectation = { branch, customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0, bytes: 0 };
   for (const _ of customersOfBranch(plan, branch)) result.customers++;
-  for (const t of transactionsOfBranch(plan, branch)) tallyTransaction(result, t);
+  for (const t of transactionsOfBranch(plan, branch)) tallyTransaction(result, t, encodeEvent(t).length);
   return result;
 }
 
 /** Adds one transaction to a branch's counts and expected net balance. */
-export function tallyTransaction(into: BranchExpectation, event: TransactionEvent): void {
+export function tallyTransaction(into: BranchExpectation, event: TransactionEvent, bytes: number): void {
   into.transactions++;
+  into.bytes += bytes;
   if (event.type === 'dep') {
     into.deposits++;
     into.netCents += event.amt;
@@ -104,4 +111,9 @@ export function tallyTransaction(into: BranchExpectation, event: TransactionEven
     into.withdrawals++;
     into.netCents -= event.amt;
   }
+}
+
+/** The record value a branch application sends: the lab's JSON. */
+export function encodeEvent(event: CustomerEvent | TransactionEvent): Buffer {
+  return Buffer.from(JSON.stringify(event));
 }

@@ -1,11 +1,8 @@
 // npm run demo: the main job end to end on the local defaults. Starts Kafka if needed, creates
 // the topics, migrates, starts the supervisor for branches 0-7, produces a demo load, waits until
 // all of it is in Postgres, prints a table per branch and stops everything it started.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DEFAULTS, env } from '../defaults.js';
 import { ensureTopics } from '../kafka/ensure-topics.js';
@@ -13,8 +10,9 @@ import { TopicAdmin } from '../kafka/topic-admin.js';
 import { integerOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
+import { ensureLocalKafka, migrate, runProducer } from '../load/local-services.js';
+import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
 
-const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BRANCHES = 8;
 
 runMain('demo', async () => {
@@ -32,22 +30,18 @@ runMain('demo', async () => {
   const customersTopic = env('CUSTOMERS_TOPIC') ?? DEFAULTS.customersTopic;
   const transactionsTopic = env('TRANSACTIONS_TOPIC') ?? DEFAULTS.transactionsTopic;
 
-  const kafkaWasRunning = (await run('bash', ['scripts/kafka.sh', 'status'], 'ignore')) === 0;
-  if (!kafkaWasRunning) await mustRun('bash', ['scripts/kafka.sh', 'start']);
+  const undoKafka = await ensureLocalKafka();
   await ensureTopics(brokers, [customersTopic, transactionsTopic], BRANCHES);
-  await mustRun(process.execPath, ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', 'dist/tools/migrate.js']);
+  await migrate();
 
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
-  let supervisor: ChildProcess | undefined;
+  let supervisor: IngesterProcess | undefined;
   try {
     await mkdir(path.join(PROJECT_DIR, 'reports'), { recursive: true });
     const logFile = path.join(PROJECT_DIR, 'reports', 'demo-supervisor.log');
     say(`starting the supervisor for branches 0-${BRANCHES - 1}; its JSON log goes to ${logFile}`);
-    supervisor = spawn(process.execPath, ['dist/supervisor.js', '--partitions', `0-${BRANCHES - 1}`], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
-    const logStream = createWriteStream(logFile, { flags: 'a' });
-    supervisor.stdout!.pipe(logStream);
-    supervisor.stderr!.pipe(logStream);
+    supervisor = new IngesterProcess({ partitions: `0-${BRANCHES - 1}`, brokers, databaseUrl, customersTopic, transactionsTopic, logFile });
 
     // Whatever earlier runs left on the topics is ingested first; this run's records are then
     // exactly those from these offsets on, with customer ids no earlier run used.
@@ -58,14 +52,13 @@ runMain('demo', async () => {
 
     say(`producing ${customers} customers and ${transactions} transactions over ${BRANCHES} branches (custid ${firstCustid} on)`);
     const started = Date.now();
-    const summaryLine = await capture(process.execPath, ['dist/tools/produce.js', '--branches', String(BRANCHES), '--customers', String(customers), '--transactions', String(transactions), '--first-custid', String(firstCustid), '--seed', String(firstCustid)]);
-    const expected = JSON.parse(summaryLine.trim().split('\n').at(-1)!) as { branches: { branch: number; customers: number; transactions: number; netCents: number }[] };
+    const expected = await runProducer(['--branches', String(BRANCHES), '--customers', String(customers), '--transactions', String(transactions), '--first-custid', String(firstCustid), '--seed', String(firstCustid)]);
 
     say('waiting until every transaction is in Postgres');
     const deadline = Date.now() + 300_000;
     let table = await branchTable(db, startOffsets);
     while (table.reduce((n, r) => n + r.transactions, 0) < transactions && Date.now() < deadline) {
-      if (supervisor.exitCode !== null) throw new Error(`the supervisor exited with ${supervisor.exitCode}; see ${logFile}`);
+      if (!supervisor.running) throw new Error(`the supervisor exited; see ${logFile}`);
       await new Promise((r) => setTimeout(r, 500));
       table = await branchTable(db, startOffsets);
     }
@@ -82,14 +75,12 @@ runMain('demo', async () => {
     say(`every produced record is in Postgres exactly once (${transactions} transactions, ${customers} customers)`);
     return 0;
   } finally {
-    if (supervisor && supervisor.exitCode === null) {
+    if (supervisor?.running) {
       say('stopping the supervisor (SIGTERM)');
-      const exited = new Promise<number | null>((resolve) => supervisor!.once('exit', (code) => resolve(code)));
-      supervisor.kill('SIGTERM');
-      say(`supervisor exited with status ${await exited}`);
+      say(`supervisor exited with status ${await supervisor.stop()}`);
     }
     await db.end();
-    if (!kafkaWasRunning) await run('bash', ['scripts/kafka.sh', 'stop']);
+    await undoKafka();
   }
 });
 
@@ -103,7 +94,7 @@ interface BranchRow {
 }
 
 /** Waits until the stored offsets reach the topics' ends; returns those ends, per topic and branch. */
-async function waitUntilCaughtUp(db: pg.Client, brokers: string, topics: string[], supervisor: ChildProcess): Promise<Record<string, number[]>> {
+async function waitUntilCaughtUp(db: pg.Client, brokers: string, topics: string[], supervisor: IngesterProcess): Promise<Record<string, number[]>> {
   const admin = await TopicAdmin.connect(brokers);
   try {
     const ends: Record<string, number[]> = {};
@@ -119,7 +110,7 @@ async function waitUntilCaughtUp(db: pg.Client, brokers: string, topics: string[
     let left = await behind();
     if (left > 0) say(`ingesting ${left} records left on the topics by earlier runs first`);
     while (left > 0) {
-      if (supervisor.exitCode !== null) throw new Error(`the supervisor exited with ${supervisor.exitCode}`);
+      if (!supervisor.running) throw new Error('the supervisor exited');
       await new Promise((r) => setTimeout(r, 500));
       left = await behind();
     }
@@ -168,27 +159,4 @@ function printTable(rows: BranchRow[], expected: { branch: number; netCents: num
 
 function say(text: string): void {
   process.stdout.write(`demo: ${text}\n`);
-}
-
-function run(command: string, args: string[], stdio: 'inherit' | 'ignore' = 'inherit'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: PROJECT_DIR, stdio });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code ?? 1));
-  });
-}
-
-async function mustRun(command: string, args: string[]): Promise<void> {
-  const code = await run(command, args);
-  if (code !== 0) throw new Error(`${[command, ...args].join(' ')} exited with ${code}`);
-}
-
-function capture(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${args[0]} exited with ${code}`))));
-  });
 }

@@ -6,7 +6,7 @@ import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
 import { ConfirmedProducer } from '../kafka/confirmed-producer.js';
-import { customersOfBranch, tallyTransaction, transactionsOfBranch, type BranchExpectation, type LoadPlan } from '../load/branch-load.js';
+import { customersOfBranch, encodeEvent, LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, tallyTransaction, transactionsOfBranch, type BranchExpectation, type LoadPlan } from '../load/branch-load.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const HELP = `Usage: npm run produce -- [options]
@@ -47,8 +47,8 @@ runMain('produce', async () => {
     transactions: integerOption(problems, 'transactions', flags.transactions, 1000, { min: 0, max: 1_000_000_000 }),
     seed: integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 }),
     firstCustid: integerOption(problems, 'first-custid', flags['first-custid'], 1, { min: 1, max: 2 ** 53 - 2 ** 32 }),
-    startDate: 1587398219,
-    maxAmountCents: 100_000,
+    startDate: LAB_START_DATE,
+    maxAmountCents: LAB_MAX_AMOUNT_CENTS,
   };
   const rate = integerOption(problems, 'rate', flags.rate, 0, { min: 0, max: 10_000_000 });
   const brokers = nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers);
@@ -64,9 +64,9 @@ runMain('produce', async () => {
   const sent: BranchExpectation[] = [];
   try {
     for (let branch = 0; branch < plan.branches; branch++) {
-      sent.push({ branch, customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0 });
+      sent.push({ branch, customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0, bytes: 0 });
       for (const customer of customersOfBranch(plan, branch)) {
-        await producer.send(customersTopic, branch, String(customer.custid), Buffer.from(JSON.stringify(customer)));
+        await producer.send(customersTopic, branch, String(customer.custid), encodeEvent(customer));
         sent[branch]!.customers++;
       }
     }
@@ -84,8 +84,9 @@ runMain('produce', async () => {
         const step = stream.events.next();
         if (step.done) continue;
         next.push(stream);
-        await producer.send(transactionsTopic, stream.tally.branch, String(step.value.custid), Buffer.from(JSON.stringify(step.value)));
-        tallyTransaction(stream.tally, step.value);
+        const value = encodeEvent(step.value);
+        await producer.send(transactionsTopic, stream.tally.branch, String(step.value.custid), value);
+        tallyTransaction(stream.tally, step.value, value.length);
         produced++;
         if (rate > 0) {
           const due = started + (produced * 1000) / rate;
@@ -104,8 +105,8 @@ runMain('produce', async () => {
   }
 
   const totals = sent.reduce(
-    (t, b) => ({ customers: t.customers + b.customers, transactions: t.transactions + b.transactions, deposits: t.deposits + b.deposits, withdrawals: t.withdrawals + b.withdrawals, netCents: t.netCents + b.netCents }),
-    { customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0 },
+    (t, b) => ({ customers: t.customers + b.customers, transactions: t.transactions + b.transactions, deposits: t.deposits + b.deposits, withdrawals: t.withdrawals + b.withdrawals, netCents: t.netCents + b.netCents, bytes: t.bytes + b.bytes }),
+    { customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0, bytes: 0 },
   );
   const elapsedMs = Date.now() - started;
   printTable(sent, totals);

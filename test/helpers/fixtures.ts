@@ -1,6 +1,8 @@
 // Test fixtures against the real broker and the real database: each test gets its own topics
 // and its own database, removed again when the test ends.
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -81,6 +83,31 @@ export async function runNode(script: string, args: string[], env: Record<string
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   }
+}
+
+/** Runs scripts/kafka.sh start|stop|status with the given environment; never throws. */
+export async function kafkaScript(command: string, env: Record<string, string>): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync('bash', [path.join(PROJECT_DIR, 'scripts/kafka.sh'), command], { env: { ...process.env, ...env }, timeout: 180_000 });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+/**
+ * A broker of the test's own (own folder and ports, the shared jars), for tests that stop or
+ * crash it; removed when the test ends.
+ */
+export async function privateBroker(t: Teardown, port: number): Promise<{ brokers: string; env: Record<string, string> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-kafka-'));
+  const env = { KAFKA_DIR: dir, KAFKA_LIBS_DIR: path.join(PROJECT_DIR, '.kafka/libs'), KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1) };
+  t.teardown(async () => {
+    await kafkaScript('stop', env);
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { brokers: `127.0.0.1:${port}`, env };
 }
 
 /** Reads a whole topic with kcat, an independent Kafka client: one entry per record. */

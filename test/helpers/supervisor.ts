@@ -32,6 +32,10 @@ export class SupervisorProcess {
     this.child.stderr!.on('data', collect);
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
     t.teardown(() => this.kill('SIGKILL'));
+    // Safety net: never leave a supervisor behind, even when another teardown fails first.
+    const killOnExit = () => this.child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    void this.exited.then(() => process.removeListener('exit', killOnExit));
   }
 
   kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -1,0 +1,31 @@
+// The machine's Postgres write limit for this table: COPY of the same rows the ingester writes.
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+
+/** COPYs tab-separated lines into a table; resolves to the seconds it took. */
+export async function copyRows(databaseUrl: string, table: string, columns: string[], lines: Iterable<string>): Promise<number> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const started = process.hrtime.bigint();
+    const sink = db.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+    await pipeline(Readable.from(chunked(lines)), sink);
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    await db.end();
+  }
+}
+
+function* chunked(lines: Iterable<string>): Generator<string> {
+  let buffer: string[] = [];
+  for (const line of lines) {
+    buffer.push(line);
+    if (buffer.length === 5000) {
+      yield `${buffer.join('\n')}\n`;
+      buffer = [];
+    }
+  }
+  if (buffer.length > 0) yield `${buffer.join('\n')}\n`;
+}

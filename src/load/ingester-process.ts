@@ -1,0 +1,90 @@
+// The supervisor as a child process, for the demo, the load test and the benchmark: started with
+// given settings, its JSON log kept in a file, its CPU time and memory read from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on every mainstream kernel). */
+const CLOCK_TICKS = 100;
+
+export interface IngesterSettings {
+  partitions: string;
+  brokers: string;
+  databaseUrl: string;
+  customersTopic: string;
+  transactionsTopic: string;
+  extraArgs?: string[];
+  logFile: string;
+}
+
+export class IngesterProcess {
+  readonly child: ChildProcess;
+  #workersStarted = 0;
+  #died = 0;
+  readonly exited: Promise<number | null>;
+
+  constructor(settings: IngesterSettings) {
+    this.child = spawn(
+      process.execPath,
+      [
+        'dist/supervisor.js', '--partitions', settings.partitions, '--brokers', settings.brokers, '--database-url', settings.databaseUrl,
+        '--customers-topic', settings.customersTopic, '--transactions-topic', settings.transactionsTopic, ...(settings.extraArgs ?? []),
+      ],
+      { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const log = createWriteStream(settings.logFile, { flags: 'a' });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      const text = chunk.toString();
+      this.#workersStarted += text.split('"branch worker started"').length - 1;
+      this.#died += text.split('"branch worker died"').length - 1;
+    });
+    this.child.stderr!.pipe(log);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get workersStarted(): number {
+    return this.#workersStarted;
+  }
+
+  get workerDeaths(): number {
+    return this.#died;
+  }
+
+  async waitUntilWorkersStarted(count: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#workersStarted < count) {
+      if (!this.running) throw new Error(`the supervisor exited with ${this.child.exitCode}`);
+      if (Date.now() > deadline) throw new Error(`only ${this.#workersStarted} of ${count} branch workers started within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** CPU seconds used so far by the supervisor and all its threads. */
+  async cpuSeconds(): Promise<number> {
+    const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+
+  /** Resident memory now and at its peak, in bytes. */
+  async memory(): Promise<{ rssBytes: number; peakRssBytes: number }> {
+    const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
+  }
+
+  /** SIGTERM, then the exit status. */
+  async stop(): Promise<number | null> {
+    if (this.running) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}

@@ -1,0 +1,222 @@
+// npm run load-test: how many transactions per second each branch, and the ingester as a whole,
+// sustains. Catch-up mode drains a backlog produced first; live mode produces at a fixed rate
+// while the ingester runs and measures produce-to-ledger latency. Every run verifies the ledger,
+// and writes a JSON report and an SVG chart under reports/.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { DEFAULTS, env } from '../defaults.js';
+import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli/options.js';
+import { runMain } from '../cli/run-main.js';
+import { ConfigError } from '../errors.js';
+import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
+import { ensureLocalKafka, runProducer, type ProduceSummary } from '../load/local-services.js';
+import { createScratchEnvironment } from '../load/scratch-environment.js';
+import { committedPerBranch, latency, verifyLedger, type LatencySummary, type Verification } from '../load/ledger-check.js';
+import { Progress } from '../load/progress.js';
+import { renderChartSvg } from '../load/svg-chart.js';
+
+const HELP = `Usage: npm run load-test -- [options]
+
+  --mode catch-up|live       catch-up: produce a backlog, then time the drain (default)
+                             live: produce at --rate for --duration while the ingester runs
+  --branches <n>             branches, one partition each (default 8)
+  --customers <n>            customers in total (default 10000)
+  --transactions <n>         transactions in total, catch-up mode (default 1000000)
+  --rate <n>                 transactions per second, live mode (default 2000)
+  --duration <s>             seconds of live production (default 60)
+  --batch-size <n>           ingester batch size (default: the ingester's)
+  --linger-ms <n>            ingester linger (default: the ingester's)
+  --seed <n>                 seed of the produced data (default 1)
+  --keep                     keep the scratch topics and database for inspection
+  --report-dir <dir>         where the JSON report and the SVG chart go (default reports)
+`;
+
+interface Sample {
+  seconds: number;
+  committed: number[];
+  rssMB: number;
+  cpuSeconds: number;
+}
+
+runMain('load-test', async () => {
+  const flags = parseFlags(process.argv.slice(2), {
+    mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
+    rate: { type: 'string' }, duration: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' },
+    seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const problems: Problems = [];
+  const mode = flags.mode ?? 'catch-up';
+  if (mode !== 'catch-up' && mode !== 'live') problems.push(`mode must be catch-up or live, got "${mode}"`);
+  const branches = integerOption(problems, 'branches', flags.branches, 8, { min: 1, max: 256 });
+  const customers = integerOption(problems, 'customers', flags.customers, 10_000, { min: 1, max: 100_000_000 });
+  const rate = integerOption(problems, 'rate', flags.rate, 2000, { min: 1, max: 10_000_000 });
+  const duration = integerOption(problems, 'duration', flags.duration, 60, { min: 1, max: 86_400 });
+  const transactions = mode === 'live' ? rate * duration : integerOption(problems, 'transactions', flags.transactions, 1_000_000, { min: 1, max: 1_000_000_000 });
+  const seed = integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 });
+  const ingesterArgs: string[] = [];
+  if (flags['batch-size'] !== undefined) ingesterArgs.push('--batch-size', String(integerOption(problems, 'batch-size', flags['batch-size'], 0, { min: 1, max: 50_000 })));
+  if (flags['linger-ms'] !== undefined) ingesterArgs.push('--linger-ms', String(integerOption(problems, 'linger-ms', flags['linger-ms'], 0, { min: 0, max: 60_000 })));
+  if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
+  const brokers = nonEmptyOption(problems, 'brokers', env('KAFKA_BROKERS'), DEFAULTS.brokers);
+  const reportDir = path.resolve(PROJECT_DIR, flags['report-dir'] ?? 'reports');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  const runId = `loadtest-${mode}-${stamp}`;
+  await mkdir(reportDir, { recursive: true });
+  const undoKafka = await ensureLocalKafka();
+  const scratch = await createScratchEnvironment({ brokers, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: Boolean(flags.keep) });
+  let ingester: IngesterProcess | undefined;
+  try {
+    const databaseUrl = await scratch.newDatabase('ledger');
+    const produceArgs = ['--brokers', brokers, '--branches', String(branches), '--customers', String(customers), '--transactions', String(transactions), '--seed', String(seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic];
+    const startIngester = () =>
+      new IngesterProcess({ partitions: `0-${branches - 1}`, brokers, databaseUrl, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: ingesterArgs, logFile: path.join(reportDir, `${runId}-ingester.log`) });
+
+    let produced: Promise<ProduceSummary>;
+    let started: number;
+    if (mode === 'catch-up') {
+      process.stderr.write(`load-test: producing a backlog of ${transactions} transactions over ${branches} branches\n`);
+      produced = Promise.resolve(await runProducer(produceArgs));
+      ingester = startIngester();
+      started = Date.now();
+    } else {
+      ingester = startIngester();
+      await ingester.waitUntilWorkersStarted(branches);
+      process.stderr.write(`load-test: producing ${rate} transactions/s for ${duration} s over ${branches} branches while the ingester runs\n`);
+      started = Date.now();
+      produced = runProducer([...produceArgs, '--rate', String(rate)]);
+    }
+
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const samples: Sample[] = [];
+      const finishedAt = new Array<number | null>(branches).fill(null);
+      const progress = new Progress('load-test', transactions);
+      let summary: ProduceSummary | undefined;
+      void produced.then((s) => (summary = s), () => undefined);
+      const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (!ingester.running) throw new Error('the ingester exited during the run');
+        const committed = await committedPerBranch(db, scratch.transactionsTopic, branches);
+        const memory = await ingester.memory();
+        const seconds = (Date.now() - started) / 1000;
+        samples.push({ seconds, committed, rssMB: memory.rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds() });
+        const done = committed.reduce((a, b) => a + b, 0);
+        progress.update(done, `ingester RSS ${Math.round(memory.rssBytes / 2 ** 20)} MB`);
+        if (summary) {
+          summary.branches.forEach((b) => {
+            if (finishedAt[b.branch] === null && committed[b.branch]! >= b.transactions) finishedAt[b.branch] = seconds;
+          });
+          if (done >= summary.totals.transactions) break;
+        }
+        if (Date.now() > deadline) throw new Error(`not drained within ${Math.round((deadline - started) / 1000)} s (${done} of ${transactions})`);
+      }
+      const finalSummary = await produced;
+      const seconds = samples.at(-1)!.seconds;
+      progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
+      const memory = await ingester.memory();
+      const cpuSeconds = await ingester.cpuSeconds();
+      const exitCode = await ingester.stop();
+      const latencies = await latency(db);
+      const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
+
+      const report = buildReport({ runId, mode, branches, customers, transactions, rate, duration, seed, ingesterArgs, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, verification, workerDeaths: ingester.workerDeaths, exitCode });
+      const jsonPath = path.join(reportDir, `${runId}.json`);
+      const svgPath = path.join(reportDir, `${runId}.svg`);
+      await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(svgPath, chart(report, samples, latencies.overall));
+      printTable(report);
+      process.stdout.write(`report: ${jsonPath}\nchart:  ${svgPath}\n`);
+      if (!verification.ok) {
+        process.stdout.write(`VERIFICATION FAILED:\n  - ${verification.problems.join('\n  - ')}\n`);
+        return 1;
+      }
+      process.stdout.write(`verified: all ${finalSummary.totals.transactions} transactions in the ledger exactly once, balances equal the produced totals\n`);
+      return 0;
+    } finally {
+      await db.end();
+    }
+  } finally {
+    if (ingester?.running) await ingester.stop();
+    await scratch.cleanup();
+    await undoKafka();
+  }
+});
+
+function buildReport(r: {
+  runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[];
+  seconds: number; samples: Sample[]; finishedAt: (number | null)[]; finalSummary: ProduceSummary; memory: { rssBytes: number; peakRssBytes: number }; cpuSeconds: number;
+  latencies: Awaited<ReturnType<typeof latency>>; verification: Verification; workerDeaths: number; exitCode: number | null;
+}) {
+  const quarter = r.samples[Math.floor(r.samples.length / 4)];
+  return {
+    runId: r.runId,
+    settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs },
+    machine: { cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null, node: process.version },
+    totals: {
+      seconds: r.seconds,
+      transactionsPerSecond: r.finalSummary.totals.transactions / r.seconds,
+      megabytesPerSecond: r.finalSummary.totals.bytes / 2 ** 20 / r.seconds,
+      rowsWritten: r.verification.perBranch.reduce((n, b) => n + b.ledgerRows, 0),
+      parked: r.verification.perBranch.reduce((n, b) => n + b.parked, 0),
+      rejected: r.verification.perBranch.reduce((n, b) => n + b.rejected, 0),
+      latencyMs: { p50: r.latencies.overall.p50, p95: r.latencies.overall.p95, p99: r.latencies.overall.p99, max: r.latencies.overall.max },
+      ingesterCpuSeconds: r.cpuSeconds,
+      ingesterCpuShareOfOneCore: r.cpuSeconds / r.seconds,
+      ingesterPeakRssMB: r.memory.peakRssBytes / 2 ** 20,
+      ingesterRssGrowthAfterFirstQuarterMB: quarter ? r.samples.at(-1)!.rssMB - quarter.rssMB : 0,
+      workerDeaths: r.workerDeaths,
+      ingesterExitCode: r.exitCode,
+    },
+    branches: r.finalSummary.branches.map((b) => {
+      const seconds = r.finishedAt[b.branch] ?? r.seconds;
+      const got = r.verification.perBranch.find((v) => v.branch === b.branch);
+      const lat = r.latencies.perBranch.get(b.branch);
+      return { branch: b.branch, transactions: b.transactions, seconds, transactionsPerSecond: b.transactions / seconds, megabytesPerSecond: b.bytes / 2 ** 20 / seconds, rowsWritten: got?.ledgerRows ?? 0, parked: got?.parked ?? 0, rejected: got?.rejected ?? 0, latencyMs: lat ?? null };
+    }),
+    latencyHistogram: r.latencies.overall.histogram,
+    verification: { ok: r.verification.ok, problems: r.verification.problems },
+    samples: r.samples,
+  };
+}
+
+type Report = ReturnType<typeof buildReport>;
+
+function printTable(report: Report): void {
+  const cols = ['branch', 'tx/s', 'MB/s', 'rows', 'parked', 'rejected', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
+  const w = [6, 9, 7, 9, 7, 9, 8, 8, 8, 8];
+  const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
+  const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
+  process.stdout.write(`${line(cols)}\n`);
+  for (const b of report.branches) {
+    process.stdout.write(`${line([b.branch, Math.round(b.transactionsPerSecond), b.megabytesPerSecond.toFixed(2), b.rowsWritten, b.parked, b.rejected, ms(b.latencyMs?.p50), ms(b.latencyMs?.p95), ms(b.latencyMs?.p99), ms(b.latencyMs?.max)])}\n`);
+  }
+  const t = report.totals;
+  process.stdout.write(`${line(['total', Math.round(t.transactionsPerSecond), t.megabytesPerSecond.toFixed(2), t.rowsWritten, t.parked, t.rejected, ms(t.latencyMs.p50), ms(t.latencyMs.p95), ms(t.latencyMs.p99), ms(t.latencyMs.max)])}\n`);
+  process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, RSS change after the first quarter ${t.ingesterRssGrowthAfterFirstQuarterMB.toFixed(1)} MB, ${t.seconds.toFixed(1)} s\n`);
+}
+
+function chart(report: Report, samples: Sample[], overall: LatencySummary): string {
+  const series = report.branches.map((b) => ({
+    name: `branch ${b.branch}`,
+    points: samples.map((s, i) => {
+      const prev = samples[i - 1];
+      const dt = prev ? s.seconds - prev.seconds : s.seconds;
+      return { x: s.seconds, y: ((s.committed[b.branch] ?? 0) - (prev?.committed[b.branch] ?? 0)) / dt };
+    }),
+  }));
+  const bars = overall.histogram.map((h, i, all) => ({ label: h.upToMs === null ? `>${all[i - 1]?.upToMs}` : `≤${h.upToMs}`, value: h.count }));
+  return renderChartSvg(
+    `${report.runId}: ${Math.round(report.totals.transactionsPerSecond)} tx/s, p99 ${report.totals.latencyMs.p99.toFixed(0)} ms`,
+    { title: 'throughput per branch', xLabel: 'seconds', yLabel: 'transactions/s', series },
+    { title: 'produce-to-ledger latency (ms), rows per bucket', yLabel: 'rows', bars },
+  );
+}
