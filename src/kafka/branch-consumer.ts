@@ -9,6 +9,8 @@ import type { RawRecord } from '../ingest/batch.js';
 
 /** librdkafka's logical offset for "the oldest record still on the broker". */
 const OFFSET_BEGINNING = -2;
+/** While a batch is being collected: how long one call waits for a further record. */
+const COLLECT_WAIT_MS = 5;
 
 export interface BranchConsumerOptions {
   brokers: string;
@@ -21,9 +23,11 @@ export interface BranchConsumerOptions {
 
 export class BranchConsumer {
   readonly #consumer: Kafka.KafkaConsumer;
+  readonly #lingerMs: number;
 
-  private constructor(consumer: Kafka.KafkaConsumer) {
+  private constructor(consumer: Kafka.KafkaConsumer, lingerMs: number) {
     this.#consumer = consumer;
+    this.#lingerMs = lingerMs;
   }
 
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
@@ -36,7 +40,10 @@ export class BranchConsumer {
         'enable.auto.offset.store': false,
         'enable.partition.eof': false,
         // Keep the next batches fetched in the background while the current one is written.
-        'queued.min.messages': 20_000,
+        'queued.min.messages': 10_000,
+        // librdkafka's default prefetch cap is 64 MB per partition; two partitions per branch
+        // and eight branches would let a backlog take a gigabyte. 4 MB keeps batches full.
+        'queued.max.messages.kbytes': 4096,
         'fetch.wait.max.ms': 50,
       },
       { 'auto.offset.reset': 'earliest' },
@@ -47,15 +54,32 @@ export class BranchConsumer {
         else resolve();
       });
     });
-    consumer.setDefaultConsumeTimeout(Math.max(1, options.lingerMs));
     consumer.assign(
       options.topics.map((topic) => ({ topic, partition: options.partition, offset: options.offsets.get(topic) ?? OFFSET_BEGINNING })),
     );
-    return new BranchConsumer(consumer);
+    return new BranchConsumer(consumer, options.lingerMs);
   }
 
-  /** Up to `max` records, waiting at most the linger time for them. */
-  consume(max: number): Promise<RawRecord[]> {
+  /**
+   * Up to `max` records: waits up to the linger time for the first one, then keeps collecting
+   * until the batch is full or the linger time since the first record has passed. The binding's
+   * own consume(n) waits its timeout *per record*, so under a steady trickle a single call would
+   * hold a batch back for seconds; short calls under a deadline bound the wait instead.
+   */
+  async consume(max: number): Promise<RawRecord[]> {
+    const batch = await this.#consumeOnce(1, Math.max(1, this.#lingerMs));
+    if (batch.length === 0) return batch;
+    const deadline = Date.now() + this.#lingerMs;
+    while (batch.length < max) {
+      const more = await this.#consumeOnce(max - batch.length, COLLECT_WAIT_MS);
+      for (const record of more) batch.push(record);
+      if (Date.now() >= deadline) break;
+    }
+    return batch;
+  }
+
+  #consumeOnce(max: number, waitMs: number): Promise<RawRecord[]> {
+    this.#consumer.setDefaultConsumeTimeout(waitMs);
     return new Promise((resolve, reject) => {
       this.#consumer.consume(max, (err, messages) => {
         if (err) reject(new IngesterError(ERROR_CODES.KAFKA_ERROR, `consume failed: ${err.message}`, { cause: err, canRetry: true }));

@@ -84,6 +84,8 @@ runMain('load-test', async () => {
       process.stderr.write(`load-test: producing a backlog of ${transactions} transactions over ${branches} branches\n`);
       produced = Promise.resolve(await runProducer(produceArgs));
       ingester = startIngester();
+      // The drain is timed from the moment every branch worker is connected.
+      await ingester.waitUntilWorkersStarted(branches);
       started = Date.now();
     } else {
       ingester = startIngester();
