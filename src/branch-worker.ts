@@ -93,7 +93,12 @@ async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: P
     if (Date.now() - lastStats >= STATS_INTERVAL_MS) {
       const parked = await parkedStats(prisma, { partition, transactionsTopic: config.transactionsTopic }).catch(() => undefined);
       const seconds = (Date.now() - lastStats) / 1000;
-      log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: parked?.count, oldestParkedAgeSeconds: parked?.oldestAgeSeconds }, 'branch stats');
+      // heapUsedMB is this worker thread's own V8 heap; rssMB is the whole process.
+      const memory = process.memoryUsage();
+      log.info(
+        { ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: parked?.count, oldestParkedAgeSeconds: parked?.oldestAgeSeconds, heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) },
+        'branch stats',
+      );
       window = { records: 0, posted: 0, parked: 0, rejected: 0 };
       lastStats = Date.now();
     }

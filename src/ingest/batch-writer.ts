@@ -28,23 +28,20 @@ export interface WriteOptions {
 }
 
 export async function writeBatch(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
+  // Common case under load: no customers to create and nothing parked. Then the whole batch is
+  // one statement, which Postgres runs atomically without an explicit transaction: one round trip.
+  if (batch.customers.length === 0 && !options.checkParked) {
+    const written = await writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options);
+    return { customersCreated: 0, unparked: 0, ...written };
+  }
   return prisma.$transaction(
     async (tx) => {
       const rejected = [...batch.rejected];
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
-
       // Transactions parked earlier come first: they are older than anything in this batch.
       const unparked = options.checkParked ? await takeParkedWithCustomer(tx, options) : [];
-      const known = await existingCustomers(tx, batch.transactions.map((t) => t.custid));
-      const ready = batch.transactions.filter((t) => known.has(t.custid));
-      const waiting = batch.transactions.filter((t) => !known.has(t.custid));
-
-      await postToLedger(tx, [...unparked, ...ready]);
-      await park(tx, waiting);
-      await insertRejected(tx, rejected);
-      await storeOffsets(tx, batch.nextOffsets, options.partition);
-      const stillParked = options.checkParked || waiting.length > 0 ? await countParked(tx, options) : 0;
-      return { customersCreated, posted: ready.length + unparked.length, parked: waiting.length, unparked: unparked.length, rejected: rejected.length, stillParked };
+      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch.nextOffsets, options);
+      return { customersCreated, unparked: unparked.length, ...written };
     },
     { maxWait: 10_000, timeout: 20_000 },
   );
@@ -88,13 +85,6 @@ async function insertCustomers(tx: Tx, customers: CustomerRecord[], rejected: Re
   return createdIds.size;
 }
 
-async function existingCustomers(tx: Tx, custids: number[]): Promise<Set<number>> {
-  if (custids.length === 0) return new Set();
-  const unique = [...new Set(custids)];
-  const rows = await tx.$queryRaw<{ custid: bigint }[]>`SELECT custid FROM customer WHERE custid = ANY(${unique}::bigint[])`;
-  return new Set(rows.map((r) => Number(r.custid)));
-}
-
 /**
  * Removes and returns this branch's parked transactions whose customer exists now, oldest
  * first. Only the owning branch takes its parked rows, so branches never contend for them; a
@@ -120,77 +110,75 @@ async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<Tr
     .sort((a, b) => a.offset - b.offset);
 }
 
-/** Ledger rows and the balance changes they make, in one statement. */
-async function postToLedger(tx: Tx, transactions: TransactionRecord[]): Promise<void> {
-  if (transactions.length === 0) return;
-  // ON CONFLICT DO NOTHING plus RETURNING: a row that is somehow already posted changes no balance.
-  await tx.$executeRaw`
+/**
+ * The rest of a batch in one statement: ledger rows for transactions whose customer exists (with
+ * the balance changes they make), parked rows for the others, rejected records, and the next
+ * offsets. Data-modifying CTEs all run, atomically, whether or not the final SELECT reads them.
+ * Customers created earlier in the same transaction are visible here (an earlier statement).
+ */
+async function writeRecords(
+  db: Tx | PrismaClient,
+  transactions: TransactionRecord[],
+  rejected: RejectedRecord[],
+  nextOffsets: Map<string, number>,
+  options: WriteOptions,
+): Promise<Omit<BatchOutcome, 'customersCreated' | 'unparked'>> {
+  // Raw bytes travel as base64 text: exact for any bytes, including invalid UTF-8.
+  const b64 = (b: Buffer | null | undefined) => (b ? b.toString('base64') : null);
+  const topics = [...nextOffsets.keys()];
+  const [row] = await db.$queryRaw<{ posted: bigint; parked: bigint; still_parked: bigint }[]>`
     WITH input AS (
       SELECT * FROM unnest(${transactions.map((t) => t.custid)}::bigint[], ${transactions.map((t) => t.kind)}::text[],
                            ${transactions.map((t) => t.amountCents)}::bigint[], ${transactions.map((t) => t.occurredAt)}::float8[],
                            ${transactions.map((t) => t.topic)}::text[], ${transactions.map((t) => t.partition)}::int[],
                            ${transactions.map((t) => t.offset)}::bigint[], ${transactions.map((t) => t.kafkaTimestampMs)}::float8[])
              WITH ORDINALITY AS i(custid, kind, amount, occurred, topic, part, off, kafka_ms, n)
+    ), known AS (
+      SELECT i.* FROM input i WHERE EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)
     ), posted AS (
       -- posted_at is the clock at insert, not the transaction's start: it is the far end of the
-      -- produce-to-ledger latency (the rest of the batch's statements and the commit follow).
+      -- produce-to-ledger latency (only the commit follows). ON CONFLICT DO NOTHING plus RETURNING:
+      -- a row that is somehow already posted changes no balance.
       INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
-      SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp() FROM input ORDER BY n
+      SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp() FROM known ORDER BY n
       ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
       SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid
+    ), balances AS (
+      INSERT INTO balance AS b (custid, balance_cents, transaction_count, updated_at)
+      SELECT custid, delta, n, now() FROM per_customer ORDER BY custid
+      ON CONFLICT (custid) DO UPDATE
+        SET balance_cents = b.balance_cents + EXCLUDED.balance_cents,
+            transaction_count = b.transaction_count + EXCLUDED.transaction_count,
+            updated_at = now()
+    ), parked AS (
+      INSERT INTO parked_transaction (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp)
+      SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0)
+        FROM input i WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid) ORDER BY n
+      ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+      RETURNING 1
+    ), rejected AS (
+      INSERT INTO rejected_event (kafka_topic, kafka_partition, kafka_offset, raw_key, raw_value, reason_code, detail)
+      SELECT topic, part, off, decode(k, 'base64'), decode(v, 'base64'), reason, detail
+        FROM unnest(${rejected.map((r) => r.source.topic)}::text[], ${rejected.map((r) => r.source.partition)}::int[],
+                    ${rejected.map((r) => r.source.offset)}::bigint[], ${rejected.map((r) => b64(r.source.key))}::text[],
+                    ${rejected.map((r) => b64(r.source.value))}::text[], ${rejected.map((r) => r.reason)}::text[],
+                    ${rejected.map((r) => r.detail)}::text[])
+             AS r(topic, part, off, k, v, reason, detail)
+      ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+    ), offsets AS (
+      INSERT INTO consumer_offset (topic, "partition", next_offset, updated_at)
+      SELECT topic, ${options.partition}, next_offset, now()
+        FROM unnest(${topics}::text[], ${topics.map((t) => nextOffsets.get(t)!)}::bigint[]) AS o(topic, next_offset)
+      ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
     )
-    INSERT INTO balance AS b (custid, balance_cents, transaction_count, updated_at)
-    SELECT custid, delta, n, now() FROM per_customer ORDER BY custid
-    ON CONFLICT (custid) DO UPDATE
-      SET balance_cents = b.balance_cents + EXCLUDED.balance_cents,
-          transaction_count = b.transaction_count + EXCLUDED.transaction_count,
-          updated_at = now()`;
-}
-
-async function park(tx: Tx, transactions: TransactionRecord[]): Promise<void> {
-  if (transactions.length === 0) return;
-  await tx.$executeRaw`
-    INSERT INTO parked_transaction (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp)
-    SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0)
-      FROM unnest(${transactions.map((t) => t.custid)}::bigint[], ${transactions.map((t) => t.kind)}::text[],
-                  ${transactions.map((t) => t.amountCents)}::bigint[], ${transactions.map((t) => t.occurredAt)}::float8[],
-                  ${transactions.map((t) => t.topic)}::text[], ${transactions.map((t) => t.partition)}::int[],
-                  ${transactions.map((t) => t.offset)}::bigint[], ${transactions.map((t) => t.kafkaTimestampMs)}::float8[])
-           AS i(custid, kind, amount, occurred, topic, part, off, kafka_ms)
-    ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING`;
-}
-
-async function insertRejected(tx: Tx, rejected: RejectedRecord[]): Promise<void> {
-  if (rejected.length === 0) return;
-  // Raw bytes travel as base64 text: exact for any bytes, including invalid UTF-8.
-  const b64 = (b: Buffer | null | undefined) => (b ? b.toString('base64') : null);
-  await tx.$executeRaw`
-    INSERT INTO rejected_event (kafka_topic, kafka_partition, kafka_offset, raw_key, raw_value, reason_code, detail)
-    SELECT topic, part, off, decode(k, 'base64'), decode(v, 'base64'), reason, detail
-      FROM unnest(${rejected.map((r) => r.source.topic)}::text[], ${rejected.map((r) => r.source.partition)}::int[],
-                  ${rejected.map((r) => r.source.offset)}::bigint[], ${rejected.map((r) => b64(r.source.key))}::text[],
-                  ${rejected.map((r) => b64(r.source.value))}::text[], ${rejected.map((r) => r.reason)}::text[],
-                  ${rejected.map((r) => r.detail)}::text[])
-           AS i(topic, part, off, k, v, reason, detail)
-    ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING`;
-}
-
-async function storeOffsets(tx: Tx, nextOffsets: Map<string, number>, partition: number): Promise<void> {
-  if (nextOffsets.size === 0) return;
-  const topics = [...nextOffsets.keys()];
-  await tx.$executeRaw`
-    INSERT INTO consumer_offset (topic, "partition", next_offset, updated_at)
-    SELECT topic, ${partition}, next_offset, now()
-      FROM unnest(${topics}::text[], ${topics.map((t) => nextOffsets.get(t)!)}::bigint[]) AS i(topic, next_offset)
-    ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`;
-}
-
-async function countParked(tx: Tx | PrismaClient, options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>): Promise<number> {
-  const [row] = await tx.$queryRaw<{ n: bigint }[]>`
-    SELECT count(*) AS n FROM parked_transaction WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition}`;
-  return Number(row?.n ?? 0);
+    SELECT (SELECT count(*) FROM known) AS posted,
+           (SELECT count(*) FROM parked) AS parked,
+           -- The statement's snapshot does not see its own parked rows: add them.
+           (SELECT count(*) FROM parked_transaction WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition})
+             + (SELECT count(*) FROM parked) AS still_parked`;
+  return { posted: Number(row?.posted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, stillParked: Number(row?.still_parked ?? 0) };
 }
 
 /** Stored next offsets of this branch's partition, per topic. */
