@@ -6,11 +6,13 @@ import { createPrisma, type PrismaClient } from './db/prisma.js';
 import { assembleBatch, type RawRecord } from './ingest/batch.js';
 import { parkedStats, readOffsets, writeBatch } from './ingest/batch-writer.js';
 import { createLogger, type Logger } from './log.js';
-import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask } from './worker-protocol.js';
+import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
 import { crashAfterBatches } from './ingest/fault-injection.js';
 
 const STATS_INTERVAL_MS = 10_000;
+/** How often figures for /metrics (parked backlog, lag) are sent to the supervisor. */
+const METRICS_INTERVAL_MS = 2_000;
 /** How often an idle branch with parked transactions looks for their customers. */
 const IDLE_UNPARK_INTERVAL_MS = 500;
 
@@ -21,6 +23,7 @@ export default async function runBranch(task: BranchTask): Promise<BranchResult>
   const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
   const result: BranchResult = { partition, batches: 0, records: 0 };
 
+  const emit = (event: WorkerEvent) => task.events.postMessage(event);
   const prisma = createPrisma(config.databaseUrl);
   let consumer: BranchConsumer | undefined;
   try {
@@ -33,17 +36,29 @@ export default async function runBranch(task: BranchTask): Promise<BranchResult>
     const parkedAtStart = await retry(log, stop, 'count parked transactions', () => parkedStats(prisma, { partition, transactionsTopic: topics.transactions }));
     if (!parkedAtStart) return result;
     log.info({ offsets: Object.fromEntries(offsets), parked: parkedAtStart.count }, 'branch worker started');
+    emit({ type: 'ready', partition });
 
-    await ingest(task, stop, log, prisma, consumer, parkedAtStart.count > 0, result);
+    await ingest(task, stop, log, prisma, consumer, offsets, parkedAtStart.count > 0, result, emit);
     log.info({ batches: result.batches, records: result.records }, 'branch worker stopping');
     return result;
   } finally {
     await consumer?.disconnect();
     await prisma.$disconnect().catch(() => undefined);
+    task.events.close();
   }
 }
 
-async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: PrismaClient, consumer: BranchConsumer, parkedAtStart: boolean, result: BranchResult): Promise<void> {
+async function ingest(
+  task: BranchTask,
+  stop: Int32Array,
+  log: Logger,
+  prisma: PrismaClient,
+  consumer: BranchConsumer,
+  storedOffsets: Map<string, number>,
+  parkedAtStart: boolean,
+  result: BranchResult,
+  emit: (event: WorkerEvent) => void,
+): Promise<void> {
   const { partition, config } = task;
   const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
   const writeOptions = { partition, transactionsTopic: config.transactionsTopic, checkParked: parkedAtStart };
@@ -51,6 +66,7 @@ async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: P
   const crashAfter = crashAfterBatches(partition);
   let lastUnparkCheck = 0;
   let lastStats = Date.now();
+  let lastMetrics = 0;
   let window = { records: 0, posted: 0, parked: 0, rejected: 0 };
 
   let next = consumer.consume(config.batchSize);
@@ -72,8 +88,22 @@ async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: P
     const idleUnpark = records.length === 0 && writeOptions.checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
     if (records.length > 0 || idleUnpark) {
       const batch = assembleBatch(records, topics, config.maxPayloadBytes);
-      const outcome = await retry(log, stop, 'write batch', () => writeBatch(prisma, batch, writeOptions), { records: records.length });
+      const writeStarted = process.hrtime.bigint();
+      const outcome = await retry(log, stop, 'write batch', () => writeBatch(prisma, batch, writeOptions), { records: records.length }, () =>
+        emit({ type: 'database', partition, ok: false }),
+      );
       if (!outcome) break; // stopping: the batch was not committed and will be read again
+      for (const [topic, next] of batch.nextOffsets) storedOffsets.set(topic, next);
+      emit({
+        type: 'batch',
+        partition,
+        records: records.length,
+        customersCreated: outcome.customersCreated,
+        posted: outcome.posted,
+        parked: outcome.parked,
+        rejectedByReason: outcome.rejectedByReason,
+        writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,
+      });
       lastUnparkCheck = Date.now();
       writeOptions.checkParked = outcome.stillParked > 0;
       result.batches++;
@@ -88,6 +118,19 @@ async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: P
         await next.catch(() => undefined);
         throw new Error(`injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`);
       }
+    }
+
+    if (Date.now() - lastMetrics >= METRICS_INTERVAL_MS) {
+      // Also the idle branch's database check: readiness follows whether this query works.
+      const parked = await parkedStats(prisma, { partition, transactionsTopic: config.transactionsTopic }).catch(() => undefined);
+      emit({ type: 'database', partition, ok: parked !== undefined });
+      const lag: Record<string, number> = {};
+      for (const topic of [config.customersTopic, config.transactionsTopic]) {
+        const high = consumer.highWatermark(topic, partition);
+        if (high !== undefined) lag[topic] = Math.max(0, high - (storedOffsets.get(topic) ?? 0));
+      }
+      if (parked) emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds, lag, storedOffsets: Object.fromEntries(storedOffsets) });
+      lastMetrics = Date.now();
     }
 
     if (Date.now() - lastStats >= STATS_INTERVAL_MS) {
@@ -112,12 +155,20 @@ async function ingest(task: BranchTask, stop: Int32Array, log: Logger, prisma: P
  * or broker outage pauses the branch instead of failing it. Resolves undefined when stop is
  * requested first.
  */
-async function retry<T>(log: Logger, stop: Int32Array, what: string, action: () => Promise<T>, context: Record<string, unknown> = {}): Promise<T | undefined> {
+async function retry<T>(
+  log: Logger,
+  stop: Int32Array,
+  what: string,
+  action: () => Promise<T>,
+  context: Record<string, unknown> = {},
+  onFirstFailure: () => void = () => undefined,
+): Promise<T | undefined> {
   const backoff = new Backoff();
   for (;;) {
     try {
       return await action();
     } catch (err) {
+      if (backoff.attempts === 0) onFirstFailure();
       const delayMs = backoff.next();
       log.error({ err, delayMs, attempt: backoff.attempts, ...context }, `could not ${what}, retrying`);
       if (await sleepUnlessStopped(stop, delayMs)) return undefined;

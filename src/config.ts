@@ -21,6 +21,9 @@ export interface IngesterConfig {
   readonly logLevel: string;
   /** Upper bound for a clean shutdown; see README "Shutdown". */
   readonly shutdownTimeoutMs: number;
+  /** Where /healthz, /readyz and /metrics are served. */
+  readonly metricsHost: string;
+  readonly metricsPort: number;
 }
 
 export const HELP = `Usage: node dist/supervisor.js [options]
@@ -37,6 +40,8 @@ thread per partition.
   --linger-ms <n>              wait at most this long to fill a batch (LINGER_MS, default 50)
   --max-payload-bytes <n>      larger records are rejected    (MAX_PAYLOAD_BYTES, default 65536)
   --shutdown-timeout-ms <n>    bound for a clean shutdown     (SHUTDOWN_TIMEOUT_MS, default 30000)
+  --metrics-port <n>           /healthz, /readyz, /metrics; 0 = any free port, logged (METRICS_PORT, default 9464)
+  --metrics-host <addr>        address to listen on            (METRICS_HOST, default 0.0.0.0)
   --log-level <level>          trace, debug, info, warn, error (LOG_LEVEL, default info)
   --help                       this text
 `;
@@ -57,6 +62,8 @@ export function loadConfig(argv: string[]): ConfigResult {
     'max-payload-bytes': { type: 'string' },
     'shutdown-timeout-ms': { type: 'string' },
     'log-level': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (flags.help) return { help: true };
@@ -83,6 +90,8 @@ export function loadConfig(argv: string[]): ConfigResult {
     lingerMs: integerOption(problems, 'linger-ms', flags['linger-ms'] ?? env('LINGER_MS'), 50, { min: 0, max: 60_000 }),
     maxPayloadBytes: integerOption(problems, 'max-payload-bytes', flags['max-payload-bytes'] ?? env('MAX_PAYLOAD_BYTES'), 65_536, { min: 64, max: 10_485_760 }),
     shutdownTimeoutMs: integerOption(problems, 'shutdown-timeout-ms', flags['shutdown-timeout-ms'] ?? env('SHUTDOWN_TIMEOUT_MS'), 30_000, { min: 1_000, max: 600_000 }),
+    metricsHost: nonEmptyOption(problems, 'metrics-host', flags['metrics-host'] ?? env('METRICS_HOST'), '0.0.0.0'),
+    metricsPort: integerOption(problems, 'metrics-port', flags['metrics-port'] ?? env('METRICS_PORT'), 9464, { min: 0, max: 65_535 }),
     logLevel,
   };
   if (config.customersTopic === config.transactionsTopic) problems.push('customers-topic and transactions-topic must differ');

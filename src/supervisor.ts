@@ -2,13 +2,16 @@
 // partition through piscina; a worker that dies is restarted with backoff; SIGTERM or SIGINT
 // stops every worker cooperatively (shared stop flag) and the process exits 0 within the bound.
 import { Piscina } from 'piscina';
+import { MessageChannel } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, HELP, type IngesterConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { redact } from './db/database-url.js';
 import { Backoff } from './ingest/backoff.js';
-import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask } from './worker-protocol.js';
+import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
+import { IngesterMetrics } from './metrics.js';
+import { startHttpServer } from './http-server.js';
 
 /** A worker that ran this long before dying is healthy again: its next restart waits little. */
 const HEALTHY_RUN_MS = 60_000;
@@ -42,8 +45,11 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   log.info({ partitions: config.partitions, brokers: config.brokers, database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs }, 'supervisor started');
 
-  const branches = config.partitions.map((partition) => keepBranchRunning(pool, { partition, config, stopFlag }, stop, log));
+  const metrics = new IngesterMetrics(config.partitions);
+  const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
+  const branches = config.partitions.map((partition) => keepBranchRunning(pool, { partition, config, stopFlag }, stop, log, metrics));
   await Promise.all(branches);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 
   // Every task has returned, so no thread holds a librdkafka handle any more: safe to end them.
   await pool.destroy();
@@ -51,13 +57,16 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   return 0;
 }
 
-async function keepBranchRunning(pool: Piscina<BranchTask, BranchResult>, task: BranchTask, stop: Int32Array, log: Logger): Promise<void> {
+async function keepBranchRunning(pool: Piscina<BranchTask, BranchResult>, task: Omit<BranchTask, 'events'>, stop: Int32Array, log: Logger, metrics: IngesterMetrics): Promise<void> {
   const backoff = new Backoff(1_000, 30_000);
   let restarts = 0;
   while (!stopRequested(stop)) {
     const started = Date.now();
+    // A fresh channel per run: events of a dead run can never be mistaken for the new one's.
+    const channel = new MessageChannel();
+    channel.port1.on('message', (event: WorkerEvent) => metrics.record(event));
     try {
-      await pool.run(task);
+      await pool.run({ ...task, events: channel.port2 }, { transferList: [channel.port2] });
       if (stopRequested(stop)) return;
       log.error({ branch: task.partition }, 'branch worker returned without being asked to stop');
     } catch (err) {
@@ -66,7 +75,10 @@ async function keepBranchRunning(pool: Piscina<BranchTask, BranchResult>, task: 
         return;
       }
       log.error({ branch: task.partition, err }, 'branch worker died');
+    } finally {
+      channel.port1.close();
     }
+    metrics.workerDown(task.partition, true);
     if (Date.now() - started > HEALTHY_RUN_MS) backoff.reset();
     const delayMs = backoff.next();
     restarts++;

@@ -1,6 +1,7 @@
 // What the supervisor and a branch worker thread exchange. A worker is a long-lived piscina task:
 // it runs until the shared stop flag is raised, then disconnects its consumer and returns. The
 // supervisor never terminates a thread holding a live librdkafka handle (that crashes the process).
+import type { MessagePort } from 'node:worker_threads';
 import type { IngesterConfig } from './config.js';
 
 export interface BranchTask {
@@ -8,7 +9,29 @@ export interface BranchTask {
   config: IngesterConfig;
   /** Int32 at index 0: 0 = run, 1 = stop. Shared by the supervisor and every worker. */
   stopFlag: SharedArrayBuffer;
+  /** Where the worker reports WorkerEvents (metrics, readiness) to the supervisor. */
+  events: MessagePort;
 }
+
+/** What a branch worker tells the supervisor while it runs. */
+export type WorkerEvent =
+  /** Consumer connected and assigned, stored offsets read: the branch can ingest. */
+  | { type: 'ready'; partition: number }
+  /** A batch committed. */
+  | {
+      type: 'batch';
+      partition: number;
+      records: number;
+      customersCreated: number;
+      posted: number;
+      parked: number;
+      rejectedByReason: Record<string, number>;
+      writeSeconds: number;
+    }
+  /** Writing to the database failed (ok: false, the branch is retrying) or works again. */
+  | { type: 'database'; partition: number; ok: boolean }
+  /** Periodic figures: parked backlog, and lag per topic (high watermark minus stored offset). */
+  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null; lag: Record<string, number>; storedOffsets: Record<string, number> };
 
 export interface BranchResult {
   partition: number;

@@ -14,6 +14,7 @@ export interface BatchOutcome {
   /** Parked earlier, posted now that their customer exists. */
   unparked: number;
   rejected: number;
+  rejectedByReason: Record<string, number>;
   /** Parked transactions of this branch still waiting after the batch. */
   stillParked: number;
 }
@@ -178,7 +179,9 @@ async function writeRecords(
            -- The statement's snapshot does not see its own parked rows: add them.
            (SELECT count(*) FROM parked_transaction WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition})
              + (SELECT count(*) FROM parked) AS still_parked`;
-  return { posted: Number(row?.posted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, stillParked: Number(row?.still_parked ?? 0) };
+  const rejectedByReason: Record<string, number> = {};
+  for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
+  return { posted: Number(row?.posted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, rejectedByReason, stillParked: Number(row?.still_parked ?? 0) };
 }
 
 /** Stored next offsets of this branch's partition, per topic. */

@@ -88,6 +88,19 @@ export class BranchConsumer {
     });
   }
 
+  /**
+   * The partition's high watermark as librdkafka last saw it on a fetch (no broker round trip);
+   * undefined before the first fetch.
+   */
+  highWatermark(topic: string, partition: number): number | undefined {
+    try {
+      const { highOffset } = this.#consumer.getWatermarkOffsets(topic, partition);
+      return highOffset >= 0 ? highOffset : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Resolves when the consumer is closed; never throws (shutdown must go on). */
   disconnect(): Promise<void> {
     return new Promise((resolve) => {

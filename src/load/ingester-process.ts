@@ -31,7 +31,7 @@ export class IngesterProcess {
       process.execPath,
       [
         'dist/supervisor.js', '--partitions', settings.partitions, '--brokers', settings.brokers, '--database-url', settings.databaseUrl,
-        '--customers-topic', settings.customersTopic, '--transactions-topic', settings.transactionsTopic, ...(settings.extraArgs ?? []),
+        '--customers-topic', settings.customersTopic, '--transactions-topic', settings.transactionsTopic, '--metrics-port', '0', ...(settings.extraArgs ?? []),
       ],
       { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -18,7 +18,7 @@ export class SupervisorProcess {
   constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[]) {
     this.child = spawn(
       process.execPath,
-      [path.join(PROJECT_DIR, 'dist/supervisor.js'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...args],
+      [path.join(PROJECT_DIR, 'dist/supervisor.js'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...args],
       { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let buffered = '';
@@ -41,6 +41,16 @@ export class SupervisorProcess {
   kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
+  }
+
+  /** The port /metrics, /healthz and /readyz are served on, once the supervisor has said it. */
+  async httpPort(): Promise<number> {
+    for (let i = 0; i < 300; i++) {
+      const line = this.logs().find((l) => l.msg === 'serving /healthz, /readyz and /metrics');
+      if (line) return (line.address as { port: number }).port;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the supervisor never said where it serves /metrics');
   }
 
   /** Parsed JSON log lines. */

@@ -1,0 +1,75 @@
+// /healthz, /readyz and /metrics of a running supervisor, against the real broker and database.
+import t from 'tap';
+import { BROKERS, withDatabase, withTopics } from './helpers/fixtures.js';
+import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+import { ConfirmedProducer } from '../src/kafka/confirmed-producer.js';
+
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+async function send(records: [topic: string, partition: number, value: Buffer][]): Promise<void> {
+  const producer = await ConfirmedProducer.connect(BROKERS, 'test-producer');
+  for (const [topic, partition, value] of records) await producer.send(topic, partition, 'k', value);
+  await producer.confirmAll();
+  await producer.close();
+}
+
+/** The value of one sample line of Prometheus text, e.g. metric('x_total{branch="0"}'). */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+t.test('health, readiness and metrics follow what the branches do', async (t) => {
+  const topics = await withTopics(t, 2);
+  const url = await withDatabase(t);
+  const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
+  t.teardown(() => proxy.down());
+  const supervisor = new SupervisorProcess(t, topics, url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`), ['--partitions', '0-1', '--linger-ms', '20']);
+  const base = `http://127.0.0.1:${await supervisor.httpPort()}`;
+  const get = async (path: string) => {
+    const res = await fetch(`${base}${path}`);
+    return { status: res.status, text: await res.text() };
+  };
+
+  t.equal((await get('/healthz')).status, 200, '/healthz answers while the process is alive');
+  await waitFor('/readyz 200', () => get('/readyz'), (r) => r.status === 200);
+  t.equal((await get('/nope')).status, 404);
+
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  await send([
+    [C, 0, json({ custid: 1, createdate: 1587398301, fname: 'Ada', lname: 'Lovelace' })],
+    ...Array.from({ length: 30 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398400 + i, amt: 100 })]),
+    [E, 1, json({ custid: 77, type: 'dep', date: 1587398400, amt: 5 })],
+    [E, 1, Buffer.from('garbage')],
+    [E, 1, json({ custid: 1, type: 'dep', date: 1587398400, amt: -5 })],
+  ]);
+  await waitFor('ledger rows', () => count(url, '"transaction"'), (n) => n === 30);
+  const metrics = await waitFor('lag and parked reported', async () => (await get('/metrics')).text, (text) =>
+    sample(text, `zipbank_consumer_lag{branch="0",topic="${E}"}`) === 0 && sample(text, 'zipbank_parked_transactions{branch="1"}') === 1,
+  );
+  t.equal(sample(metrics, 'zipbank_ledger_rows_total{branch="0"}'), 30, 'ledger rows by branch');
+  t.equal(sample(metrics, 'zipbank_ledger_rows_total{branch="1"}'), 0);
+  t.equal(sample(metrics, 'zipbank_customers_created_total{branch="0"}'), 1);
+  t.equal(sample(metrics, 'zipbank_records_consumed_total{branch="1"}'), 3);
+  t.equal(sample(metrics, 'zipbank_rejected_records_total{branch="1",reason="not_json"}'), 1, 'rejections by reason');
+  t.equal(sample(metrics, 'zipbank_rejected_records_total{branch="1",reason="invalid_amount"}'), 1);
+  t.equal(sample(metrics, 'zipbank_parked_transactions{branch="1"}'), 1, 'parked count');
+  t.ok((sample(metrics, 'zipbank_oldest_parked_age_seconds{branch="1"}') ?? -1) >= 0, 'age of the oldest parked');
+  t.ok((sample(metrics, 'zipbank_batch_size_count{branch="0"}') ?? 0) >= 1, 'batch size histogram');
+  t.ok((sample(metrics, 'zipbank_batch_write_seconds_count{branch="0"}') ?? 0) >= 1, 'write latency histogram');
+  t.equal(sample(metrics, 'zipbank_worker_restarts_total{branch="0"}'), 0);
+  t.equal(sample(metrics, 'zipbank_branch_ready{branch="0"}'), 1);
+  t.match(metrics, /^process_cpu_user_seconds_total /m, 'process figures');
+
+  // A database outage makes the branches not ready; they are ready again once it is over.
+  await proxy.down();
+  await send([[E, 0, json({ custid: 1, type: 'wth', date: 1587398500, amt: 1 })]]);
+  const notReady = await waitFor('/readyz 503', () => get('/readyz'), (r) => r.status === 503, 30_000);
+  t.match(notReady.text, /branch 0: database writes failing/);
+  t.equal((await get('/healthz')).status, 200, 'still alive during the outage');
+  await proxy.up();
+  await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 60_000);
+  await waitFor('the waiting record posted', () => count(url, '"transaction"'), (n) => n === 31);
+  t.equal((await supervisor.kill('SIGTERM')).code, 0);
+});
