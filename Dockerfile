@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# ZipBank branch ingester. Build: docker build -t zipbank-ingester .
+# Two stages: the build stage compiles the librdkafka binding from source and the TypeScript and
+# the Prisma client; the runtime stage ships only dist/, production node_modules and prisma/.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+# The librdkafka binding (npm alias node-rdkafka -> @platformatic/rdkafka) builds with node-gyp
+# and links OpenSSL and zlib: the same libraries the runtime stage has.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ libssl-dev zlib1g-dev ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json prisma.config.ts ./
+COPY prisma ./prisma
+COPY scripts/prisma-generate.mjs ./scripts/prisma-generate.mjs
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/prisma ./prisma
+# The image's own unprivileged user; files stay root-owned and read-only to it.
+USER node
+EXPOSE 9464
+# Migrations run separately (k8s/migrate-job.yaml):
+#   node --experimental-wasm-modules dist/tools/migrate.js
+ENTRYPOINT ["node", "dist/supervisor.js"]
+CMD ["--partitions", "0-7"]
