@@ -26,17 +26,26 @@ export interface WriteOptions {
   transactionsTopic: string;
   /** False when this branch is known to have nothing parked: saves the un-park statement. */
   checkParked: boolean;
+  /**
+   * Re-drive: the rejected_event row this batch replaces. It is deleted in the same transaction,
+   * and the write fails when it is already gone, so a record is never re-driven twice.
+   */
+  replacesRejectedId?: bigint;
 }
 
 export async function writeBatch(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
   // Common case under load: no customers to create and nothing parked. Then the whole batch is
   // one statement, which Postgres runs atomically without an explicit transaction: one round trip.
-  if (batch.customers.length === 0 && !options.checkParked) {
+  if (batch.customers.length === 0 && !options.checkParked && options.replacesRejectedId === undefined) {
     const written = await writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options);
     return { customersCreated: 0, unparked: 0, ...written };
   }
   return prisma.$transaction(
     async (tx) => {
+      if (options.replacesRejectedId !== undefined) {
+        const removed = await tx.$executeRaw`DELETE FROM rejected_event WHERE id = ${options.replacesRejectedId}`;
+        if (removed !== 1) throw new Error(`rejected record ${options.replacesRejectedId} does not exist (already re-driven?)`);
+      }
       const rejected = [...batch.rejected];
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
       // Transactions parked earlier come first: they are older than anything in this batch.

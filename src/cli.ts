@@ -1,0 +1,157 @@
+// The operator's command line against a live system:
+//   node dist/cli.js status                      per branch: offsets, lag, parked, rejected, last commit
+//   node dist/cli.js rejected list               quarantined records (filter by --branch, --reason)
+//   node dist/cli.js rejected redrive --id N --value '<fixed JSON>'
+//                                                posts a corrected record in place of a rejected one
+import { DEFAULTS, env } from './defaults.js';
+import { integerOption, nonEmptyOption, parseFlags, type Problems } from './cli/options.js';
+import { runMain } from './cli/run-main.js';
+import { ConfigError, ERROR_CODES, IngesterError } from './errors.js';
+import { createPrisma, type PrismaClient } from './db/prisma.js';
+import { TopicAdmin } from './kafka/topic-admin.js';
+import { parsePartitionList } from './ingest/partition-list.js';
+import { assembleBatch } from './ingest/batch.js';
+import { parseCustomer, parseTransaction } from './ingest/event-parser.js';
+import { writeBatch } from './ingest/batch-writer.js';
+
+const HELP = `Usage:
+  node dist/cli.js status [--partitions 0-7] [--json]
+  node dist/cli.js rejected list [--branch N] [--reason CODE] [--limit 50] [--json]
+  node dist/cli.js rejected redrive --id N --value '<corrected JSON>'
+
+Common options: --database-url (DATABASE_URL), --brokers (KAFKA_BROKERS),
+--customers-topic (CUSTOMERS_TOPIC), --transactions-topic (TRANSACTIONS_TOPIC).
+
+A re-drive posts the corrected record with the rejected record's Kafka coordinates and deletes the
+rejected row in the same transaction: the ledger's unique coordinates and that delete make sure a
+record is never posted twice. Parked transactions need no re-drive: their branch posts them as
+soon as their customer exists.
+`;
+
+runMain('cli', async () => {
+  const [command, sub, ...rest] = process.argv.slice(2);
+  const argv = command === 'rejected' ? rest : process.argv.slice(3);
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    return command ? 0 : 2;
+  }
+  const flags = parseFlags(argv, {
+    'database-url': { type: 'string' }, brokers: { type: 'string' }, 'customers-topic': { type: 'string' }, 'transactions-topic': { type: 'string' },
+    partitions: { type: 'string' }, branch: { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string' }, value: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const problems: Problems = [];
+  const common = {
+    databaseUrl: nonEmptyOption(problems, 'database-url', flags['database-url'] ?? env('DATABASE_URL'), DEFAULTS.databaseUrl),
+    brokers: nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers),
+    customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
+    transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),
+  };
+  if (command === 'status') {
+    const parsed = parsePartitionList(flags.partitions ?? `0-${DEFAULTS.partitions - 1}`);
+    problems.push(...parsed.problems);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return withPrisma(common.databaseUrl, (prisma) => status(prisma, common, parsed.partitions, Boolean(flags.json)));
+  }
+  if (command === 'rejected' && sub === 'list') {
+    const branch = flags.branch === undefined ? undefined : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
+    const limit = integerOption(problems, 'limit', flags.limit, 50, { min: 1, max: 10_000 });
+    if (problems.length > 0) throw new ConfigError(problems);
+    return withPrisma(common.databaseUrl, (prisma) => listRejected(prisma, { branch, reason: flags.reason, limit, json: Boolean(flags.json) }));
+  }
+  if (command === 'rejected' && sub === 'redrive') {
+    const id = integerOption(problems, 'id', flags.id, 0, { min: 1, max: Number.MAX_SAFE_INTEGER });
+    if (flags.id === undefined) problems.push('--id is required');
+    if (flags.value === undefined) problems.push('--value is required: the corrected record, as JSON');
+    if (problems.length > 0) throw new ConfigError(problems);
+    return withPrisma(common.databaseUrl, (prisma) => redrive(prisma, common, BigInt(id), flags.value!));
+  }
+  throw new ConfigError([`unknown command "${[command, sub].filter(Boolean).join(' ')}"; see --help`]);
+});
+
+async function withPrisma(databaseUrl: string, action: (prisma: PrismaClient) => Promise<number>): Promise<number> {
+  const prisma = createPrisma(databaseUrl, 1);
+  try {
+    return await action(prisma);
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+interface Topics {
+  brokers: string;
+  customersTopic: string;
+  transactionsTopic: string;
+}
+
+async function status(prisma: PrismaClient, topics: Topics, partitions: number[], json: boolean): Promise<number> {
+  const offsets = await prisma.consumerOffset.findMany({ where: { partition: { in: partitions }, topic: { in: [topics.customersTopic, topics.transactionsTopic] } } });
+  const parked = await prisma.$queryRaw<{ branch: number; n: bigint; oldest: number | null }[]>`
+    SELECT kafka_partition AS branch, count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest
+      FROM parked_transaction WHERE kafka_topic = ${topics.transactionsTopic} GROUP BY 1`;
+  const rejected = await prisma.$queryRaw<{ branch: number; n: bigint }[]>`SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1`;
+  const admin = await TopicAdmin.connect(topics.brokers);
+  const rows = [];
+  try {
+    for (const branch of partitions) {
+      const stored = (topic: string) => offsets.find((o) => o.topic === topic && o.partition === branch);
+      const lag = async (topic: string) => Math.max(0, (await admin.highWatermark(topic, branch)) - Number(stored(topic)?.nextOffset ?? 0));
+      const commits = [stored(topics.customersTopic)?.updatedAt, stored(topics.transactionsTopic)?.updatedAt].filter((d): d is Date => d !== undefined);
+      const p = parked.find((r) => r.branch === branch);
+      rows.push({
+        branch,
+        customersOffset: Number(stored(topics.customersTopic)?.nextOffset ?? 0),
+        transactionsOffset: Number(stored(topics.transactionsTopic)?.nextOffset ?? 0),
+        lag: (await lag(topics.customersTopic)) + (await lag(topics.transactionsTopic)),
+        parked: Number(p?.n ?? 0),
+        oldestParkedSeconds: p?.oldest == null ? null : Math.round(p.oldest),
+        rejected: Number(rejected.find((r) => r.branch === branch)?.n ?? 0),
+        lastCommit: commits.length ? new Date(Math.max(...commits.map((d) => d.getTime()))).toISOString() : null,
+      });
+    }
+  } finally {
+    await admin.close();
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return 0;
+  }
+  const cols = ['branch', 'cust offset', 'tx offset', 'lag', 'parked', 'oldest s', 'rejected', 'last commit'];
+  const w = [6, 11, 10, 8, 7, 9, 9, 24];
+  const line = (cells: (string | number | null)[]) => cells.map((c, i) => String(c ?? '-').padStart(w[i]!)).join(' ');
+  process.stdout.write(`${line(cols)}\n`);
+  for (const r of rows) process.stdout.write(`${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit])}\n`);
+  return 0;
+}
+
+async function listRejected(prisma: PrismaClient, filter: { branch: number | undefined; reason: string | undefined; limit: number; json: boolean }): Promise<number> {
+  const rows = await prisma.rejectedEvent.findMany({
+    where: { ...(filter.branch === undefined ? {} : { kafkaPartition: filter.branch }), ...(filter.reason ? { reasonCode: filter.reason } : {}) },
+    orderBy: { id: 'asc' },
+    take: filter.limit,
+  });
+  const view = rows.map((r) => ({
+    id: Number(r.id), topic: r.kafkaTopic, branch: r.kafkaPartition, offset: Number(r.kafkaOffset), reason: r.reasonCode, detail: r.detail,
+    rejectedAt: r.rejectedAt.toISOString(), value: r.rawValue ? Buffer.from(r.rawValue).toString('utf8').slice(0, 200) : null,
+  }));
+  if (filter.json) process.stdout.write(`${JSON.stringify(view)}\n`);
+  else for (const v of view) process.stdout.write(`#${v.id} ${v.topic}[${v.branch}]@${v.offset} ${v.reason}: ${v.detail}\n    value: ${JSON.stringify(v.value)}\n`);
+  return 0;
+}
+
+async function redrive(prisma: PrismaClient, topics: Topics, id: bigint, correctedValue: string): Promise<number> {
+  const original = await prisma.rejectedEvent.findUnique({ where: { id } });
+  if (!original) throw new IngesterError(ERROR_CODES.DATABASE_ERROR, `rejected record ${id} does not exist (already re-driven?)`);
+  const value = Buffer.from(correctedValue);
+  const check = original.kafkaTopic === topics.customersTopic ? parseCustomer(value, Infinity) : original.kafkaTopic === topics.transactionsTopic ? parseTransaction(value, Infinity) : undefined;
+  if (!check) throw new ConfigError([`record ${id} came from topic ${original.kafkaTopic}, which is neither --customers-topic nor --transactions-topic`]);
+  if (!check.ok) throw new ConfigError([`the corrected value is still not acceptable: ${check.reason}: ${check.detail}`]);
+  const source = { topic: original.kafkaTopic, partition: original.kafkaPartition, offset: Number(original.kafkaOffset), key: original.rawKey ? Buffer.from(original.rawKey) : null, value, timestamp: undefined };
+  const batch = assembleBatch([source], { customers: topics.customersTopic, transactions: topics.transactionsTopic }, Infinity);
+  // The branch's consumed offsets are already past this record: a re-drive must not move them.
+  batch.nextOffsets.clear();
+  const outcome = await writeBatch(prisma, batch, { partition: original.kafkaPartition, transactionsTopic: topics.transactionsTopic, checkParked: false, replacesRejectedId: id });
+  const what = outcome.customersCreated ? 'customer created' : outcome.posted ? 'transaction posted' : outcome.parked ? 'transaction parked until its customer exists' : outcome.rejected ? `rejected again (${Object.keys(outcome.rejectedByReason).join(', ')})` : 'no change (the customer already exists with this data)';
+  process.stdout.write(`re-drove #${id} (${original.kafkaTopic}[${original.kafkaPartition}]@${original.kafkaOffset}): ${what}\n`);
+  return 0;
+}
