@@ -1,6 +1,8 @@
 // A branch worker: the body of one worker thread, owning one branch partition. It reads batches
 // from its consumer and writes each in one Postgres transaction, fetching the next batch while
 // the current one is written. Outages are waited out with backoff; nothing is ever skipped.
+// It writes only while it holds the branch's lease (src/ingest/branch-lease.ts); otherwise it
+// stands by, so two supervisors on the same branches never both write one.
 import { BranchConsumer } from './kafka/branch-consumer.js';
 import { createPrisma, type PrismaClient } from './db/prisma.js';
 import { assembleBatch, type RawRecord } from './ingest/batch.js';
@@ -9,42 +11,85 @@ import { createLogger, type Logger } from './log.js';
 import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
 import { crashAfterBatches } from './ingest/fault-injection.js';
+import { LeaseLostError, release, renew, tryAcquire, type Lease } from './ingest/branch-lease.js';
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
 
 const STATS_INTERVAL_MS = 10_000;
 /** How often figures for /metrics (parked backlog, lag) are sent to the supervisor. */
 const METRICS_INTERVAL_MS = 2_000;
 /** How often an idle branch with parked transactions looks for their customers. */
 const IDLE_UNPARK_INTERVAL_MS = 500;
+/** How often a standby worker tries to take its branch. */
+const LEASE_POLL_MS = 1_000;
 
 export default async function runBranch(task: BranchTask): Promise<BranchResult> {
   const { partition, config } = task;
   const stop = new Int32Array(task.stopFlag);
   const log = createLogger(config.logLevel, { branch: partition });
-  const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
   const result: BranchResult = { partition, batches: 0, records: 0 };
-
   const emit = (event: WorkerEvent) => task.events.postMessage(event);
   const prisma = createPrisma(config.databaseUrl);
-  let consumer: BranchConsumer | undefined;
+  // One owner identity per run of this task: a restarted worker is a new owner.
+  const owner = `${os.hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   try {
-    const offsets = await retry(log, stop, 'read stored offsets', () => readOffsets(prisma, [topics.customers, topics.transactions], partition));
-    if (!offsets) return result;
-    consumer = await retry(log, stop, 'connect to Kafka', () =>
-      BranchConsumer.connect({ brokers: config.brokers, partition, topics: [topics.customers, topics.transactions], offsets, lingerMs: config.lingerMs }),
-    );
-    if (!consumer) return result;
-    const parkedAtStart = await retry(log, stop, 'count parked transactions', () => parkedStats(prisma, { partition, transactionsTopic: topics.transactions }));
-    if (!parkedAtStart) return result;
-    log.info({ offsets: Object.fromEntries(offsets), parked: parkedAtStart.count }, 'branch worker started');
-    emit({ type: 'ready', partition });
-
-    await ingest(task, stop, log, prisma, consumer, offsets, parkedAtStart.count > 0, result, emit);
+    while (!stopRequested(stop)) {
+      const lease = await waitForLease(task, stop, log, prisma, owner, emit);
+      if (!lease) break;
+      try {
+        await ownBranch(task, stop, log, prisma, lease, result, emit);
+        // A clean stop hands the branch over at once instead of after the lease's TTL.
+        await release(prisma, lease).catch((err: unknown) => log.warn({ err }, 'could not release the branch lease; it expires by itself'));
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) throw err;
+        log.warn({ epoch: String(lease.epoch) }, 'lost the branch lease to another owner; standing by');
+      }
+    }
     log.info({ batches: result.batches, records: result.records }, 'branch worker stopping');
     return result;
   } finally {
-    await consumer?.disconnect();
     await prisma.$disconnect().catch(() => undefined);
     task.events.close();
+  }
+}
+
+/** Standby: polls for the branch's lease until it is free; undefined when asked to stop first. */
+async function waitForLease(task: BranchTask, stop: Int32Array, log: Logger, prisma: PrismaClient, owner: string, emit: (event: WorkerEvent) => void): Promise<Lease | undefined> {
+  let announced = false;
+  while (!stopRequested(stop)) {
+    const lease = await retry(log, stop, 'take the branch lease', () => tryAcquire(prisma, task.config.transactionsTopic, task.partition, owner));
+    if (lease === undefined) return undefined; // stopping
+    if (lease) return lease;
+    if (!announced) {
+      log.info({ owner }, 'another supervisor owns this branch; standing by');
+      emit({ type: 'standby', partition: task.partition });
+      announced = true;
+    }
+    if (await sleepUnlessStopped(stop, LEASE_POLL_MS)) return undefined;
+  }
+  return undefined;
+}
+
+/** Runs the branch while this worker holds its lease: offsets, consumer, ingestion. */
+async function ownBranch(task: BranchTask, stop: Int32Array, log: Logger, prisma: PrismaClient, lease: Lease, result: BranchResult, emit: (event: WorkerEvent) => void): Promise<void> {
+  const { partition, config } = task;
+  const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
+  let consumer: BranchConsumer | undefined;
+  try {
+    // Offsets are read only now: the previous owner's last commit is final once we hold the lease.
+    const offsets = await retry(log, stop, 'read stored offsets', () => readOffsets(prisma, [topics.customers, topics.transactions], partition));
+    if (!offsets) return;
+    consumer = await retry(log, stop, 'connect to Kafka', () =>
+      BranchConsumer.connect({ brokers: config.brokers, partition, topics: [topics.customers, topics.transactions], offsets, lingerMs: config.lingerMs }),
+    );
+    if (!consumer) return;
+    const parkedAtStart = await retry(log, stop, 'count parked transactions', () => parkedStats(prisma, { partition, transactionsTopic: topics.transactions }));
+    if (!parkedAtStart) return;
+    log.info({ offsets: Object.fromEntries(offsets), parked: parkedAtStart.count, epoch: String(lease.epoch) }, 'branch worker started');
+    emit({ type: 'ready', partition });
+    await ingest(task, stop, log, prisma, consumer, lease, offsets, parkedAtStart.count > 0, result, emit);
+  } finally {
+    await consumer?.disconnect();
   }
 }
 
@@ -54,6 +99,7 @@ async function ingest(
   log: Logger,
   prisma: PrismaClient,
   consumer: BranchConsumer,
+  lease: Lease,
   storedOffsets: Map<string, number>,
   parkedAtStart: boolean,
   result: BranchResult,
@@ -61,7 +107,7 @@ async function ingest(
 ): Promise<void> {
   const { partition, config } = task;
   const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
-  const writeOptions = { partition, transactionsTopic: config.transactionsTopic, checkParked: parkedAtStart };
+  const writeOptions = { partition, transactionsTopic: config.transactionsTopic, checkParked: parkedAtStart, lease };
   const fetchBackoff = new Backoff();
   const crashAfter = crashAfterBatches(partition);
   let lastUnparkCheck = 0;
@@ -121,8 +167,14 @@ async function ingest(
     }
 
     if (Date.now() - lastMetrics >= METRICS_INTERVAL_MS) {
-      // Also the idle branch's database check: readiness follows whether this query works.
-      const parked = await parkedStats(prisma, { partition, transactionsTopic: config.transactionsTopic }).catch(() => undefined);
+      // Keeps an idle branch's lease alive (a lost lease ends ownership), and doubles as the
+      // database check that readiness follows.
+      const parked = await renew(prisma, lease)
+        .then(() => parkedStats(prisma, { partition, transactionsTopic: config.transactionsTopic }))
+        .catch((err: unknown) => {
+          if (err instanceof LeaseLostError) throw err;
+          return undefined;
+        });
       emit({ type: 'database', partition, ok: parked !== undefined });
       const lag: Record<string, number> = {};
       for (const topic of [config.customersTopic, config.transactionsTopic]) {
@@ -168,6 +220,8 @@ async function retry<T>(
     try {
       return await action();
     } catch (err) {
+      // Losing the branch is not an outage: retrying would only fail again.
+      if (err instanceof LeaseLostError) throw err;
       if (backoff.attempts === 0) onFirstFailure();
       const delayMs = backoff.next();
       log.error({ err, delayMs, attempt: backoff.attempts, ...context }, `could not ${what}, retrying`);

@@ -13,7 +13,9 @@ export async function startHttpServer(metrics: IngesterMetrics, host: string, po
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const problems = metrics.notReady();
-      res.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(problems.length === 0 ? 'ready\n' : `${problems.join('\n')}\n`);
+      const standby = metrics.standby();
+      const note = standby.length > 0 ? `standing by (another supervisor owns them): branches ${standby.join(', ')}\n` : '';
+      res.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(problems.length === 0 ? `ready\n${note}` : `${problems.join('\n')}\n${note}`);
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

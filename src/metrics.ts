@@ -5,7 +5,7 @@ import type { WorkerEvent } from './worker-protocol.js';
 
 export class IngesterMetrics {
   readonly registry = new Registry();
-  readonly #ready = new Map<number, { consumer: boolean; database: boolean }>();
+  readonly #ready = new Map<number, { consumer: boolean; database: boolean; standby?: boolean }>();
 
   readonly #consumed = new Counter({ name: 'zipbank_records_consumed_total', help: 'Kafka records committed to Postgres (both topics)', labelNames: ['branch'], registers: [this.registry] });
   readonly #ledger = new Counter({ name: 'zipbank_ledger_rows_total', help: 'Ledger rows written', labelNames: ['branch'], registers: [this.registry] });
@@ -34,7 +34,10 @@ export class IngesterMetrics {
     const branch = String(event.partition);
     switch (event.type) {
       case 'ready':
-        this.#setReady(event.partition, { consumer: true, database: true });
+        this.#setReady(event.partition, { consumer: true, database: true, standby: false });
+        break;
+      case 'standby':
+        this.#setReady(event.partition, { consumer: false, standby: true });
         break;
       case 'database':
         this.#setReady(event.partition, { database: event.ok });
@@ -62,17 +65,27 @@ export class IngesterMetrics {
     if (restarted) this.#restarts.inc({ branch: String(partition) });
   }
 
-  /** Branches that are not ready, with the reason; empty when all are. */
+  /**
+   * Branches that are not ready, with the reason; empty when all are. A standby branch (another
+   * supervisor holds its lease) counts as ready: it is waiting by design, and a rolling update
+   * needs the new pod ready before the old one is stopped and hands its branches over.
+   */
   notReady(): string[] {
     const problems: string[] = [];
     for (const [p, state] of this.#ready) {
+      if (state.standby) continue;
       if (!state.consumer) problems.push(`branch ${p}: no connected consumer`);
       else if (!state.database) problems.push(`branch ${p}: database writes failing`);
     }
     return problems;
   }
 
-  #setReady(partition: number, change: Partial<{ consumer: boolean; database: boolean }>): void {
+  /** Branches whose lease another supervisor holds. */
+  standby(): number[] {
+    return [...this.#ready].filter(([, state]) => state.standby).map(([p]) => p);
+  }
+
+  #setReady(partition: number, change: Partial<{ consumer: boolean; database: boolean; standby: boolean }>): void {
     const state = { ...(this.#ready.get(partition) ?? { consumer: false, database: false }), ...change };
     this.#ready.set(partition, state);
     this.#branchReady.set({ branch: String(partition) }, state.consumer && state.database ? 1 : 0);

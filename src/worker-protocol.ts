@@ -17,6 +17,8 @@ export interface BranchTask {
 export type WorkerEvent =
   /** Consumer connected and assigned, stored offsets read: the branch can ingest. */
   | { type: 'ready'; partition: number }
+  /** Another supervisor holds the branch's lease: this worker waits to take over. */
+  | { type: 'standby'; partition: number }
   /** A batch committed. */
   | {
       type: 'batch';

@@ -3,6 +3,7 @@
 // parked and rejected records and the next offsets of both partitions commit together or not
 // at all, which is what makes redelivery after a crash harmless.
 import { Prisma } from '../generated/prisma/client.js';
+import { LEASE_TTL_SECONDS, LeaseLostError, renew, type Lease } from './branch-lease.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { conflictDetail, sameCustomer, type Batch, type CustomerRecord, type RejectedRecord, type TransactionRecord } from './batch.js';
 import { REJECT_REASONS, type TransactionKind } from './event-parser.js';
@@ -31,6 +32,8 @@ export interface WriteOptions {
    * and the write fails when it is already gone, so a record is never re-driven twice.
    */
   replacesRejectedId?: bigint;
+  /** The branch lease the batch is written under; the write fails, changing nothing, without it. */
+  lease?: Lease;
 }
 
 export async function writeBatch(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
@@ -42,6 +45,8 @@ export async function writeBatch(prisma: PrismaClient, batch: Batch, options: Wr
   }
   return prisma.$transaction(
     async (tx) => {
+      // First: the lease row lock is held from here to the commit, so no takeover can interleave.
+      if (options.lease) await renew(tx, options.lease);
       if (options.replacesRejectedId !== undefined) {
         const removed = await tx.$executeRaw`DELETE FROM rejected_event WHERE id = ${options.replacesRejectedId}`;
         if (removed !== 1) throw new Error(`rejected record ${options.replacesRejectedId} does not exist (already re-driven?)`);
@@ -136,13 +141,22 @@ async function writeRecords(
   // Raw bytes travel as base64 text: exact for any bytes, including invalid UTF-8.
   const b64 = (b: Buffer | null | undefined) => (b ? b.toString('base64') : null);
   const topics = [...nextOffsets.keys()];
-  const [row] = await db.$queryRaw<{ posted: bigint; parked: bigint; still_parked: bigint }[]>`
-    WITH input AS (
+  const lease = options.lease;
+  // The lease renewal runs in the same statement; every write below is gated on it, so a worker
+  // that lost its branch changes nothing (and learns it from held = 0).
+  const leaseCheck = lease
+    ? Prisma.sql`UPDATE branch_lease SET expires_at = now() + make_interval(secs => ${LEASE_TTL_SECONDS})
+        WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}
+        RETURNING 1`
+    : Prisma.sql`SELECT 1`;
+  const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; parked: bigint; still_parked: bigint }[]>`
+    WITH lease AS (${leaseCheck}), input AS (
       SELECT * FROM unnest(${transactions.map((t) => t.custid)}::bigint[], ${transactions.map((t) => t.kind)}::text[],
                            ${transactions.map((t) => t.amountCents)}::bigint[], ${transactions.map((t) => t.occurredAt)}::float8[],
                            ${transactions.map((t) => t.topic)}::text[], ${transactions.map((t) => t.partition)}::int[],
                            ${transactions.map((t) => t.offset)}::bigint[], ${transactions.map((t) => t.kafkaTimestampMs)}::float8[])
              WITH ORDINALITY AS i(custid, kind, amount, occurred, topic, part, off, kafka_ms, n)
+       WHERE EXISTS (SELECT 1 FROM lease)
     ), known AS (
       SELECT i.* FROM input i WHERE EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)
     ), posted AS (
@@ -176,18 +190,22 @@ async function writeRecords(
                     ${rejected.map((r) => b64(r.source.value))}::text[], ${rejected.map((r) => r.reason)}::text[],
                     ${rejected.map((r) => r.detail)}::text[])
              AS r(topic, part, off, k, v, reason, detail)
+       WHERE EXISTS (SELECT 1 FROM lease)
       ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
     ), offsets AS (
       INSERT INTO consumer_offset (topic, "partition", next_offset, updated_at)
       SELECT topic, ${options.partition}, next_offset, now()
         FROM unnest(${topics}::text[], ${topics.map((t) => nextOffsets.get(t)!)}::bigint[]) AS o(topic, next_offset)
+       WHERE EXISTS (SELECT 1 FROM lease)
       ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
     )
-    SELECT (SELECT count(*) FROM known) AS posted,
+    SELECT (SELECT count(*) FROM lease) AS held,
+           (SELECT count(*) FROM known) AS posted,
            (SELECT count(*) FROM parked) AS parked,
            -- The statement's snapshot does not see its own parked rows: add them.
            (SELECT count(*) FROM parked_transaction WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition})
              + (SELECT count(*) FROM parked) AS still_parked`;
+  if (lease && Number(row?.held ?? 0) !== 1) throw new LeaseLostError(lease);
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
   return { posted: Number(row?.posted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, rejectedByReason, stillParked: Number(row?.still_parked ?? 0) };

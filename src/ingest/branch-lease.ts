@@ -1,0 +1,51 @@
+// Branch ownership fenced in Postgres. A worker writes a branch only while it holds the branch's
+// lease row with its epoch; taking the lease bumps the epoch, so a paused or partitioned former
+// owner fails its next batch instead of committing after losing the branch. The row lock the
+// renewal takes inside each batch transaction serialises it against a takeover.
+import type { Prisma } from '../generated/prisma/client.js';
+import type { PrismaClient } from '../db/prisma.js';
+
+/** A lease not renewed for this long is free for a standby to take. */
+export const LEASE_TTL_SECONDS = 10;
+
+export interface Lease {
+  transactionsTopic: string;
+  partition: number;
+  owner: string;
+  epoch: bigint;
+}
+
+export class LeaseLostError extends Error {
+  constructor(lease: Lease) {
+    super(`branch ${lease.partition}: lease (epoch ${lease.epoch}) is no longer held by ${lease.owner}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** Takes the branch when it is free, expired, or already ours; resolves null when another owner holds it. */
+export async function tryAcquire(prisma: PrismaClient, transactionsTopic: string, partition: number, owner: string): Promise<Lease | null> {
+  const rows = await prisma.$queryRaw<{ epoch: bigint }[]>`
+    INSERT INTO branch_lease AS l (transactions_topic, "partition", owner, epoch, expires_at)
+    VALUES (${transactionsTopic}, ${partition}, ${owner}, 1, now() + make_interval(secs => ${LEASE_TTL_SECONDS}))
+    ON CONFLICT (transactions_topic, "partition") DO UPDATE
+      SET owner = EXCLUDED.owner, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at, acquired_at = now()
+      WHERE l.expires_at < now() OR l.owner = EXCLUDED.owner
+    RETURNING l.epoch`;
+  const epoch = rows[0]?.epoch;
+  return epoch === undefined ? null : { transactionsTopic, partition, owner, epoch };
+}
+
+/** Extends the lease; throws LeaseLostError when it is no longer ours. Use inside the batch transaction. */
+export async function renew(db: PrismaClient | Prisma.TransactionClient, lease: Lease): Promise<void> {
+  const renewed = await db.$executeRaw`
+    UPDATE branch_lease SET expires_at = now() + make_interval(secs => ${LEASE_TTL_SECONDS})
+     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
+  if (renewed !== 1) throw new LeaseLostError(lease);
+}
+
+/** Gives the branch up at once (clean shutdown), so a standby takes over without waiting out the TTL. */
+export async function release(prisma: PrismaClient, lease: Lease): Promise<void> {
+  await prisma.$executeRaw`
+    UPDATE branch_lease SET expires_at = now() - interval '1 second'
+     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
+}

@@ -1,0 +1,52 @@
+// #5 point 5: two supervisors on the same branches (a rolling update, or two replicas). The
+// database lease lets one write each branch; the other stands by and takes over when the owner
+// dies (SIGKILL: within the lease TTL plus a poll) or stops (SIGTERM: at once).
+import t from 'tap';
+import { runNode, withDatabase, withTopics } from './helpers/fixtures.js';
+import { count, ledgerInvariants, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+
+/** Documented bound (README, Operations): lease TTL 10 s + standby poll 1 s + consumer start. */
+const TAKEOVER_BOUND_MS = 20_000;
+
+t.test('a standby supervisor takes over a killed owner within the bound, and every record lands exactly once', async (t) => {
+  const topics = await withTopics(t, 2);
+  const url = await withDatabase(t);
+  const produce = (seed: number, first: number, rate: number) =>
+    runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '6000', '--rate', String(rate), '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const args = ['--partitions', '0-1', '--batch-size', '200'];
+
+  const first = new SupervisorProcess(t, topics, url, args);
+  await waitFor('the first supervisor owns both branches', async () => first.logs().filter((l) => l.msg === 'branch worker started').length, (n) => n === 2);
+  const second = new SupervisorProcess(t, topics, url, args);
+  await waitFor('the second stands by on both branches', async () => second.logs().filter((l) => l.msg === 'another supervisor owns this branch; standing by').length, (n) => n === 2);
+  const readyz = await fetch(`http://127.0.0.1:${await second.httpPort()}/readyz`);
+  t.equal(readyz.status, 200, 'a standby is ready (a rolling update can proceed)');
+  t.match(await readyz.text(), /standing by .*branches 0, 1/);
+
+  const load = produce(1, 1, 3000); // about 2 s of traffic, the kill lands in the middle
+  await waitFor('ingestion under way', () => count(url, '"transaction"'), (n) => n > 500);
+  await first.kill('SIGKILL');
+  const killedAt = Date.now();
+  t.equal((await load).code, 0, 'the load was produced');
+  await waitFor('the standby owns both branches', async () => second.logs().filter((l) => l.msg === 'branch worker started').length, (n) => n === 2, 30_000);
+  const takeoverMs = Date.now() - killedAt;
+  t.ok(takeoverMs <= TAKEOVER_BOUND_MS, `takeover after SIGKILL within ${TAKEOVER_BOUND_MS} ms (took ${takeoverMs} ms)`);
+  await waitFor('the whole load', () => count(url, '"transaction"'), (n) => n >= 6000, 60_000);
+  t.ok(second.logs().every((l) => l.msg !== 'branch worker started' || Number(l.epoch) >= 2), 'the takeover bumped the lease epoch');
+
+  // A third supervisor joins; the owner stops cleanly; the hand-over is immediate.
+  const third = new SupervisorProcess(t, topics, url, args);
+  await waitFor('the third stands by', async () => third.logs().filter((l) => l.msg === 'another supervisor owns this branch; standing by').length, (n) => n === 2);
+  t.equal((await produce(2, 100, 0)).code, 0);
+  const stoppedAt = Date.now();
+  t.equal((await second.kill('SIGTERM')).code, 0, 'the owner stops cleanly');
+  await waitFor('the third owns both branches', async () => third.logs().filter((l) => l.msg === 'branch worker started').length, (n) => n === 2, 30_000);
+  t.ok(Date.now() - stoppedAt < 5_000, `hand-over after SIGTERM is quick (${Date.now() - stoppedAt} ms)`);
+  await waitFor('both loads', () => count(url, '"transaction"'), (n) => n >= 12000, 60_000);
+
+  t.equal(await count(url, '"transaction"'), 12000, 'every transaction exactly once');
+  const invariants = await ledgerInvariants(url);
+  t.equal(invariants.duplicates, 0);
+  t.equal(invariants.balanceMismatches, 0, 'balances equal their ledgers');
+  t.equal((await third.kill('SIGTERM')).code, 0);
+});
