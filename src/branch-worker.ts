@@ -38,12 +38,18 @@ export default async function runBranch(task: BranchTask): Promise<BranchResult>
       if (!lease) break;
       try {
         await ownBranch(task, stop, log, prisma, lease, result, emit);
-        // A clean stop hands the branch over at once instead of after the lease's TTL.
-        await release(prisma, lease).catch((err: unknown) => log.warn({ err }, 'could not release the branch lease; it expires by itself'));
       } catch (err) {
-        if (!(err instanceof LeaseLostError)) throw err;
+        if (!(err instanceof LeaseLostError)) {
+          // Failing: the consumer is closed and nothing more is written, so hand the branch to
+          // the restarted worker (or a standby) now rather than after the lease's TTL.
+          await release(prisma, lease).catch(() => undefined);
+          throw err;
+        }
         log.warn({ epoch: String(lease.epoch) }, 'lost the branch lease to another owner; standing by');
+        continue;
       }
+      // A clean stop hands the branch over at once instead of after the lease's TTL.
+      await release(prisma, lease).catch((err: unknown) => log.warn({ err }, 'could not release the branch lease; it expires by itself'));
     }
     log.info({ batches: result.batches, records: result.records }, 'branch worker stopping');
     return result;

@@ -3,6 +3,7 @@
 //   node dist/cli.js rejected list               quarantined records (filter by --branch, --reason)
 //   node dist/cli.js rejected redrive --id N --value '<fixed JSON>'
 //                                                posts a corrected record in place of a rejected one
+//   node dist/cli.js parked list                 transactions waiting for their customer
 import { DEFAULTS, env } from './defaults.js';
 import { integerOption, nonEmptyOption, parseFlags, type Problems } from './cli/options.js';
 import { runMain } from './cli/run-main.js';
@@ -18,6 +19,7 @@ const HELP = `Usage:
   node dist/cli.js status [--partitions 0-7] [--json]
   node dist/cli.js rejected list [--branch N] [--reason CODE] [--limit 50] [--json]
   node dist/cli.js rejected redrive --id N --value '<corrected JSON>'
+  node dist/cli.js parked list [--branch N] [--older-than S] [--limit 50] [--json]
 
 Common options: --database-url (DATABASE_URL), --brokers (KAFKA_BROKERS),
 --customers-topic (CUSTOMERS_TOPIC), --transactions-topic (TRANSACTIONS_TOPIC).
@@ -30,14 +32,14 @@ soon as their customer exists.
 
 runMain('cli', async () => {
   const [command, sub, ...rest] = process.argv.slice(2);
-  const argv = command === 'rejected' ? rest : process.argv.slice(3);
+  const argv = command === 'rejected' || command === 'parked' ? rest : process.argv.slice(3);
   if (!command || command === '--help' || command === 'help') {
     process.stdout.write(HELP);
     return command ? 0 : 2;
   }
   const flags = parseFlags(argv, {
     'database-url': { type: 'string' }, brokers: { type: 'string' }, 'customers-topic': { type: 'string' }, 'transactions-topic': { type: 'string' },
-    partitions: { type: 'string' }, branch: { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string' }, value: { type: 'string' },
+    partitions: { type: 'string' }, branch: { type: 'string' }, 'older-than': { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string' }, value: { type: 'string' },
     json: { type: 'boolean' },
   });
   const problems: Problems = [];
@@ -58,6 +60,13 @@ runMain('cli', async () => {
     const limit = integerOption(problems, 'limit', flags.limit, 50, { min: 1, max: 10_000 });
     if (problems.length > 0) throw new ConfigError(problems);
     return withPrisma(common.databaseUrl, (prisma) => listRejected(prisma, { branch, reason: flags.reason, limit, json: Boolean(flags.json) }));
+  }
+  if (command === 'parked' && sub === 'list') {
+    const branch = flags.branch === undefined ? undefined : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
+    const olderThan = integerOption(problems, 'older-than', flags['older-than'], 0, { min: 0, max: 10 ** 9 });
+    const limit = integerOption(problems, 'limit', flags.limit, 50, { min: 1, max: 10_000 });
+    if (problems.length > 0) throw new ConfigError(problems);
+    return withPrisma(common.databaseUrl, (prisma) => listParked(prisma, { branch, olderThan, limit, json: Boolean(flags.json) }));
   }
   if (command === 'rejected' && sub === 'redrive') {
     const id = integerOption(problems, 'id', flags.id, 0, { min: 1, max: Number.MAX_SAFE_INTEGER });
@@ -136,6 +145,21 @@ async function listRejected(prisma: PrismaClient, filter: { branch: number | und
   }));
   if (filter.json) process.stdout.write(`${JSON.stringify(view)}\n`);
   else for (const v of view) process.stdout.write(`#${v.id} ${v.topic}[${v.branch}]@${v.offset} ${v.reason}: ${v.detail}\n    value: ${JSON.stringify(v.value)}\n`);
+  return 0;
+}
+
+async function listParked(prisma: PrismaClient, filter: { branch: number | undefined; olderThan: number; limit: number; json: boolean }): Promise<number> {
+  const rows = await prisma.parkedTransaction.findMany({
+    where: { ...(filter.branch === undefined ? {} : { kafkaPartition: filter.branch }), parkedAt: { lte: new Date(Date.now() - filter.olderThan * 1000) } },
+    orderBy: [{ kafkaPartition: 'asc' }, { kafkaOffset: 'asc' }],
+    take: filter.limit,
+  });
+  const view = rows.map((r) => ({
+    id: Number(r.id), branch: r.kafkaPartition, offset: Number(r.kafkaOffset), custid: Number(r.custid), kind: r.kind, amountCents: Number(r.amountCents),
+    parkedAt: r.parkedAt.toISOString(), waitingSeconds: Math.round((Date.now() - r.parkedAt.getTime()) / 1000),
+  }));
+  if (filter.json) process.stdout.write(`${JSON.stringify(view)}\n`);
+  else for (const v of view) process.stdout.write(`#${v.id} branch ${v.branch}@${v.offset} customer ${v.custid} ${v.kind} ${v.amountCents} cents, waiting ${v.waitingSeconds} s\n`);
   return 0;
 }
 

@@ -34,6 +34,11 @@ t.test('status, rejected list and re-drive against a live system', async (t) => 
   const table = await runNode('dist/cli.js', ['status', '--partitions', '0-1'], env);
   t.match(table.stdout, /branch\s+cust offset\s+tx offset\s+lag\s+parked/, 'a readable table without --json');
 
+  const parked = JSON.parse((await runNode('dist/cli.js', ['parked', 'list', '--json'], env)).stdout) as { branch: number; custid: number; offset: number }[];
+  t.same(parked.map((p) => [p.branch, p.custid, p.offset]), [[1, 2, 2]], 'parked list shows the waiting transaction');
+  const notOldEnough = JSON.parse((await runNode('dist/cli.js', ['parked', 'list', '--older-than', '3600', '--json'], env)).stdout);
+  t.same(notOldEnough, [], '--older-than filters by waiting time');
+
   const list = await runNode('dist/cli.js', ['rejected', 'list', '--branch', '1', '--json'], env);
   const rejected = JSON.parse(list.stdout) as { id: number; reason: string; offset: number }[];
   t.same(rejected.map((r) => r.reason).sort(), ['not_json', 'wrong_type']);

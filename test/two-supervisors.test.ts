@@ -50,3 +50,21 @@ t.test('a standby supervisor takes over a killed owner within the bound, and eve
   t.equal(invariants.balanceMismatches, 0, 'balances equal their ledgers');
   t.equal((await third.kill('SIGTERM')).code, 0);
 });
+
+t.test('branches split across two supervisors are each owned by one, and every record lands once', async (t) => {
+  const topics = await withTopics(t, 4);
+  const url = await withDatabase(t);
+  const low = new SupervisorProcess(t, topics, url, ['--partitions', '0-1']);
+  const high = new SupervisorProcess(t, topics, url, ['--partitions', '2-3']);
+  const produced = await runNode('dist/tools/produce.js', ['--branches', '4', '--customers', '20', '--transactions', '8000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  t.equal(produced.code, 0);
+  await waitFor('all records', () => count(url, '"transaction"'), (n) => n >= 8000, 60_000);
+  const started = (s: SupervisorProcess) => s.logs().filter((l) => l.msg === 'branch worker started').map((l) => l.branch).sort();
+  t.same(started(low), [0, 1], 'the first supervisor owns branches 0 and 1');
+  t.same(started(high), [2, 3], 'the second owns branches 2 and 3');
+  t.notOk([...low.logs(), ...high.logs()].some((l) => l.msg === 'another supervisor owns this branch; standing by'), 'nobody stands by');
+  t.equal(await count(url, '"transaction"'), 8000);
+  t.equal((await ledgerInvariants(url)).balanceMismatches, 0);
+  t.equal((await low.kill('SIGTERM')).code, 0);
+  t.equal((await high.kill('SIGTERM')).code, 0);
+});
