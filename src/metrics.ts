@@ -75,7 +75,7 @@ export class IngesterMetrics {
     for (const [p, state] of this.#ready) {
       if (state.standby) continue;
       if (!state.consumer) problems.push(`branch ${p}: no connected consumer`);
-      else if (!state.database) problems.push(`branch ${p}: database writes failing`);
+      else if (!state.database) problems.push(`branch ${p}: database failing`);
     }
     return problems;
   }

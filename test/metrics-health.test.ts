@@ -1,18 +1,9 @@
 // /healthz, /readyz and /metrics of a running supervisor, against the real broker and database.
 import t from 'tap';
-import { BROKERS, withDatabase, withTopics } from './helpers/fixtures.js';
+import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { ConfirmedProducer } from '../src/kafka/confirmed-producer.js';
 
-const json = (v: unknown) => Buffer.from(JSON.stringify(v));
-
-async function send(records: [topic: string, partition: number, value: Buffer][]): Promise<void> {
-  const producer = await ConfirmedProducer.connect(BROKERS, 'test-producer');
-  for (const [topic, partition, value] of records) await producer.send(topic, partition, 'k', value);
-  await producer.confirmAll();
-  await producer.close();
-}
 
 /** The value of one sample line of Prometheus text, e.g. metric('x_total{branch="0"}'). */
 function sample(text: string, series: string): number | undefined {
@@ -37,7 +28,7 @@ t.test('health, readiness and metrics follow what the branches do', async (t) =>
   t.equal((await get('/nope')).status, 404);
 
   const { customersTopic: C, transactionsTopic: E } = topics;
-  await send([
+  await sendRecords([
     [C, 0, json({ custid: 1, createdate: 1587398301, fname: 'Ada', lname: 'Lovelace' })],
     ...Array.from({ length: 30 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398400 + i, amt: 100 })]),
     [E, 1, json({ custid: 77, type: 'dep', date: 1587398400, amt: 5 })],
@@ -64,9 +55,10 @@ t.test('health, readiness and metrics follow what the branches do', async (t) =>
 
   // A database outage makes the branches not ready; they are ready again once it is over.
   await proxy.down();
-  await send([[E, 0, json({ custid: 1, type: 'wth', date: 1587398500, amt: 1 })]]);
-  const notReady = await waitFor('/readyz 503', () => get('/readyz'), (r) => r.status === 503, 30_000);
-  t.match(notReady.text, /branch 0: database writes failing/);
+  await sendRecords([[E, 0, json({ custid: 1, type: 'wth', date: 1587398500, amt: 1 })]]);
+  // Both branches notice: branch 0 through its failing write, idle branch 1 through its 2 s check.
+  const notReady = await waitFor('/readyz 503 for both branches', () => get('/readyz'), (r) => r.status === 503 && /branch 0: database/.test(r.text) && /branch 1: database/.test(r.text), 30_000);
+  t.match(notReady.text, /branch 0: database failing\nbranch 1: database failing/);
   t.equal((await get('/healthz')).status, 200, 'still alive during the outage');
   await proxy.up();
   await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 60_000);

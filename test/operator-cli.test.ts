@@ -1,26 +1,20 @@
 // node dist/cli.js: status per branch, listing rejected records, and re-driving one exactly once.
 import t from 'tap';
-import { BROKERS, runNode, withDatabase, withTopics } from './helpers/fixtures.js';
+import { BROKERS, json, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
-import { ConfirmedProducer } from '../src/kafka/confirmed-producer.js';
 
-const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 t.test('status, rejected list and re-drive against a live system', async (t) => {
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
   const { customersTopic: C, transactionsTopic: E } = topics;
-  const producer = await ConfirmedProducer.connect(BROKERS, 'test-producer');
-  const records: [string, number, Buffer][] = [
+  await sendRecords([
     [C, 0, json({ custid: 1, createdate: 1587398301, fname: 'Ada', lname: 'Lovelace' })],
     [E, 0, json({ custid: 1, type: 'dep', date: 1587398400, amt: 1000 })],
     [E, 1, Buffer.from('{"custid": 1, "type": "dep", "date": 1587398401, "amt": "250"}')],
     [E, 1, Buffer.from('not json')],
     [E, 1, json({ custid: 2, type: 'dep', date: 1587398402, amt: 5 })],
-  ];
-  for (const [topic, partition, value] of records) await producer.send(topic, partition, 'k', value);
-  await producer.confirmAll();
-  await producer.close();
+  ]);
 
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1', '--linger-ms', '20']);
   await waitFor('records handled', async () => (await count(url, 'rejected_event')) + (await count(url, '"transaction"')) + (await count(url, 'parked_transaction')), (n) => n === 4);

@@ -1,24 +1,15 @@
 // Guarantees 2, 3 and 4: customers before transactions (durably parked, posted in order when the
 // customer arrives from any branch), bad input quarantined with a reason, branches isolated.
 import t from 'tap';
-import { BROKERS, withDatabase, withTopics } from './helpers/fixtures.js';
+import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
-import { ConfirmedProducer } from '../src/kafka/confirmed-producer.js';
 
-const json = (v: unknown) => Buffer.from(JSON.stringify(v));
-
-async function send(records: [topic: string, partition: number, value: Buffer][]): Promise<void> {
-  const producer = await ConfirmedProducer.connect(BROKERS, 'test-producer');
-  for (const [topic, partition, value] of records) await producer.send(topic, partition, 'k', value);
-  await producer.confirmAll();
-  await producer.close();
-}
 
 t.test('a transaction waits, durably, for its customer, then posts in its original order', async (t) => {
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
   const { customersTopic: C, transactionsTopic: E } = topics;
-  await send([
+  await sendRecords([
     [C, 0, json({ custid: 1, createdate: 1587398301, fname: 'Ada', lname: 'Lovelace' })],
     [E, 0, json({ custid: 900, type: 'dep', date: 1587398400, amt: 10000 })],
     [E, 0, json({ custid: 1, type: 'dep', date: 1587398401, amt: 700 })],
@@ -38,7 +29,7 @@ t.test('a transaction waits, durably, for its customer, then posts in its origin
   t.equal(started.parked, 3, 'the branch reports its parked backlog');
 
   // The customer arrives from another branch.
-  await send([[C, 1, json({ custid: 900, createdate: 1587398500, fname: 'Todd', lname: 'Cushman' })]]);
+  await sendRecords([[C, 1, json({ custid: 900, createdate: 1587398500, fname: 'Todd', lname: 'Cushman' })]]);
   await waitFor('parked posted', () => count(url, 'parked_transaction'), (n) => n === 0);
   const rows = await sql<{ kafka_offset: string; amount_cents: string; kind: string }>(url, `SELECT kafka_offset, amount_cents, kind FROM "transaction" WHERE custid = 900 ORDER BY id`);
   t.same(rows.map((r) => Number(r.kafka_offset)), [0, 2, 3], 'posted in the order the branch sent them');
@@ -68,14 +59,14 @@ t.test('bad records become rejected rows with raw bytes, coordinates and reasons
     [C, json({ custid: 7, createdate: 1587398219, fname: 'Other', lname: 'Person' }), 'customer_conflict'],
   ];
   // Branch 0 creates customer 7 and posts for it; branch 1 gets the bad records and one good one.
-  await send([
+  await sendRecords([
     [C, 0, json({ custid: 7, createdate: 1587398219, fname: 'Grace', lname: 'Hopper' })],
     [C, 0, json({ custid: 7, createdate: 1587398219, fname: 'Grace', lname: 'Hopper' })],
     ...Array.from({ length: 50 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 7, type: 'dep', date: 1587398300 + i, amt: 100 })]),
   ]);
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1', '--linger-ms', '20']);
   await waitFor('customer 7 exists', () => count(url, 'customer', 'custid = 7'), (n) => n === 1);
-  await send([
+  await sendRecords([
     [C, 1, json({ custid: 5, createdate: 1587398219, fname: 'Linus', lname: 'T' })],
     ...bad.map(([topic, value]): [string, number, Buffer] => [topic, 1, value]),
     [E, 1, json({ custid: 5, type: 'W', date: 1587398220, amt: 250 })],

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { ensureTopics } from '../../src/kafka/ensure-topics.js';
 import { TopicAdmin } from '../../src/kafka/topic-admin.js';
 import { dropDatabase } from '../../src/db/ensure-database.js';
+import { ConfirmedProducer } from '../../src/kafka/confirmed-producer.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -120,4 +121,18 @@ export async function readTopicWithKcat(topic: string): Promise<{ partition: num
       const [partition, key, value] = line.split('\t');
       return { partition: Number(partition), key: key ?? '', value: value ?? '' };
     });
+}
+
+/** A JSON record value. */
+export const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+
+/** Sends records (topic, partition, value) to the shared broker and waits until all are stored. */
+export async function sendRecords(records: [topic: string, partition: number, value: Buffer][]): Promise<void> {
+  const producer = await ConfirmedProducer.connect(BROKERS, 'test-producer');
+  try {
+    for (const [topic, partition, value] of records) await producer.send(topic, partition, 'k', value);
+    await producer.confirmAll();
+  } finally {
+    await producer.close();
+  }
 }
