@@ -187,7 +187,7 @@ async function ingest(
         const high = consumer.highWatermark(topic, partition);
         if (high !== undefined) lag[topic] = Math.max(0, high - (storedOffsets.get(topic) ?? 0));
       }
-      if (parked) emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds, lag, storedOffsets: Object.fromEntries(storedOffsets) });
+      if (parked) emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds, lag });
       lastMetrics = Date.now();
     }
 

@@ -33,7 +33,7 @@ export type WorkerEvent =
   /** Writing to the database failed (ok: false, the branch is retrying) or works again. */
   | { type: 'database'; partition: number; ok: boolean }
   /** Periodic figures: parked backlog, and lag per topic (high watermark minus stored offset). */
-  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null; lag: Record<string, number>; storedOffsets: Record<string, number> };
+  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null; lag: Record<string, number> };
 
 export interface BranchResult {
   partition: number;

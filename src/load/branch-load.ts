@@ -50,10 +50,6 @@ export const LAB_MAX_AMOUNT_CENTS = 100_000;
 const FIRST_NAMES = ['Todd', 'Ada', 'Grace', 'Linus', 'Margaret', 'Alan', 'Barbara', 'Ken', 'Edsger', 'Frances', 'Donald', 'Radia'];
 const LAST_NAMES = ['Cushman', 'Lovelace', 'Hopper', 'Torvalds', 'Hamilton', 'Turing', 'Liskov', 'Thompson', 'Dijkstra', 'Allen', 'Knuth', 'Perlman'];
 
-export function branchOfCustomer(plan: LoadPlan, index: number): number {
-  return index % plan.branches;
-}
-
 /** How many of `total` items fall on `branch` when spread round-robin over `branches`. */
 export function shareOf(total: number, branches: number, branch: number): number {
   return Math.floor(total / branches) + (branch < total % branches ? 1 : 0);
