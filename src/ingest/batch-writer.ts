@@ -5,6 +5,7 @@
 import { Prisma } from '../generated/prisma/client.js';
 import { LEASE_TTL_SECONDS, LeaseLostError, renew, type Lease } from './branch-lease.js';
 import type { PrismaClient } from '../db/prisma.js';
+import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { conflictDetail, sameCustomer, type Batch, type CustomerRecord, type RejectedRecord, type TransactionRecord } from './batch.js';
 import { REJECT_REASONS, type TransactionKind } from './event-parser.js';
 
@@ -149,22 +150,28 @@ async function writeRecords(
         WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}
         RETURNING 1`
     : Prisma.sql`SELECT 1`;
+  const topic = options.transactionsTopic;
+  for (const t of transactions) {
+    // Every row of a batch is from the branch's own transactions partition (re-drive included):
+    // the statement below takes topic and partition once instead of per row.
+    if (t.topic !== topic || t.partition !== options.partition) throw new Error(`transaction ${t.topic}[${t.partition}]@${t.offset} is not from ${topic}[${options.partition}]`);
+  }
   const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; parked: bigint; still_parked: bigint }[]>`
     WITH lease AS (${leaseCheck}), input AS (
-      SELECT * FROM unnest(${transactions.map((t) => t.custid)}::bigint[], ${transactions.map((t) => t.kind)}::text[],
-                           ${transactions.map((t) => t.amountCents)}::bigint[], ${transactions.map((t) => t.occurredAt)}::float8[],
-                           ${transactions.map((t) => t.topic)}::text[], ${transactions.map((t) => t.partition)}::int[],
-                           ${transactions.map((t) => t.offset)}::bigint[], ${transactions.map((t) => t.kafkaTimestampMs)}::float8[])
-             WITH ORDINALITY AS i(custid, kind, amount, occurred, topic, part, off, kafka_ms, n)
+      -- One customer lookup per row decides between ledger and parking.
+      SELECT i.*, EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid) AS known
+        FROM unnest(${numberArrayLiteral(transactions.map((t) => t.custid))}::bigint[], ${wordArrayLiteral(transactions.map((t) => t.kind))}::text[],
+                    ${numberArrayLiteral(transactions.map((t) => t.amountCents))}::bigint[], ${numberArrayLiteral(transactions.map((t) => t.occurredAt))}::float8[],
+                    ${numberArrayLiteral(transactions.map((t) => t.offset))}::bigint[], ${numberArrayLiteral(transactions.map((t) => t.kafkaTimestampMs))}::float8[])
+             WITH ORDINALITY AS i(custid, kind, amount, occurred, off, kafka_ms, n)
        WHERE EXISTS (SELECT 1 FROM lease)
-    ), known AS (
-      SELECT i.* FROM input i WHERE EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)
     ), posted AS (
       -- posted_at is the clock at insert, not the transaction's start: it is the far end of the
       -- produce-to-ledger latency (only the commit follows). ON CONFLICT DO NOTHING plus RETURNING:
       -- a row that is somehow already posted changes no balance.
       INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
-      SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp() FROM known ORDER BY n
+      SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp()
+        FROM input WHERE known ORDER BY n
       ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
@@ -178,8 +185,8 @@ async function writeRecords(
             updated_at = now()
     ), parked AS (
       INSERT INTO parked_transaction (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp)
-      SELECT custid, kind, amount, to_timestamp(occurred), topic, part, off, to_timestamp(kafka_ms / 1000.0)
-        FROM input i WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid) ORDER BY n
+      SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off, to_timestamp(kafka_ms / 1000.0)
+        FROM input WHERE NOT known ORDER BY n
       ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
       RETURNING 1
     ), rejected AS (
@@ -200,10 +207,10 @@ async function writeRecords(
       ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
     )
     SELECT (SELECT count(*) FROM lease) AS held,
-           (SELECT count(*) FROM known) AS posted,
+           (SELECT count(*) FROM input WHERE known) AS posted,
            (SELECT count(*) FROM parked) AS parked,
            -- The statement's snapshot does not see its own parked rows: add them.
-           (SELECT count(*) FROM parked_transaction WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition})
+           (SELECT count(*) FROM parked_transaction WHERE kafka_topic = ${topic} AND kafka_partition = ${options.partition})
              + (SELECT count(*) FROM parked) AS still_parked`;
   if (lease && Number(row?.held ?? 0) !== 1) throw new LeaseLostError(lease);
   const rejectedByReason: Record<string, number> = {};

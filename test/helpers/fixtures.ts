@@ -15,7 +15,7 @@ const execFileAsync = promisify(execFile);
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+export const SERVER_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
