@@ -14,9 +14,11 @@ t.test('killing the supervisor with SIGKILL mid-load and restarting leaves every
   // Small batches, so each kill lands among many commits.
   const args = ['--partitions', '0-3', '--batch-size', '200', '--linger-ms', '20'];
   const kills: number[] = [];
-  for (const delayMs of [1500, 900, 2300]) {
+  for (const delayMs of [600, 400, 900]) {
+    const before = kills.at(-1) ?? 0;
+    if (before >= 40000) break; // the load was drained before this kill
     const run = new SupervisorProcess(t, topics, url, args);
-    await waitFor('first commit of this run', () => count(url, '"transaction"'), (n) => n > (kills.at(-1) ?? 0), 60_000);
+    await waitFor('first commit of this run', () => count(url, '"transaction"'), (n) => n > before, 60_000);
     await new Promise((r) => setTimeout(r, delayMs));
     const { signal } = await run.kill('SIGKILL');
     t.equal(signal, 'SIGKILL', `run ${kills.length + 1} was killed`);

@@ -31,7 +31,7 @@ t.test('a transaction waits, durably, for its customer, then posts in its origin
   // The customer arrives from another branch.
   await sendRecords([[C, 1, json({ custid: 900, createdate: 1587398500, fname: 'Todd', lname: 'Cushman' })]]);
   await waitFor('parked posted', () => count(url, 'parked_transaction'), (n) => n === 0);
-  const rows = await sql<{ kafka_offset: string; amount_cents: string; kind: string }>(url, `SELECT kafka_offset, amount_cents, kind FROM "transaction" WHERE custid = 900 ORDER BY id`);
+  const rows = await sql<{ kafka_offset: string; amount_cents: string; kind: string }>(url, `SELECT kafka_offset, amount_cents, kind FROM "transaction" WHERE custid = 900 ORDER BY posted_at, kafka_offset`);
   t.same(rows.map((r) => Number(r.kafka_offset)), [0, 2, 3], 'posted in the order the branch sent them');
   t.same(rows.map((r) => r.kind), ['deposit', 'withdrawal', 'deposit']);
   const [balance] = await sql<{ balance_cents: string }>(url, 'SELECT balance_cents FROM balance WHERE custid = 900');

