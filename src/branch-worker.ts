@@ -165,6 +165,7 @@ async function ingest(
       window.parked += outcome.parked;
       window.rejected += outcome.rejected;
       if (outcome.rejected > 0) log.warn({ rejected: outcome.rejected }, 'records rejected, see table rejected_event');
+      if (outcome.alreadyPosted > 0) log.warn({ alreadyPosted: outcome.alreadyPosted }, 'records already in the ledger were skipped (stored offsets were behind the ledger)');
       log.debug({ ...outcome, records: records.length }, 'batch committed');
       if (crashAfter !== undefined && result.batches >= crashAfter) {
         await next.catch(() => undefined);

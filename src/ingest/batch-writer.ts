@@ -6,12 +6,15 @@ import { Prisma } from '../generated/prisma/client.js';
 import { LEASE_TTL_SECONDS, LeaseLostError, renew, type Lease } from './branch-lease.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
+import { isUniqueViolation } from '../db/unique-violation.js';
 import { conflictDetail, sameCustomer, type Batch, type CustomerRecord, type RejectedRecord, type TransactionRecord } from './batch.js';
 import { REJECT_REASONS, type TransactionKind } from './event-parser.js';
 
 export interface BatchOutcome {
   customersCreated: number;
   posted: number;
+  /** Transactions skipped because the ledger already had them (stored offsets moved back). */
+  alreadyPosted: number;
   parked: number;
   /** Parked earlier, posted now that their customer exists. */
   unparked: number;
@@ -22,6 +25,9 @@ export interface BatchOutcome {
 }
 
 type Tx = Prisma.TransactionClient;
+
+/** The ledger's primary key: its Kafka coordinates. */
+const LEDGER_KEY = 'transaction_pkey';
 
 export interface WriteOptions {
   partition: number;
@@ -41,7 +47,15 @@ export async function writeBatch(prisma: PrismaClient, batch: Batch, options: Wr
   // Common case under load: no customers to create and nothing parked. Then the whole batch is
   // one statement, which Postgres runs atomically without an explicit transaction: one round trip.
   if (batch.customers.length === 0 && !options.checkParked && options.replacesRejectedId === undefined) {
-    const written = await writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options);
+    let written;
+    try {
+      written = await writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options, 'fail');
+    } catch (err) {
+      // A record already in the ledger: only possible when stored offsets were moved back by
+      // hand. The failed statement changed nothing; this batch is written again skipping them.
+      if (!isUniqueViolation(err, LEDGER_KEY)) throw err;
+      written = await writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options, 'skip');
+    }
     return { customersCreated: 0, unparked: 0, ...written };
   }
   return prisma.$transaction(
@@ -56,7 +70,7 @@ export async function writeBatch(prisma: PrismaClient, batch: Batch, options: Wr
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
       // Transactions parked earlier come first: they are older than anything in this batch.
       const unparked = options.checkParked ? await takeParkedWithCustomer(tx, options) : [];
-      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch.nextOffsets, options);
+      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch.nextOffsets, options, 'skip');
       return { customersCreated, unparked: unparked.length, ...written };
     },
     { maxWait: 10_000, timeout: 20_000 },
@@ -138,6 +152,7 @@ async function writeRecords(
   rejected: RejectedRecord[],
   nextOffsets: Map<string, number>,
   options: WriteOptions,
+  ledgerDuplicates: 'fail' | 'skip',
 ): Promise<Omit<BatchOutcome, 'customersCreated' | 'unparked'>> {
   // Raw bytes travel as base64 text: exact for any bytes, including invalid UTF-8.
   const b64 = (b: Buffer | null | undefined) => (b ? b.toString('base64') : null);
@@ -156,7 +171,7 @@ async function writeRecords(
     // the statement below takes topic and partition once instead of per row.
     if (t.topic !== topic || t.partition !== options.partition) throw new Error(`transaction ${t.topic}[${t.partition}]@${t.offset} is not from ${topic}[${options.partition}]`);
   }
-  const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; parked: bigint; still_parked: bigint }[]>`
+  const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; inserted: bigint; parked: bigint; still_parked: bigint }[]>`
     WITH lease AS (${leaseCheck}), input AS (
       -- One customer lookup per row decides between ledger and parking.
       SELECT i.*, EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid) AS known
@@ -167,12 +182,13 @@ async function writeRecords(
        WHERE EXISTS (SELECT 1 FROM lease)
     ), posted AS (
       -- posted_at is the clock at insert, not the transaction's start: it is the far end of the
-      -- produce-to-ledger latency (only the commit follows). ON CONFLICT DO NOTHING plus RETURNING:
-      -- a row that is somehow already posted changes no balance.
+      -- produce-to-ledger latency (only the commit follows). With 'skip', ON CONFLICT DO NOTHING
+      -- plus RETURNING: a row already posted changes no balance. With 'fail' the statement fails
+      -- instead, sparing every row the conflict check (15% of the statement's time).
       INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
       SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp()
         FROM input WHERE known ORDER BY n
-      ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+      ${ledgerDuplicates === 'skip' ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING` : Prisma.empty}
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
       SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid
@@ -208,6 +224,7 @@ async function writeRecords(
     )
     SELECT (SELECT count(*) FROM lease) AS held,
            (SELECT count(*) FROM input WHERE known) AS posted,
+           (SELECT count(*) FROM posted) AS inserted,
            (SELECT count(*) FROM parked) AS parked,
            -- The statement's snapshot does not see its own parked rows: add them.
            (SELECT count(*) FROM parked_transaction WHERE kafka_topic = ${topic} AND kafka_partition = ${options.partition})
@@ -215,7 +232,8 @@ async function writeRecords(
   if (lease && Number(row?.held ?? 0) !== 1) throw new LeaseLostError(lease);
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
-  return { posted: Number(row?.posted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, rejectedByReason, stillParked: Number(row?.still_parked ?? 0) };
+  const posted = Number(row?.posted ?? 0);
+  return { posted, alreadyPosted: posted - Number(row?.inserted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, rejectedByReason, stillParked: Number(row?.still_parked ?? 0) };
 }
 
 /** Stored next offsets of this branch's partition, per topic. */
