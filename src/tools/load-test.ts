@@ -11,6 +11,7 @@ import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
 import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
 import { ensureLocalKafka, runProducer, type ProduceSummary } from '../load/local-services.js';
+import { checkpoint } from '../load/checkpoint.js';
 import { createScratchEnvironment } from '../load/scratch-environment.js';
 import { committedPerBranch, latency, verifyLedger, type LatencySummary, type Verification } from '../load/ledger-check.js';
 import { Progress } from '../load/progress.js';
@@ -83,6 +84,7 @@ runMain('load-test', async () => {
     if (mode === 'catch-up') {
       process.stderr.write(`load-test: producing a backlog of ${transactions} transactions over ${branches} branches\n`);
       produced = Promise.resolve(await runProducer(produceArgs));
+      await checkpoint(databaseUrl);
       ingester = startIngester();
       // The drain is timed from the moment every branch worker is connected.
       await ingester.waitUntilWorkersStarted(branches);
