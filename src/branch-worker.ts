@@ -121,9 +121,12 @@ async function ingest(
   let lastMetrics = 0;
   let window = { records: 0, posted: 0, parked: 0, rejected: 0 };
 
+  // The batch being collected keeps growing until this loop is ready to write it (see consume).
+  let writerIdle = () => {};
   let next = consumer.consume(config.batchSize);
   while (!stopRequested(stop)) {
     let records: RawRecord[];
+    writerIdle();
     try {
       records = await next;
       fetchBackoff.reset();
@@ -135,7 +138,7 @@ async function ingest(
       continue;
     }
     // Prefetch: the next batch is read from librdkafka while this one is written.
-    next = consumer.consume(config.batchSize);
+    next = consumer.consume(config.batchSize, new Promise<void>((resolve) => (writerIdle = resolve)));
 
     const idleUnpark = records.length === 0 && writeOptions.checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
     if (records.length > 0 || idleUnpark) {
@@ -168,6 +171,7 @@ async function ingest(
       if (outcome.alreadyPosted > 0) log.warn({ alreadyPosted: outcome.alreadyPosted }, 'records already in the ledger were skipped (stored offsets were behind the ledger)');
       log.debug({ ...outcome, records: records.length }, 'batch committed');
       if (crashAfter !== undefined && result.batches >= crashAfter) {
+        writerIdle();
         await next.catch(() => undefined);
         throw new Error(`injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`);
       }
@@ -206,6 +210,7 @@ async function ingest(
     }
   }
   // Let the prefetch settle before the consumer is disconnected; its records are simply re-read.
+  writerIdle();
   await next.catch(() => undefined);
 }
 

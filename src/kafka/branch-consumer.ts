@@ -66,18 +66,25 @@ export class BranchConsumer {
 
   /**
    * Up to `max` records: waits up to the linger time for the first one, then keeps collecting
-   * until the batch is full or the linger time since the first record has passed. The binding's
-   * own consume(n) waits its timeout *per record*, so under a steady trickle a single call would
-   * hold a batch back for seconds; short calls under a deadline bound the wait instead.
+   * until the batch is full, or the linger time since the first record has passed and
+   * `writerIdle` has settled. The binding's own consume(n) waits its timeout *per record*, so
+   * under a steady trickle a single call would hold a batch back for seconds; short calls under a
+   * deadline bound the wait instead.
+   *
+   * `writerIdle` is the write of the previous batch. While it runs, records would wait for it
+   * anyway, so they join this batch rather than a later one: batches grow with the load, and a
+   * busy database gets fewer, larger statements exactly when it has least time for each.
    */
-  async consume(max: number): Promise<RawRecord[]> {
+  async consume(max: number, writerIdle: Promise<unknown> = Promise.resolve()): Promise<RawRecord[]> {
+    let writerBusy = true;
+    void writerIdle.finally(() => (writerBusy = false)).catch(() => undefined);
     const batch = await this.#consumeOnce(1, Math.max(1, this.#lingerMs));
     if (batch.length === 0) return batch;
     const deadline = Date.now() + this.#lingerMs;
     while (batch.length < max) {
       const more = await this.#consumeOnce(max - batch.length, COLLECT_WAIT_MS);
       for (const record of more) batch.push(record);
-      if (Date.now() >= deadline) break;
+      if (Date.now() >= deadline && !writerBusy) break;
     }
     return batch;
   }
