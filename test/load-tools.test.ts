@@ -9,7 +9,7 @@ import { runNode } from './helpers/fixtures.js';
 t.test('load-test in catch-up and live mode verifies the ledger and writes a JSON report and an SVG chart', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  for (const mode of [['--mode', 'catch-up', '--transactions', '3000'], ['--mode', 'live', '--rate', '500', '--duration', '3']]) {
+  for (const mode of [['--mode', 'catch-up', '--transactions', '3000'], ['--mode', 'live', '--rate', '500', '--duration', '3', '--warmup', '1']]) {
     const result = await runNode('dist/tools/load-test.js', [...mode, '--branches', '2', '--customers', '20', '--report-dir', dir], {}, 240_000);
     t.equal(result.code, 0, `${mode[1]} run succeeds`, { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
     t.match(result.stdout, /verified: all \d+ transactions in the ledger exactly once/);
@@ -26,6 +26,10 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
     t.ok(report.totals.transactionsPerSecond > 0 && report.totals.ingesterCpuSeconds > 0 && report.totals.ingesterPeakRssMB > 0, `${file}: figures measured`);
     t.equal(report.branches.length, 2);
     t.ok(report.samples.length > 0, `${file}: samples over time`);
+    if (report.settings.mode === 'live') {
+      t.equal(report.totals.afterWarmup.warmupSeconds, 1, 'live: the warm-up is recorded');
+      t.ok(report.totals.afterWarmup.latencyMs.p99 > 0 && report.totals.afterWarmup.latencyMs.p99 <= report.totals.latencyMs.max, 'live: latency after the warm-up measured');
+    }
   }
   const svg = await readFile(path.join(dir, files.find((f) => f.endsWith('.svg'))!), 'utf8');
   t.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

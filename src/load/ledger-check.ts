@@ -23,17 +23,19 @@ export interface LatencySummary {
 const BUCKETS_MS = [5, 10, 20, 50, 100, 150, 200, 250, 500, 1000, 2000, 5000];
 
 /** Produce-to-ledger latency (posted_at minus Kafka's timestamp) in ms, overall and per branch. */
-export async function latency(db: pg.Client): Promise<{ overall: LatencySummary; perBranch: Map<number, Omit<LatencySummary, 'histogram'>> }> {
+/** Produce-to-ledger latency of the rows produced at or after `fromMs` (epoch ms; all rows by default). */
+export async function latency(db: pg.Client, fromMs = 0): Promise<{ overall: LatencySummary; perBranch: Map<number, Omit<LatencySummary, 'histogram'>> }> {
   const q = `extract(epoch FROM posted_at - kafka_timestamp) * 1000`;
   const { rows } = await db.query<{ branch: number | null; p: number[]; max: number }>(
     `SELECT kafka_partition AS branch, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ${q}) AS p, max(${q}) AS max
-       FROM "transaction" WHERE kafka_timestamp IS NOT NULL GROUP BY GROUPING SETS ((kafka_partition), ())`,
+       FROM "transaction" WHERE kafka_timestamp >= to_timestamp($1 / 1000.0) GROUP BY GROUPING SETS ((kafka_partition), ())`,
+    [fromMs],
   );
   const pick = (r: { p: number[]; max: number } | undefined) => ({ p50: r?.p[0] ?? 0, p95: r?.p[1] ?? 0, p99: r?.p[2] ?? 0, max: Number(r?.max ?? 0) });
   const perBranch = new Map(rows.filter((r) => r.branch !== null).map((r) => [r.branch!, pick(r)]));
   const buckets = await db.query<{ bucket: number; n: string }>(
-    `SELECT width_bucket(${q}, $1::float8[]) AS bucket, count(*) AS n FROM "transaction" WHERE kafka_timestamp IS NOT NULL GROUP BY 1 ORDER BY 1`,
-    [BUCKETS_MS],
+    `SELECT width_bucket(${q}, $1::float8[]) AS bucket, count(*) AS n FROM "transaction" WHERE kafka_timestamp >= to_timestamp($2 / 1000.0) GROUP BY 1 ORDER BY 1`,
+    [BUCKETS_MS, fromMs],
   );
   const histogram = [...BUCKETS_MS, null].map((upToMs, i) => ({ upToMs, count: Number(buckets.rows.find((b) => b.bucket === i)?.n ?? 0) }));
   return { overall: { ...pick(rows.find((r) => r.branch === null)), histogram }, perBranch };

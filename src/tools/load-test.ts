@@ -26,6 +26,8 @@ const HELP = `Usage: npm run load-test -- [options]
   --transactions <n>         transactions in total, catch-up mode (default 1000000)
   --rate <n>                 transactions per second, live mode (default 2000)
   --duration <s>             seconds of live production (default 60)
+  --warmup <s>               live mode: latency and memory are also summarised without the
+                             records produced in the first <s> seconds (default 10)
   --batch-size <n>           ingester batch size (default: the ingester's)
   --linger-ms <n>            ingester linger (default: the ingester's)
   --seed <n>                 seed of the produced data (default 1)
@@ -43,7 +45,7 @@ interface Sample {
 runMain('load-test', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
-    rate: { type: 'string' }, duration: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' },
+    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' },
     seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
   });
   if (flags.help) {
@@ -56,6 +58,7 @@ runMain('load-test', async () => {
   const branches = integerOption(problems, 'branches', flags.branches, 8, { min: 1, max: 256 });
   const customers = integerOption(problems, 'customers', flags.customers, 10_000, { min: 1, max: 100_000_000 });
   const rate = integerOption(problems, 'rate', flags.rate, 2000, { min: 1, max: 10_000_000 });
+  const warmup = integerOption(problems, 'warmup', flags.warmup, 10, { min: 0, max: 3600 });
   const duration = integerOption(problems, 'duration', flags.duration, 60, { min: 1, max: 86_400 });
   const transactions = mode === 'live' ? rate * duration : integerOption(problems, 'transactions', flags.transactions, 1_000_000, { min: 1, max: 1_000_000_000 });
   const seed = integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 });
@@ -130,9 +133,11 @@ runMain('load-test', async () => {
       const cpuSeconds = await ingester.cpuSeconds();
       const exitCode = await ingester.stop();
       const latencies = await latency(db);
+      // Start-up (JIT, connections, the customers produced first) is not the steady state.
+      const steadyLatencies = mode === 'live' && warmup > 0 ? await latency(db, started + warmup * 1000) : latencies;
       const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
 
-      const report = buildReport({ runId, mode, branches, customers, transactions, rate, duration, seed, ingesterArgs, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, verification, workerDeaths: ingester.workerDeaths, exitCode });
+      const report = buildReport({ runId, mode, branches, customers, transactions, rate, duration, seed, ingesterArgs, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
       const jsonPath = path.join(reportDir, `${runId}.json`);
       const svgPath = path.join(reportDir, `${runId}.svg`);
       await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -158,9 +163,9 @@ runMain('load-test', async () => {
 function buildReport(r: {
   runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[];
   seconds: number; samples: Sample[]; finishedAt: (number | null)[]; finalSummary: ProduceSummary; memory: { rssBytes: number; peakRssBytes: number }; cpuSeconds: number;
-  latencies: Awaited<ReturnType<typeof latency>>; verification: Verification; workerDeaths: number; exitCode: number | null;
+  latencies: Awaited<ReturnType<typeof latency>>; steadyLatencies: Awaited<ReturnType<typeof latency>>; warmup: number; verification: Verification; workerDeaths: number; exitCode: number | null;
 }) {
-  const quarter = r.samples[Math.floor(r.samples.length / 4)];
+  const steady = r.steadyLatencies.overall;
   return {
     runId: r.runId,
     settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs },
@@ -173,10 +178,11 @@ function buildReport(r: {
       parked: r.verification.perBranch.reduce((n, b) => n + b.parked, 0),
       rejected: r.verification.perBranch.reduce((n, b) => n + b.rejected, 0),
       latencyMs: { p50: r.latencies.overall.p50, p95: r.latencies.overall.p95, p99: r.latencies.overall.p99, max: r.latencies.overall.max },
+      afterWarmup: { warmupSeconds: r.warmup, latencyMs: { p50: steady.p50, p95: steady.p95, p99: steady.p99, max: steady.max } },
       ingesterCpuSeconds: r.cpuSeconds,
       ingesterCpuShareOfOneCore: r.cpuSeconds / r.seconds,
       ingesterPeakRssMB: r.memory.peakRssBytes / 2 ** 20,
-      ingesterRssGrowthAfterFirstQuarterMB: quarter ? r.samples.at(-1)!.rssMB - quarter.rssMB : 0,
+      ingesterRss: rssTrend(r.samples, r.warmup),
       workerDeaths: r.workerDeaths,
       ingesterExitCode: r.exitCode,
     },
@@ -194,6 +200,21 @@ function buildReport(r: {
 
 type Report = ReturnType<typeof buildReport>;
 
+/**
+ * Is memory flat? V8 heaps grow between major collections, so RSS is a saw-tooth: its peaks in
+ * the two halves of the run, and the least-squares slope, say more than any two samples.
+ */
+function rssTrend(samples: Sample[], fromSeconds: number) {
+  const kept = samples.filter((s) => s.seconds >= fromSeconds);
+  if (kept.length < 4) return null;
+  const half = Math.floor(kept.length / 2);
+  const peak = (list: Sample[]) => Math.max(...list.map((s) => s.rssMB));
+  const meanX = kept.reduce((a, s) => a + s.seconds, 0) / kept.length;
+  const meanY = kept.reduce((a, s) => a + s.rssMB, 0) / kept.length;
+  const slope = kept.reduce((a, s) => a + (s.seconds - meanX) * (s.rssMB - meanY), 0) / kept.reduce((a, s) => a + (s.seconds - meanX) ** 2, 0);
+  return { fromSeconds, peakFirstHalfMB: peak(kept.slice(0, half)), peakSecondHalfMB: peak(kept.slice(half)), trendMBPerMinute: slope * 60 };
+}
+
 function printTable(report: Report): void {
   const cols = ['branch', 'tx/s', 'MB/s', 'rows', 'parked', 'rejected', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
   const w = [6, 9, 7, 9, 7, 9, 8, 8, 8, 8];
@@ -205,7 +226,13 @@ function printTable(report: Report): void {
   }
   const t = report.totals;
   process.stdout.write(`${line(['total', Math.round(t.transactionsPerSecond), t.megabytesPerSecond.toFixed(2), t.rowsWritten, t.parked, t.rejected, ms(t.latencyMs.p50), ms(t.latencyMs.p95), ms(t.latencyMs.p99), ms(t.latencyMs.max)])}\n`);
-  process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, RSS change after the first quarter ${t.ingesterRssGrowthAfterFirstQuarterMB.toFixed(1)} MB, ${t.seconds.toFixed(1)} s\n`);
+  if (t.afterWarmup.warmupSeconds > 0) {
+    const a = t.afterWarmup.latencyMs;
+    process.stdout.write(`latency after the first ${t.afterWarmup.warmupSeconds} s: p50 ${ms(a.p50)}, p95 ${ms(a.p95)}, p99 ${ms(a.p99)}, max ${ms(a.max)} ms\n`);
+  }
+  process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`);
+  const m = t.ingesterRss;
+  if (m) process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
 }
 
 function chart(report: Report, samples: Sample[], overall: LatencySummary): string {
