@@ -232,7 +232,7 @@ function printTable(report: Report): void {
   }
   process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`);
   const m = t.ingesterRss;
-  if (m) process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
+  if (m && report.settings.mode === 'live') process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
 }
 
 function chart(report: Report, samples: Sample[], overall: LatencySummary): string {
