@@ -132,8 +132,6 @@ async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<Tr
       kind: r.kind as TransactionKind,
       amountCents: Number(r.amount_cents),
       occurredAt: Number(r.occurred),
-      topic: options.transactionsTopic,
-      partition: options.partition,
       offset: Number(r.kafka_offset),
       kafkaTimestampMs: r.kafka_ms === null ? null : Number(r.kafka_ms),
     }))
@@ -165,12 +163,9 @@ async function writeRecords(
         WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}
         RETURNING 1`
     : Prisma.sql`SELECT 1`;
+  // Every row is from the branch's own transactions partition (re-drive included), so topic and
+  // partition go once per statement, not per row.
   const topic = options.transactionsTopic;
-  for (const t of transactions) {
-    // Every row of a batch is from the branch's own transactions partition (re-drive included):
-    // the statement below takes topic and partition once instead of per row.
-    if (t.topic !== topic || t.partition !== options.partition) throw new Error(`transaction ${t.topic}[${t.partition}]@${t.offset} is not from ${topic}[${options.partition}]`);
-  }
   const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; inserted: bigint; parked: bigint; still_parked: bigint }[]>`
     WITH lease AS (${leaseCheck}), input AS (
       -- One customer lookup per row decides between ledger and parking.

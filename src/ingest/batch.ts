@@ -19,7 +19,9 @@ export interface CustomerRecord extends Customer {
   source: RawRecord;
 }
 
-export interface TransactionRecord extends Transaction, Coordinates {
+/** Its topic and partition are the branch's transactions partition, which the writer is given. */
+export interface TransactionRecord extends Transaction {
+  offset: number;
   kafkaTimestampMs: number | null;
 }
 
@@ -70,7 +72,7 @@ export function assembleBatch(records: readonly RawRecord[], topics: { customers
         const { custid, kind, amountCents, occurredAt } = parsed.transaction;
         const kafkaTimestampMs = record.timestamp !== undefined && record.timestamp >= 0 ? record.timestamp : null;
         // Built field by field: an object spread here cost four times the JSON parsing.
-        batch.transactions.push({ custid, kind, amountCents, occurredAt, topic: record.topic, partition: record.partition, offset: record.offset, kafkaTimestampMs });
+        batch.transactions.push({ custid, kind, amountCents, occurredAt, offset: record.offset, kafkaTimestampMs });
       }
       else batch.rejected.push({ source: record, reason: parsed.reason, detail: parsed.detail });
     }

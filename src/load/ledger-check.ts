@@ -22,8 +22,10 @@ export interface LatencySummary {
 
 const BUCKETS_MS = [5, 10, 20, 50, 100, 150, 200, 250, 500, 1000, 2000, 5000];
 
-/** Produce-to-ledger latency (posted_at minus Kafka's timestamp) in ms, overall and per branch. */
-/** Produce-to-ledger latency of the rows produced at or after `fromMs` (epoch ms; all rows by default). */
+/**
+ * Produce-to-ledger latency (posted_at minus Kafka's timestamp) in ms, overall and per branch, of
+ * the rows produced at or after `fromMs` (epoch ms; every row by default).
+ */
 export async function latency(db: pg.Client, fromMs = 0): Promise<{ overall: LatencySummary; perBranch: Map<number, Omit<LatencySummary, 'histogram'>> }> {
   const q = `extract(epoch FROM posted_at - kafka_timestamp) * 1000`;
   const { rows } = await db.query<{ branch: number | null; p: number[]; max: number }>(
