@@ -1,19 +1,26 @@
 // A branch worker: the body of one worker thread, owning one branch partition. It reads batches
-// from its consumer and writes each in one Postgres transaction, fetching the next batch while
-// the current one is written. Outages are waited out with backoff; nothing is ever skipped.
+// from its consumer and commits each in Postgres, fetching the next batch while the current one
+// is written. Outages and schema problems are waited out with backoff; records Postgres refuses
+// are quarantined (src/ingest/batch-committer.ts); offset gaps stop the branch until an operator
+// accepts them (src/ingest/offset-gaps.ts). Nothing is ever skipped silently.
 // It writes only while it holds the branch's lease (src/ingest/branch-lease.ts); otherwise it
 // stands by, so two supervisors on the same branches never both write one.
-import { BranchConsumer } from './kafka/branch-consumer.js';
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { BranchConsumer, isOffsetReset } from './kafka/branch-consumer.js';
 import { createPrisma, type PrismaClient } from './db/prisma.js';
-import { assembleBatch, type RawRecord } from './ingest/batch.js';
-import { parkedStats, readOffsets, writeBatch } from './ingest/batch-writer.js';
+import type { RawRecord } from './ingest/batch.js';
+import { parkedStats, readOffsets } from './ingest/batch-writer.js';
+import { BatchCommitter } from './ingest/batch-committer.js';
 import { createLogger, type Logger } from './log.js';
 import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
 import { crashAfterBatches } from './ingest/fault-injection.js';
 import { LeaseLostError, release, renew, tryAcquire, type Lease } from './ingest/branch-lease.js';
-import os from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { describeGap, findGaps, recordGaps, type Watermarks } from './ingest/offset-gaps.js';
+import { IngesterError } from './errors.js';
+import { DatabaseError, toDatabaseError } from './db/database-error.js';
+import type { IngesterConfig } from './config.js';
 
 const STATS_INTERVAL_MS = 10_000;
 /** How often figures for /metrics (parked backlog, lag) are sent to the supervisor. */
@@ -22,222 +29,369 @@ const METRICS_INTERVAL_MS = 2_000;
 const IDLE_UNPARK_INTERVAL_MS = 500;
 /** How often a standby worker tries to take its branch. */
 const LEASE_POLL_MS = 1_000;
+/** How often a branch stopped on an offset gap looks whether it was accepted. */
+const GAP_POLL_MS = 2_000;
+/** While an action keeps failing the same way, a full log line at most this often. */
+const REPEAT_LOG_MS = 60_000;
 
 export default async function runBranch(task: BranchTask): Promise<BranchResult> {
-  const { partition, config } = task;
-  const stop = new Int32Array(task.stopFlag);
-  const log = createLogger(config.logLevel, { branch: partition });
-  const result: BranchResult = { partition, batches: 0, records: 0 };
-  const emit = (event: WorkerEvent) => task.events.postMessage(event);
-  const prisma = createPrisma(config.databaseUrl);
-  // One owner identity per run of this task: a restarted worker is a new owner.
-  const owner = `${os.hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
-  try {
-    while (!stopRequested(stop)) {
-      const lease = await waitForLease(task, stop, log, prisma, owner, emit);
-      if (!lease) break;
-      try {
-        await ownBranch(task, stop, log, prisma, lease, result, emit);
-      } catch (err) {
-        if (!(err instanceof LeaseLostError)) {
-          // Failing: the consumer is closed and nothing more is written, so hand the branch to
-          // the restarted worker (or a standby) now rather than after the lease's TTL.
-          await release(prisma, lease).catch(() => undefined);
-          throw err;
+  return new BranchWorker(task).run();
+}
+
+/** Why ownership of the branch ended: asked to stop, or the offsets must be checked again. */
+type OwnershipEnd = 'stopped' | 'recheck-offsets';
+
+class BranchWorker {
+  readonly #task: BranchTask;
+  readonly #config: IngesterConfig;
+  readonly #partition: number;
+  readonly #topics: { customers: string; transactions: string };
+  readonly #stop: Int32Array;
+  readonly #log: Logger;
+  readonly #prisma: PrismaClient;
+  /** One owner identity per run of this task: a restarted worker is a new owner. */
+  readonly #owner = `${os.hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  readonly #result: BranchResult;
+  /** Next offsets as committed, per topic: what lag is measured from. */
+  #storedOffsets = new Map<string, number>();
+  /** The consumer while the branch is owned: lag is read from it even while writes fail. */
+  #consumer: BranchConsumer | undefined;
+  #lastLagReport = 0;
+
+  constructor(task: BranchTask) {
+    this.#task = task;
+    this.#config = task.config;
+    this.#partition = task.partition;
+    this.#topics = { customers: task.config.customersTopic, transactions: task.config.transactionsTopic };
+    this.#stop = new Int32Array(task.stopFlag);
+    this.#log = createLogger(task.config.logLevel, { branch: task.partition });
+    this.#prisma = createPrisma(task.config.databaseUrl, 2);
+    this.#result = { partition: task.partition, batches: 0, records: 0 };
+  }
+
+  get #stopped(): boolean {
+    return stopRequested(this.#stop);
+  }
+
+  #emit(event: WorkerEvent): void {
+    this.#task.events.postMessage(event);
+  }
+
+  async run(): Promise<BranchResult> {
+    try {
+      while (!this.#stopped) {
+        const lease = await this.#waitForLease();
+        if (!lease) break;
+        try {
+          let end: OwnershipEnd;
+          do end = await this.#ownBranch(lease);
+          while (end === 'recheck-offsets' && !this.#stopped);
+        } catch (err) {
+          if (!(err instanceof LeaseLostError)) {
+            // Failing: the consumer is closed and nothing more is written, so hand the branch to
+            // the restarted worker (or a standby) now rather than after the lease's TTL.
+            await release(this.#prisma, lease).catch(() => undefined);
+            throw err;
+          }
+          // A paused or partitioned owner: its writes were fenced, its consumer is closed. It
+          // stands by and takes the branch back when the new owner goes.
+          this.#log.warn({ epoch: String(lease.epoch) }, 'lost the branch lease to another owner; standing by');
+          continue;
         }
-        log.warn({ epoch: String(lease.epoch) }, 'lost the branch lease to another owner; standing by');
-        continue;
+        // A clean stop hands the branch over at once instead of after the lease's TTL.
+        await release(this.#prisma, lease).catch((err: unknown) => this.#log.warn({ err }, 'could not release the branch lease; it expires by itself'));
       }
-      // A clean stop hands the branch over at once instead of after the lease's TTL.
-      await release(prisma, lease).catch((err: unknown) => log.warn({ err }, 'could not release the branch lease; it expires by itself'));
+      this.#log.info({ batches: this.#result.batches, records: this.#result.records }, 'branch worker stopping');
+      return this.#result;
+    } finally {
+      await this.#prisma.$disconnect().catch(() => undefined);
+      this.#task.events.close();
     }
-    log.info({ batches: result.batches, records: result.records }, 'branch worker stopping');
-    return result;
-  } finally {
-    await prisma.$disconnect().catch(() => undefined);
-    task.events.close();
   }
-}
 
-/** Standby: polls for the branch's lease until it is free; undefined when asked to stop first. */
-async function waitForLease(task: BranchTask, stop: Int32Array, log: Logger, prisma: PrismaClient, owner: string, emit: (event: WorkerEvent) => void): Promise<Lease | undefined> {
-  let announced = false;
-  while (!stopRequested(stop)) {
-    const lease = await retry(log, stop, 'take the branch lease', () => tryAcquire(prisma, task.config.transactionsTopic, task.partition, owner));
-    if (lease === undefined) return undefined; // stopping
-    if (lease) return lease;
-    if (!announced) {
-      log.info({ owner }, 'another supervisor owns this branch; standing by');
-      emit({ type: 'standby', partition: task.partition });
-      announced = true;
+  /** Standby: polls for the branch's lease until it is free; undefined when asked to stop first. */
+  async #waitForLease(): Promise<Lease | undefined> {
+    let announced = false;
+    while (!this.#stopped) {
+      const lease = await this.#attempt('take the branch lease', () => tryAcquire(this.#prisma, this.#topics.transactions, this.#partition, this.#owner));
+      if (lease === undefined) return undefined; // stopping
+      if (lease) return lease;
+      if (!announced) {
+        this.#log.info({ owner: this.#owner }, 'another supervisor owns this branch; standing by');
+        this.#emit({ type: 'standby', partition: this.#partition });
+        announced = true;
+      }
+      if (await sleepUnlessStopped(this.#stop, LEASE_POLL_MS)) return undefined;
     }
-    if (await sleepUnlessStopped(stop, LEASE_POLL_MS)) return undefined;
+    return undefined;
   }
-  return undefined;
-}
 
-/** Runs the branch while this worker holds its lease: offsets, consumer, ingestion. */
-async function ownBranch(task: BranchTask, stop: Int32Array, log: Logger, prisma: PrismaClient, lease: Lease, result: BranchResult, emit: (event: WorkerEvent) => void): Promise<void> {
-  const { partition, config } = task;
-  const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
-  let consumer: BranchConsumer | undefined;
-  try {
+  /** Runs the branch while this worker holds its lease: offsets, gap check, consumer, ingestion. */
+  async #ownBranch(lease: Lease): Promise<OwnershipEnd> {
     // Offsets are read only now: the previous owner's last commit is final once we hold the lease.
-    const offsets = await retry(log, stop, 'read stored offsets', () => readOffsets(prisma, [topics.customers, topics.transactions], partition));
-    if (!offsets) return;
-    consumer = await retry(log, stop, 'connect to Kafka', () =>
-      BranchConsumer.connect({ brokers: config.brokers, partition, topics: [topics.customers, topics.transactions], offsets, lingerMs: config.lingerMs }),
+    const offsets = await this.#readOffsets();
+    if (!offsets) return 'stopped';
+    const { brokers, lingerMs, maxBatchBytes } = this.#config;
+    const consumer = await this.#attempt('connect to Kafka', () =>
+      BranchConsumer.connect({ brokers, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes }),
     );
-    if (!consumer) return;
-    const parkedAtStart = await retry(log, stop, 'count parked transactions', () => parkedStats(prisma, { partition, transactionsTopic: topics.transactions }));
-    if (!parkedAtStart) return;
-    log.info({ offsets: Object.fromEntries(offsets), parked: parkedAtStart.count, epoch: String(lease.epoch) }, 'branch worker started');
-    emit({ type: 'ready', partition });
-    await ingest(task, stop, log, prisma, consumer, lease, offsets, parkedAtStart.count > 0, result, emit);
-  } finally {
-    await consumer?.disconnect();
-  }
-}
-
-async function ingest(
-  task: BranchTask,
-  stop: Int32Array,
-  log: Logger,
-  prisma: PrismaClient,
-  consumer: BranchConsumer,
-  lease: Lease,
-  storedOffsets: Map<string, number>,
-  parkedAtStart: boolean,
-  result: BranchResult,
-  emit: (event: WorkerEvent) => void,
-): Promise<void> {
-  const { partition, config } = task;
-  const topics = { customers: config.customersTopic, transactions: config.transactionsTopic };
-  const writeOptions = { partition, transactionsTopic: config.transactionsTopic, checkParked: parkedAtStart, lease };
-  const fetchBackoff = new Backoff();
-  const crashAfter = crashAfterBatches(partition);
-  let lastUnparkCheck = 0;
-  let lastStats = Date.now();
-  let lastMetrics = 0;
-  let window = { records: 0, posted: 0, parked: 0, rejected: 0 };
-
-  // The batch being collected keeps growing until this loop is ready to write it (see consume).
-  let writerIdle = () => {};
-  let next = consumer.consume(config.batchSize);
-  while (!stopRequested(stop)) {
-    let records: RawRecord[];
-    writerIdle();
+    if (!consumer) return 'stopped';
+    this.#consumer = consumer;
     try {
-      records = await next;
-      fetchBackoff.reset();
-    } catch (err) {
-      // librdkafka reconnects by itself; wait and fetch again rather than fail the branch.
-      log.warn({ err, delayMs: fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
-      if (await sleepUnlessStopped(stop, fetchBackoff.next())) break;
-      next = consumer.consume(config.batchSize);
-      continue;
+      const checked = await this.#waitUntilNoGap(lease, consumer, offsets);
+      if (!checked) return 'stopped';
+      consumer.assign(checked);
+      const parkedAtStart = await this.#attempt('count parked transactions', () => parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }));
+      if (!parkedAtStart) return 'stopped';
+      this.#log.info({ offsets: Object.fromEntries(checked), parked: parkedAtStart.count, epoch: String(lease.epoch) }, 'branch worker started');
+      this.#emit({ type: 'ready', partition: this.#partition });
+      return await this.#ingest(lease, consumer, parkedAtStart.count > 0);
+    } finally {
+      this.#consumer = undefined;
+      await consumer.disconnect();
     }
-    // Prefetch: the next batch is read from librdkafka while this one is written.
-    next = consumer.consume(config.batchSize, new Promise<void>((resolve) => (writerIdle = resolve)));
+  }
 
-    const idleUnpark = records.length === 0 && writeOptions.checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
-    if (records.length > 0 || idleUnpark) {
-      const batch = assembleBatch(records, topics, config.maxPayloadBytes);
-      const writeStarted = process.hrtime.bigint();
-      const outcome = await retry(log, stop, 'write batch', () => writeBatch(prisma, batch, writeOptions), { records: records.length }, () =>
-        emit({ type: 'database', partition, ok: false }),
-      );
-      if (!outcome) break; // stopping: the batch was not committed and will be read again
-      for (const [topic, next] of batch.nextOffsets) storedOffsets.set(topic, next);
-      emit({
-        type: 'batch',
-        partition,
-        records: records.length,
-        customersCreated: outcome.customersCreated,
-        posted: outcome.posted,
-        parked: outcome.parked,
-        rejectedByReason: outcome.rejectedByReason,
-        writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,
-      });
-      lastUnparkCheck = Date.now();
-      writeOptions.checkParked = outcome.stillParked > 0;
-      result.batches++;
-      result.records += records.length;
-      window.records += records.length;
-      window.posted += outcome.posted;
-      window.parked += outcome.parked;
-      window.rejected += outcome.rejected;
-      if (outcome.rejected > 0) log.warn({ rejected: outcome.rejected }, 'records rejected, see table rejected_event');
-      if (outcome.alreadyPosted > 0) log.warn({ alreadyPosted: outcome.alreadyPosted }, 'records already in the ledger were skipped (stored offsets were behind the ledger)');
-      log.debug({ ...outcome, records: records.length }, 'batch committed');
-      if (crashAfter !== undefined && result.batches >= crashAfter) {
-        writerIdle();
-        await next.catch(() => undefined);
-        throw new Error(`injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`);
+  async #readOffsets(): Promise<Map<string, number> | undefined> {
+    const offsets = await this.#attempt('read stored offsets', () => readOffsets(this.#prisma, [this.#topics.customers, this.#topics.transactions], this.#partition));
+    if (offsets) this.#storedOffsets = new Map(offsets);
+    return offsets;
+  }
+
+  /**
+   * Compares the stored offsets with what the broker still holds. A gap is recorded and stops the
+   * branch (not ready, naming the gap) until an operator accepts it; an accepted gap beyond the
+   * log end waits until the recreated topic reaches the stored offset. Resolves the offsets to
+   * start from, or undefined when asked to stop.
+   */
+  async #waitUntilNoGap(lease: Lease, consumer: BranchConsumer, stored: Map<string, number>): Promise<Map<string, number> | undefined> {
+    let offsets = stored;
+    let reported = '';
+    while (!this.#stopped) {
+      const watermarks = new Map<string, Watermarks>();
+      for (const topic of offsets.keys()) {
+        const marks = await this.#attempt(`read the offsets of ${topic} from Kafka`, () => consumer.watermarks(topic));
+        if (!marks) return undefined;
+        watermarks.set(topic, marks);
       }
-    }
-
-    if (Date.now() - lastMetrics >= METRICS_INTERVAL_MS) {
-      // Keeps an idle branch's lease alive (a lost lease ends ownership), and doubles as the
-      // database check that readiness follows.
-      const parked = await renew(prisma, lease)
-        .then(() => parkedStats(prisma, { partition, transactionsTopic: config.transactionsTopic }))
-        .catch((err: unknown) => {
-          if (err instanceof LeaseLostError) throw err;
-          return undefined;
-        });
-      emit({ type: 'database', partition, ok: parked !== undefined });
+      const gaps = findGaps(this.#partition, offsets, watermarks);
+      if (gaps.length === 0) {
+        if (reported) {
+          this.#log.info('offset gap accepted; the branch goes on');
+          this.#emit({ type: 'gap', partition: this.#partition, open: 0 });
+        }
+        return offsets;
+      }
+      const states = await this.#attempt('record the offset gap', () => recordGaps(this.#prisma, gaps));
+      if (!states) return undefined;
+      const open = states.filter((s) => !s.accepted).map((s) => s.gap);
+      const reason = open.length > 0
+        ? `stopped on an offset gap: ${open.map(describeGap).join('; ')}; accept it with: cli gaps accept --branch ${this.#partition}`
+        : `accepted offset gap: waiting until ${gaps.map((g) => `${g.topic}[${g.partition}] reaches offset ${g.expectedOffset} (now ${g.logEndOffset})`).join(', ')}`;
+      if (reason !== reported) {
+        if (open.length > 0) this.#log.error({ gaps: open }, `records were lost before this branch read them; ${reason}`);
+        else this.#log.warn({ gaps }, reason);
+        this.#emit({ type: 'gap', partition: this.#partition, open: open.length, reason });
+        reported = reason;
+      }
+      // Still the owner while stopped: keep the lease, so no standby starts posting past the gap.
+      if ((await this.#attempt('renew the branch lease', () => renew(this.#prisma, lease))) === undefined) return undefined;
       const lag: Record<string, number> = {};
-      for (const topic of [config.customersTopic, config.transactionsTopic]) {
-        const high = consumer.highWatermark(topic, partition);
-        if (high !== undefined) lag[topic] = Math.max(0, high - (storedOffsets.get(topic) ?? 0));
-      }
-      if (parked) emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds, lag });
-      lastMetrics = Date.now();
+      for (const [topic, marks] of watermarks) lag[topic] = Math.max(0, marks.high - (offsets.get(topic) ?? 0));
+      this.#emitLag(lag);
+      if (await sleepUnlessStopped(this.#stop, GAP_POLL_MS)) return undefined;
+      const reread = await this.#readOffsets();
+      if (!reread) return undefined;
+      offsets = reread;
     }
+    return undefined;
+  }
 
-    if (Date.now() - lastStats >= STATS_INTERVAL_MS) {
-      const parked = await parkedStats(prisma, { partition, transactionsTopic: config.transactionsTopic }).catch(() => undefined);
-      const seconds = (Date.now() - lastStats) / 1000;
-      // heapUsedMB is this worker thread's own V8 heap; rssMB is the whole process.
-      const memory = process.memoryUsage();
-      log.info(
-        { ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: parked?.count, oldestParkedAgeSeconds: parked?.oldestAgeSeconds, heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) },
-        'branch stats',
-      );
-      window = { records: 0, posted: 0, parked: 0, rejected: 0 };
-      lastStats = Date.now();
+  async #ingest(lease: Lease, consumer: BranchConsumer, parkedAtStart: boolean): Promise<OwnershipEnd> {
+    const config = this.#config;
+    const partition = this.#partition;
+    const committer = new BatchCommitter(
+      this.#prisma,
+      { topics: this.#topics, maxPayloadBytes: config.maxPayloadBytes, write: { partition, transactionsTopic: this.#topics.transactions, lease } },
+      (what, action) => this.#attempt(what, action),
+      this.#log,
+    );
+    let checkParked = parkedAtStart;
+    const fetchBackoff = new Backoff();
+    const crashAfter = crashAfterBatches(partition);
+    let lastUnparkCheck = 0;
+    let lastStats = Date.now();
+    let lastMetrics = 0;
+    let window = { records: 0, posted: 0, parked: 0, rejected: 0 };
+
+    // The batch being collected keeps growing until this loop is ready to write it (see consume).
+    let writerIdle = () => {};
+    const fetch = (idle?: Promise<void>) => {
+      const batch = consumer.consume(config.batchSize, idle);
+      // Handled now as well as where it is awaited: a fetch failing while a write is in flight
+      // must not count as an unhandled rejection (that ends the thread with a live consumer).
+      batch.catch(() => undefined);
+      return batch;
+    };
+    let next = fetch();
+    try {
+      while (!this.#stopped) {
+        let records: RawRecord[];
+        writerIdle();
+        try {
+          records = await next;
+          fetchBackoff.reset();
+        } catch (err) {
+          if (isOffsetReset(err)) {
+            // Retention deleted records under the running branch: look for the gap.
+            this.#log.warn({ err: (err as Error).message }, 'the stored offset is no longer on the broker; checking for an offset gap');
+            return 'recheck-offsets';
+          }
+          // librdkafka reconnects by itself; wait and fetch again rather than fail the branch.
+          this.#log.warn({ err: (err as Error).message, delayMs: fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
+          if (await sleepUnlessStopped(this.#stop, fetchBackoff.next())) break;
+          next = fetch();
+          continue;
+        }
+        // Prefetch: the next batch is read from librdkafka while this one is written.
+        next = fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
+
+        const idleUnpark = records.length === 0 && checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
+        if (records.length > 0 || idleUnpark) {
+          const writeStarted = process.hrtime.bigint();
+          const outcome = await committer.commit(records, checkParked);
+          if (!outcome) break; // stopping: what was not committed is read again
+          for (const record of records) if ((this.#storedOffsets.get(record.topic) ?? -1) <= record.offset) this.#storedOffsets.set(record.topic, record.offset + 1);
+          if (outcome.refused > 0) this.#emit({ type: 'writeFailed', partition, cause: 'data' });
+          this.#emit({
+            type: 'batch',
+            partition,
+            records: records.length,
+            customersCreated: outcome.customersCreated,
+            posted: outcome.posted,
+            parked: outcome.parked,
+            rejectedByReason: outcome.rejectedByReason,
+            writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,
+          });
+          lastUnparkCheck = Date.now();
+          checkParked = outcome.stillParked > 0;
+          this.#result.batches++;
+          this.#result.records += records.length;
+          window.records += records.length;
+          window.posted += outcome.posted;
+          window.parked += outcome.parked;
+          window.rejected += outcome.rejected;
+          if (outcome.rejected > 0) this.#log.warn({ rejected: outcome.rejected, byReason: outcome.rejectedByReason }, 'records rejected, see table rejected_event');
+          if (outcome.alreadyPosted > 0) this.#log.warn({ alreadyPosted: outcome.alreadyPosted }, 'records already in the ledger were skipped (stored offsets were behind the ledger)');
+          this.#log.debug({ ...outcome, records: records.length }, 'batch committed');
+          if (crashAfter !== undefined && this.#result.batches >= crashAfter) {
+            throw new Error(`injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`);
+          }
+        }
+
+        if (Date.now() - lastMetrics >= METRICS_INTERVAL_MS) {
+          await this.#reportHealth(lease, consumer);
+          lastMetrics = Date.now();
+        }
+        if (Date.now() - lastStats >= STATS_INTERVAL_MS) {
+          const seconds = (Date.now() - lastStats) / 1000;
+          // heapUsedMB is this worker thread's own V8 heap; rssMB is the whole process.
+          const memory = process.memoryUsage();
+          this.#log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) }, 'branch stats');
+          window = { records: 0, posted: 0, parked: 0, rejected: 0 };
+          lastStats = Date.now();
+        }
+      }
+      return 'stopped';
+    } finally {
+      // Whatever ended the loop (stop, lost lease, failure): let the prefetch settle before the
+      // consumer is disconnected; its records are simply read again by the next owner.
+      writerIdle();
+      await next.catch(() => undefined);
     }
   }
-  // Let the prefetch settle before the consumer is disconnected; its records are simply re-read.
-  writerIdle();
-  await next.catch(() => undefined);
-}
 
-/**
- * Runs `action` until it succeeds, waiting with exponential backoff between attempts: a database
- * or broker outage pauses the branch instead of failing it. Resolves undefined when stop is
- * requested first.
- */
-async function retry<T>(
-  log: Logger,
-  stop: Int32Array,
-  what: string,
-  action: () => Promise<T>,
-  context: Record<string, unknown> = {},
-  onFirstFailure: () => void = () => undefined,
-): Promise<T | undefined> {
-  const backoff = new Backoff();
-  for (;;) {
-    try {
-      return await action();
-    } catch (err) {
-      // Losing the branch is not an outage: retrying would only fail again.
-      if (err instanceof LeaseLostError) throw err;
-      if (backoff.attempts === 0) onFirstFailure();
-      const delayMs = backoff.next();
-      log.error({ err, delayMs, attempt: backoff.attempts, ...context }, `could not ${what}, retrying`);
-      if (await sleepUnlessStopped(stop, delayMs)) return undefined;
+  /**
+   * Keeps an idle branch's lease alive (a lost lease ends ownership), doubles as the database
+   * check that readiness follows, and sends parked figures and lag.
+   */
+  async #reportHealth(lease: Lease, consumer: BranchConsumer): Promise<void> {
+    let reason: string | undefined;
+    const parked = await renew(this.#prisma, lease)
+      .then(() => parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }))
+      .catch((err: unknown) => {
+        if (err instanceof LeaseLostError) throw err;
+        reason = `database: ${toDatabaseError(err).message}`;
+        return undefined;
+      });
+    this.#emit({ type: 'database', partition: this.#partition, ok: parked !== undefined, reason });
+    if (parked) this.#emit({ type: 'stats', partition: this.#partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
+    const lag: Record<string, number> = {};
+    for (const topic of [this.#topics.customers, this.#topics.transactions]) {
+      const high = consumer.highWatermark(topic, this.#partition);
+      if (high !== undefined) lag[topic] = Math.max(0, high - (this.#storedOffsets.get(topic) ?? 0));
+    }
+    this.#emitLag(lag);
+  }
+
+  #emitLag(lag: Record<string, number>): void {
+    if (Object.keys(lag).length > 0) this.#emit({ type: 'lag', partition: this.#partition, lag });
+    this.#lastLagReport = Date.now();
+  }
+
+  /**
+   * While writes fail the consumer stops fetching once its queue is full, so its cached high
+   * watermarks freeze: ask the broker instead, so lag (and lag alerts) keep moving.
+   */
+  async #reportLagFromBroker(): Promise<void> {
+    const consumer = this.#consumer;
+    if (!consumer || Date.now() - this.#lastLagReport < METRICS_INTERVAL_MS) return;
+    const lag: Record<string, number> = {};
+    for (const topic of [this.#topics.customers, this.#topics.transactions]) {
+      const marks = await consumer.watermarks(topic).catch(() => undefined);
+      if (marks) lag[topic] = Math.max(0, marks.high - (this.#storedOffsets.get(topic) ?? 0));
+    }
+    this.#emitLag(lag);
+  }
+
+  /**
+   * Runs `action` until it succeeds, waiting with exponential backoff while what it throws says
+   * `canRetry` (an outage, a schema problem an operator is fixing); anything else is rethrown.
+   * Resolves undefined when stop is requested first. Repeated identical failures are logged in
+   * full once, then summarised.
+   */
+  async #attempt<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
+    const backoff = new Backoff();
+    let lastReason = '';
+    let lastLogged = 0;
+    const failingSince = Date.now();
+    for (;;) {
+      try {
+        const value = await action();
+        if (backoff.attempts > 0) {
+          this.#log.info({ attempts: backoff.attempts, failedForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `${what}: works again`);
+          this.#emit({ type: 'database', partition: this.#partition, ok: true });
+        }
+        return value;
+      } catch (thrown) {
+        const err = thrown instanceof IngesterError ? thrown : toDatabaseError(thrown);
+        if (!err.canRetry) throw err;
+        const cause = err instanceof DatabaseError ? err.failure : undefined;
+        if (cause === 'outage' || cause === 'schema') {
+          this.#emit({ type: 'writeFailed', partition: this.#partition, cause });
+          const label = cause === 'schema' ? 'database schema or privileges' : 'database';
+          this.#emit({ type: 'database', partition: this.#partition, ok: false, reason: `${label}: ${err.message}` });
+        }
+        const delayMs = backoff.next();
+        if (err.message !== lastReason || Date.now() - lastLogged >= REPEAT_LOG_MS) {
+          const level = cause === 'schema' ? 'error' : backoff.attempts === 1 ? 'warn' : 'error';
+          this.#log[level]({ code: err.code, cause, attempt: backoff.attempts, delayMs, failingForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `could not ${what}, retrying: ${err.message}`);
+          lastReason = err.message;
+          lastLogged = Date.now();
+        }
+        await this.#reportLagFromBroker();
+        if (await sleepUnlessStopped(this.#stop, delayMs)) return undefined;
+      }
     }
   }
 }

@@ -4,6 +4,9 @@
 //   node dist/cli.js rejected redrive --id N --value '<fixed JSON>'
 //                                                posts a corrected record in place of a rejected one
 //   node dist/cli.js parked list                 transactions waiting for their customer
+//   node dist/cli.js gaps list                   offset gaps: records deleted before a branch read them
+//   node dist/cli.js gaps accept --branch N      accepts a branch's open gaps so it goes on
+// Text output escapes control characters: record contents must not drive an operator's terminal.
 import { DEFAULTS, env } from './defaults.js';
 import { integerOption, nonEmptyOption, parseFlags, type Problems } from './cli/options.js';
 import { runMain } from './cli/run-main.js';
@@ -14,12 +17,17 @@ import { parsePartitionList } from './ingest/partition-list.js';
 import { assembleBatch } from './ingest/batch.js';
 import { parseCustomer, parseTransaction } from './ingest/event-parser.js';
 import { writeBatch } from './ingest/batch-writer.js';
+import { acceptGaps, listGaps, type GapRow } from './ingest/offset-gaps.js';
+import { oneLine } from './text/printable.js';
+import os from 'node:os';
 
 const HELP = `Usage:
   node dist/cli.js status [--partitions 0-7] [--json]
   node dist/cli.js rejected list [--branch N] [--reason CODE] [--limit 50] [--json]
   node dist/cli.js rejected redrive --id N --value '<corrected JSON>'
   node dist/cli.js parked list [--branch N] [--older-than S] [--limit 50] [--json]
+  node dist/cli.js gaps list [--branch N] [--open] [--json]
+  node dist/cli.js gaps accept --branch N [--by NAME]
 
 Common options: --database-url (DATABASE_URL), --brokers (KAFKA_BROKERS),
 --customers-topic (CUSTOMERS_TOPIC), --transactions-topic (TRANSACTIONS_TOPIC).
@@ -28,11 +36,15 @@ A re-drive posts the corrected record with the rejected record's Kafka coordinat
 rejected row in the same transaction: the ledger's unique coordinates and that delete make sure a
 record is never posted twice. Parked transactions need no re-drive: their branch posts them as
 soon as their customer exists.
+
+An offset gap (records deleted by retention before the branch read them, or a topic recreated
+under it) stops the branch until it is accepted. Accepting records who (--by, default the OS
+user) and when; the branch then goes on from the first record still on the broker.
 `;
 
 runMain('cli', async () => {
   const [command, sub, ...rest] = process.argv.slice(2);
-  const argv = command === 'rejected' || command === 'parked' ? rest : process.argv.slice(3);
+  const argv = command === 'rejected' || command === 'parked' || command === 'gaps' ? rest : process.argv.slice(3);
   if (!command || command === '--help' || command === 'help') {
     process.stdout.write(HELP);
     return command ? 0 : 2;
@@ -40,7 +52,7 @@ runMain('cli', async () => {
   const flags = parseFlags(argv, {
     'database-url': { type: 'string' }, brokers: { type: 'string' }, 'customers-topic': { type: 'string' }, 'transactions-topic': { type: 'string' },
     partitions: { type: 'string' }, branch: { type: 'string' }, 'older-than': { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string' }, value: { type: 'string' },
-    json: { type: 'boolean' },
+    json: { type: 'boolean' }, open: { type: 'boolean' }, by: { type: 'string' },
   });
   const problems: Problems = [];
   const common = {
@@ -67,6 +79,23 @@ runMain('cli', async () => {
     const limit = integerOption(problems, 'limit', flags.limit, 50, { min: 1, max: 10_000 });
     if (problems.length > 0) throw new ConfigError(problems);
     return withPrisma(common.databaseUrl, (prisma) => listParked(prisma, { branch, olderThan, limit, json: Boolean(flags.json) }));
+  }
+  if (command === 'gaps' && sub === 'list') {
+    const branch = flags.branch === undefined ? undefined : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
+    if (problems.length > 0) throw new ConfigError(problems);
+    return withPrisma(common.databaseUrl, (prisma) => printGaps(prisma, branch, Boolean(flags.open), Boolean(flags.json)));
+  }
+  if (command === 'gaps' && sub === 'accept') {
+    const branch = integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
+    if (flags.branch === undefined) problems.push('--branch is required');
+    if (problems.length > 0) throw new ConfigError(problems);
+    const by = flags.by ?? os.userInfo().username;
+    return withPrisma(common.databaseUrl, async (prisma) => {
+      const accepted = await acceptGaps(prisma, [common.customersTopic, common.transactionsTopic], branch, by);
+      if (accepted.length === 0) process.stdout.write(`branch ${branch} has no open offset gap\n`);
+      for (const gap of accepted) process.stdout.write(`accepted ${describeGapRow(gap)} (by ${oneLine(by)})\n`);
+      return 0;
+    });
   }
   if (command === 'rejected' && sub === 'redrive') {
     const id = integerOption(problems, 'id', flags.id, 0, { min: 1, max: Number.MAX_SAFE_INTEGER });
@@ -99,6 +128,7 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
     SELECT kafka_partition AS branch, count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest
       FROM parked_transaction WHERE kafka_topic = ${topics.transactionsTopic} GROUP BY 1`;
   const rejected = await prisma.$queryRaw<{ branch: number; n: bigint }[]>`SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1`;
+  const openGaps = await listGaps(prisma, { openOnly: true });
   const admin = await TopicAdmin.connect(topics.brokers);
   const rows = [];
   try {
@@ -116,6 +146,8 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
         oldestParkedSeconds: p?.oldest == null ? null : Math.round(p.oldest),
         rejected: Number(rejected.find((r) => r.branch === branch)?.n ?? 0),
         lastCommit: commits.length ? new Date(Math.max(...commits.map((d) => d.getTime()))).toISOString() : null,
+        // Why a branch does not move, when Postgres knows: an open offset gap stops it.
+        stoppedOn: openGaps.filter((g) => g.partition === branch && (g.topic === topics.customersTopic || g.topic === topics.transactionsTopic)).map((g) => `gap #${g.id}`).join(', ') || null,
       });
     }
   } finally {
@@ -125,11 +157,11 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return 0;
   }
-  const cols = ['branch', 'cust offset', 'tx offset', 'lag', 'parked', 'oldest s', 'rejected', 'last commit'];
-  const w = [6, 11, 10, 8, 7, 9, 9, 24];
+  const cols = ['branch', 'cust offset', 'tx offset', 'lag', 'parked', 'oldest s', 'rejected', 'last commit', 'stopped on'];
+  const w = [6, 11, 10, 8, 7, 9, 9, 24, 11];
   const line = (cells: (string | number | null)[]) => cells.map((c, i) => String(c ?? '-').padStart(w[i]!)).join(' ');
   process.stdout.write(`${line(cols)}\n`);
-  for (const r of rows) process.stdout.write(`${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit])}\n`);
+  for (const r of rows) process.stdout.write(`${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit, r.stoppedOn])}\n`);
   return 0;
 }
 
@@ -144,7 +176,10 @@ async function listRejected(prisma: PrismaClient, filter: { branch: number | und
     rejectedAt: r.rejectedAt.toISOString(), value: r.rawValue ? Buffer.from(r.rawValue).toString('utf8').slice(0, 200) : null,
   }));
   if (filter.json) process.stdout.write(`${JSON.stringify(view)}\n`);
-  else for (const v of view) process.stdout.write(`#${v.id} ${v.topic}[${v.branch}]@${v.offset} ${v.reason}: ${v.detail}\n    value: ${JSON.stringify(v.value)}\n`);
+  else {
+    if (view.length === 0) process.stdout.write('no rejected records\n');
+    for (const v of view) process.stdout.write(`#${v.id} ${oneLine(v.topic)}[${v.branch}]@${v.offset} ${oneLine(v.reason)}: ${oneLine(v.detail)}\n    value: ${oneLine(JSON.stringify(v.value))}\n`);
+  }
   return 0;
 }
 
@@ -159,7 +194,32 @@ async function listParked(prisma: PrismaClient, filter: { branch: number | undef
     parkedAt: r.parkedAt.toISOString(), waitingSeconds: Math.round((Date.now() - r.parkedAt.getTime()) / 1000),
   }));
   if (filter.json) process.stdout.write(`${JSON.stringify(view)}\n`);
-  else for (const v of view) process.stdout.write(`#${v.id} branch ${v.branch}@${v.offset} customer ${v.custid} ${v.kind} ${v.amountCents} cents, waiting ${v.waitingSeconds} s\n`);
+  else {
+    if (view.length === 0) process.stdout.write('no parked transactions\n');
+    for (const v of view) process.stdout.write(`#${v.id} branch ${v.branch}@${v.offset} customer ${v.custid} ${v.kind} ${v.amountCents} cents, waiting ${v.waitingSeconds} s\n`);
+  }
+  return 0;
+}
+
+function describeGapRow(g: GapRow): string {
+  const where = `${oneLine(g.topic)}[${g.partition}]`;
+  return g.kind === 'deleted'
+    ? `gap #${g.id} ${where}: offsets ${g.expected_offset} to ${Number(g.first_available_offset) - 1} deleted before the branch read them`
+    : `gap #${g.id} ${where}: stored offset ${g.expected_offset} beyond the log end ${g.log_end_offset} (topic recreated?)`;
+}
+
+async function printGaps(prisma: PrismaClient, branch: number | undefined, openOnly: boolean, json: boolean): Promise<number> {
+  const rows = await listGaps(prisma, { partition: branch, openOnly });
+  if (json) {
+    const view = rows.map((g) => ({ id: Number(g.id), topic: g.topic, branch: g.partition, kind: g.kind, expectedOffset: Number(g.expected_offset), firstAvailableOffset: Number(g.first_available_offset), logEndOffset: Number(g.log_end_offset), detectedAt: g.detected_at.toISOString(), acceptedAt: g.accepted_at?.toISOString() ?? null, acceptedBy: g.accepted_by }));
+    process.stdout.write(`${JSON.stringify(view)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) process.stdout.write(openOnly ? 'no open offset gaps\n' : 'no offset gaps\n');
+  for (const g of rows) {
+    const state = g.accepted_at ? `accepted ${g.accepted_at.toISOString()} by ${oneLine(g.accepted_by ?? '?')}` : `OPEN since ${g.detected_at.toISOString()}: the branch is stopped`;
+    process.stdout.write(`${describeGapRow(g)}; ${state}\n`);
+  }
   return 0;
 }
 

@@ -18,6 +18,10 @@ export interface IngesterConfig {
   readonly lingerMs: number;
   /** Larger payloads are rejected unread. */
   readonly maxPayloadBytes: number;
+  /** A batch stops growing at this many bytes of keys and values, whatever its record count. */
+  readonly maxBatchBytes: number;
+  /** V8 old-generation limit of each branch worker thread, in MB. */
+  readonly workerHeapMb: number;
   readonly logLevel: string;
   /** Upper bound for a clean shutdown; see README "Shutdown". */
   readonly shutdownTimeoutMs: number;
@@ -39,6 +43,8 @@ thread per partition.
   --batch-size <n>             records per Postgres transaction (BATCH_SIZE, default 2000)
   --linger-ms <n>              wait at most this long to fill a batch (LINGER_MS, default 50)
   --max-payload-bytes <n>      larger records are rejected    (MAX_PAYLOAD_BYTES, default 65536)
+  --max-batch-bytes <n>        bytes of keys and values per batch (MAX_BATCH_BYTES, default 16777216)
+  --worker-heap-mb <n>         V8 heap limit of each branch worker thread (WORKER_HEAP_MB, default 256)
   --shutdown-timeout-ms <n>    bound for a clean shutdown     (SHUTDOWN_TIMEOUT_MS, default 30000)
   --metrics-port <n>           /healthz, /readyz, /metrics; 0 = any free port, logged (METRICS_PORT, default 9464)
   --metrics-host <addr>        address to listen on            (METRICS_HOST, default 0.0.0.0)
@@ -60,6 +66,8 @@ export function loadConfig(argv: string[]): ConfigResult {
     'batch-size': { type: 'string' },
     'linger-ms': { type: 'string' },
     'max-payload-bytes': { type: 'string' },
+    'max-batch-bytes': { type: 'string' },
+    'worker-heap-mb': { type: 'string' },
     'shutdown-timeout-ms': { type: 'string' },
     'log-level': { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -89,12 +97,15 @@ export function loadConfig(argv: string[]): ConfigResult {
     batchSize: integerOption(problems, 'batch-size', flags['batch-size'] ?? env('BATCH_SIZE'), 2000, { min: 1, max: 50_000 }),
     lingerMs: integerOption(problems, 'linger-ms', flags['linger-ms'] ?? env('LINGER_MS'), 50, { min: 0, max: 60_000 }),
     maxPayloadBytes: integerOption(problems, 'max-payload-bytes', flags['max-payload-bytes'] ?? env('MAX_PAYLOAD_BYTES'), 65_536, { min: 64, max: 10_485_760 }),
+    maxBatchBytes: integerOption(problems, 'max-batch-bytes', flags['max-batch-bytes'] ?? env('MAX_BATCH_BYTES'), 16_777_216, { min: 1_024, max: 268_435_456 }),
+    workerHeapMb: integerOption(problems, 'worker-heap-mb', flags['worker-heap-mb'] ?? env('WORKER_HEAP_MB'), 256, { min: 64, max: 16_384 }),
     shutdownTimeoutMs: integerOption(problems, 'shutdown-timeout-ms', flags['shutdown-timeout-ms'] ?? env('SHUTDOWN_TIMEOUT_MS'), 30_000, { min: 1_000, max: 600_000 }),
     metricsHost: nonEmptyOption(problems, 'metrics-host', flags['metrics-host'] ?? env('METRICS_HOST'), '0.0.0.0'),
     metricsPort: integerOption(problems, 'metrics-port', flags['metrics-port'] ?? env('METRICS_PORT'), 9464, { min: 0, max: 65_535 }),
     logLevel,
   };
   if (config.customersTopic === config.transactionsTopic) problems.push('customers-topic and transactions-topic must differ');
+  if (config.maxBatchBytes < config.maxPayloadBytes) problems.push(`max-batch-bytes (${config.maxBatchBytes}) must be at least max-payload-bytes (${config.maxPayloadBytes})`);
   if (problems.length > 0) throw new ConfigError(problems);
   return { help: false, config: Object.freeze(config) };
 }

@@ -5,8 +5,17 @@ export const ERROR_CODES = Object.freeze({
   KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
   KAFKA_TOPIC_MISMATCH: 'KAFKA_TOPIC_MISMATCH',
   KAFKA_ERROR: 'KAFKA_ERROR',
+  /** The database cannot be reached or refused for a passing reason: wait and retry. */
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  /** Postgres refused the records themselves (data exception, check violation): isolate them. */
+  DATABASE_REJECTED: 'DATABASE_REJECTED',
+  /** Missing table or column, missing privilege: an operator must fix it; the branch waits. */
+  DATABASE_SCHEMA: 'DATABASE_SCHEMA',
+  /** The database is not migrated to the schema this build expects. */
+  DATABASE_NOT_MIGRATED: 'DATABASE_NOT_MIGRATED',
   DATABASE_ERROR: 'DATABASE_ERROR',
+  /** Another owner took the branch's lease: stop writing, stand by. */
+  LEASE_LOST: 'LEASE_LOST',
   MIGRATION_FAILED: 'MIGRATION_FAILED',
   PRODUCE_FAILED: 'PRODUCE_FAILED',
 } as const);
@@ -15,6 +24,7 @@ export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 export class IngesterError extends Error {
   readonly code: ErrorCode;
+  /** True when the same action may succeed later unchanged (an outage); retry loops read only this. */
   readonly canRetry: boolean;
 
   constructor(code: ErrorCode, message: string, options: { cause?: unknown; canRetry?: boolean } = {}) {

@@ -3,9 +3,19 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkerEvent } from './worker-protocol.js';
 
+/** What readiness knows of a branch; each reason is one line for /readyz. */
+interface BranchState {
+  consumer: boolean;
+  database: boolean;
+  databaseReason?: string | undefined;
+  standby?: boolean;
+  /** Set while the branch is stopped on an offset gap (or waits after accepting one). */
+  gap?: string | undefined;
+}
+
 export class IngesterMetrics {
   readonly registry = new Registry();
-  readonly #ready = new Map<number, { consumer: boolean; database: boolean; standby?: boolean }>();
+  readonly #ready = new Map<number, BranchState>();
 
   readonly #consumed = new Counter({ name: 'zipbank_records_consumed_total', help: 'Kafka records committed to Postgres (both topics)', labelNames: ['branch'], registers: [this.registry] });
   readonly #ledger = new Counter({ name: 'zipbank_ledger_rows_total', help: 'Ledger rows written', labelNames: ['branch'], registers: [this.registry] });
@@ -17,16 +27,20 @@ export class IngesterMetrics {
   readonly #batchSize = new Histogram({ name: 'zipbank_batch_size', help: 'Records per committed batch', labelNames: ['branch'], buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [this.registry] });
   readonly #writeSeconds = new Histogram({ name: 'zipbank_batch_write_seconds', help: 'Time to write and commit one batch', labelNames: ['branch'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly #restarts = new Counter({ name: 'zipbank_worker_restarts_total', help: 'Branch worker restarts after a failure', labelNames: ['branch'], registers: [this.registry] });
+  readonly #writeFailures = new Counter({ name: 'zipbank_write_failures_total', help: 'Failed database writes by cause: outage (retried), schema (retried until fixed), data (records isolated and quarantined)', labelNames: ['branch', 'cause'], registers: [this.registry] });
+  readonly #gaps = new Gauge({ name: 'zipbank_offset_gaps_open', help: 'Offset gaps the branch is stopped on until an operator accepts them', labelNames: ['branch'], registers: [this.registry] });
   readonly #branchReady = new Gauge({ name: 'zipbank_branch_ready', help: '1 while the branch has a connected consumer and a working database', labelNames: ['branch'], registers: [this.registry] });
 
   constructor(partitions: readonly number[]) {
     collectDefaultMetrics({ register: this.registry });
     for (const p of partitions) {
-      this.#ready.set(p, { consumer: false, database: false });
+      this.#ready.set(p, { consumer: false, database: true });
       const branch = String(p);
       // Zero series from the start, so rates and alerts work before the first event.
       for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts]) metric.inc({ branch }, 0);
+      for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
       this.#branchReady.set({ branch }, 0);
+      this.#gaps.set({ branch }, 0);
     }
   }
 
@@ -34,13 +48,24 @@ export class IngesterMetrics {
     const branch = String(event.partition);
     switch (event.type) {
       case 'ready':
-        this.#setReady(event.partition, { consumer: true, database: true, standby: false });
+        this.#setReady(event.partition, { consumer: true, database: true, databaseReason: undefined, standby: false, gap: undefined });
         break;
       case 'standby':
-        this.#setReady(event.partition, { consumer: false, standby: true });
+        this.#setReady(event.partition, { consumer: false, standby: true, gap: undefined });
+        this.#gaps.set({ branch }, 0);
         break;
       case 'database':
-        this.#setReady(event.partition, { database: event.ok });
+        this.#setReady(event.partition, { database: event.ok, databaseReason: event.ok ? undefined : event.reason });
+        break;
+      case 'writeFailed':
+        this.#writeFailures.inc({ branch, cause: event.cause });
+        break;
+      case 'gap':
+        this.#gaps.set({ branch }, event.open);
+        this.#setReady(event.partition, { gap: event.reason });
+        break;
+      case 'lag':
+        for (const [topic, lag] of Object.entries(event.lag)) this.#lag.set({ branch, topic }, lag);
         break;
       case 'batch':
         this.#consumed.inc({ branch }, event.records);
@@ -49,19 +74,18 @@ export class IngesterMetrics {
         for (const [reason, n] of Object.entries(event.rejectedByReason)) this.#rejected.inc({ branch, reason }, n);
         this.#batchSize.observe({ branch }, event.records);
         this.#writeSeconds.observe({ branch }, event.writeSeconds);
-        this.#setReady(event.partition, { database: true });
+        this.#setReady(event.partition, { database: true, databaseReason: undefined });
         break;
       case 'stats':
         this.#parkedNow.set({ branch }, event.parked);
         this.#parkedAge.set({ branch }, event.oldestParkedAgeSeconds ?? 0);
-        for (const [topic, lag] of Object.entries(event.lag)) this.#lag.set({ branch, topic }, lag);
         break;
     }
   }
 
   /** The branch's worker died or is restarting: not ready until it says so again. */
   workerDown(partition: number, restarted: boolean): void {
-    this.#setReady(partition, { consumer: false });
+    this.#setReady(partition, { consumer: false, gap: undefined });
     if (restarted) this.#restarts.inc({ branch: String(partition) });
   }
 
@@ -74,8 +98,10 @@ export class IngesterMetrics {
     const problems: string[] = [];
     for (const [p, state] of this.#ready) {
       if (state.standby) continue;
-      if (!state.consumer) problems.push(`branch ${p}: no connected consumer`);
-      else if (!state.database) problems.push(`branch ${p}: database failing`);
+      // The most specific reason first: a gap or a database problem explains a missing consumer.
+      if (state.gap) problems.push(`branch ${p}: ${state.gap}`);
+      else if (!state.database) problems.push(`branch ${p}: ${state.databaseReason ?? 'database failing'}`);
+      else if (!state.consumer) problems.push(`branch ${p}: no connected consumer`);
     }
     return problems;
   }
@@ -85,9 +111,9 @@ export class IngesterMetrics {
     return [...this.#ready].filter(([, state]) => state.standby).map(([p]) => p);
   }
 
-  #setReady(partition: number, change: Partial<{ consumer: boolean; database: boolean; standby: boolean }>): void {
-    const state = { ...(this.#ready.get(partition) ?? { consumer: false, database: false }), ...change };
+  #setReady(partition: number, change: Partial<BranchState>): void {
+    const state = { ...(this.#ready.get(partition) ?? { consumer: false, database: true }), ...change };
     this.#ready.set(partition, state);
-    this.#branchReady.set({ branch: String(partition) }, state.consumer && state.database ? 1 : 0);
+    this.#branchReady.set({ branch: String(partition) }, state.consumer && state.database && !state.gap ? 1 : 0);
   }
 }

@@ -30,10 +30,19 @@ export type WorkerEvent =
       rejectedByReason: Record<string, number>;
       writeSeconds: number;
     }
-  /** Writing to the database failed (ok: false, the branch is retrying) or works again. */
-  | { type: 'database'; partition: number; ok: boolean }
-  /** Periodic figures: parked backlog, and lag per topic (high watermark minus stored offset). */
-  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null; lag: Record<string, number> };
+  /**
+   * The database failed (ok: false, the branch is retrying; reason says what failed, in one line)
+   * or works again (ok: true).
+   */
+  | { type: 'database'; partition: number; ok: boolean; reason?: string }
+  /** A write failed: an outage or schema problem (retried), or records Postgres refused (isolated). */
+  | { type: 'writeFailed'; partition: number; cause: 'outage' | 'schema' | 'data' }
+  /** The branch stopped on offset gaps (open > 0, reason names them) or goes on again (open 0). */
+  | { type: 'gap'; partition: number; open: number; reason?: string }
+  /** Lag per topic (high watermark minus stored offset); sent while retrying too. */
+  | { type: 'lag'; partition: number; lag: Record<string, number> }
+  /** Periodic figures: parked backlog. */
+  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null };
 
 export interface BranchResult {
   partition: number;

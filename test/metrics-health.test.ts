@@ -58,7 +58,8 @@ t.test('health, readiness and metrics follow what the branches do', async (t) =>
   await sendRecords([[E, 0, json({ custid: 1, type: 'wth', date: 1587398500, amt: 1 })]]);
   // Both branches notice: branch 0 through its failing write, idle branch 1 through its 2 s check.
   const notReady = await waitFor('/readyz 503 for both branches', () => get('/readyz'), (r) => r.status === 503 && /branch 0: database/.test(r.text) && /branch 1: database/.test(r.text), 30_000);
-  t.match(notReady.text, /branch 0: database failing\nbranch 1: database failing/);
+  // Each line names what fails: the server that cannot be reached, host and port.
+  t.match(notReady.text, /branch 0: database: cannot reach the database server at 127\.0\.0\.1:\d+.*\nbranch 1: database: cannot reach the database server at 127\.0\.0\.1:\d+/);
   t.equal((await get('/healthz')).status, 200, 'still alive during the outage');
   await proxy.up();
   await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 60_000);

@@ -1,9 +1,25 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { LEASE_TTL_SECONDS } from '../ingest/branch-lease.js';
+
+/**
+ * Bounds on every wait in Postgres. A frozen or half-open connection must not hold a branch
+ * lease's row lock for hours: a transaction left idle is ended by the server after the lease
+ * TTL, a statement after 30 s, a lock wait after 5 s, and TCP keep-alive finds dead peers.
+ * Each of these surfaces as an outage (retried), so the documented takeover bound holds.
+ */
+export const POOL_LIMITS = Object.freeze({
+  statement_timeout: 30_000,
+  lock_timeout: 5_000,
+  idle_in_transaction_session_timeout: LEASE_TTL_SECONDS * 1000,
+  connectionTimeoutMillis: 10_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+});
 
 /** A Prisma client over node-postgres (no native query engine). One small pool per worker. */
 export function createPrisma(databaseUrl: string, connections = 2): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: connections }) });
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: connections, ...POOL_LIMITS }) });
 }
 
 export type { PrismaClient };

@@ -3,10 +3,13 @@
 // parked and rejected records and the next offsets of both partitions commit together or not
 // at all, which is what makes redelivery after a crash harmless.
 import { Prisma } from '../generated/prisma/client.js';
-import { LEASE_TTL_SECONDS, LeaseLostError, renew, type Lease } from './branch-lease.js';
+import { LeaseLostError, renew, renewalSql, type Lease } from './branch-lease.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
+import { toDatabaseError } from '../db/database-error.js';
+import { ERROR_CODES, IngesterError } from '../errors.js';
+import { printable } from '../text/printable.js';
 import { conflictDetail, sameCustomer, type Batch, type CustomerRecord, type RejectedRecord, type TransactionRecord } from './batch.js';
 import { REJECT_REASONS, type TransactionKind } from './event-parser.js';
 
@@ -41,9 +44,24 @@ export interface WriteOptions {
   replacesRejectedId?: bigint;
   /** The branch lease the batch is written under; the write fails, changing nothing, without it. */
   lease?: Lease;
+  /** With checkParked: take only the parked transaction at this offset (isolating a refused one). */
+  parkedOffset?: number;
 }
 
+/**
+ * Writes the batch, or throws an IngesterError saying what kind of failure it was (see
+ * src/db/database-error.ts): a lost lease, an outage, a schema problem, or records Postgres
+ * refuses. Whatever it throws, nothing of the batch was committed.
+ */
 export async function writeBatch(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
+  try {
+    return await writeBatchOnce(prisma, batch, options);
+  } catch (err) {
+    throw toDatabaseError(err);
+  }
+}
+
+async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
   // Common case under load: no customers to create and nothing parked. Then the whole batch is
   // one statement, which Postgres runs atomically without an explicit transaction: one round trip.
   if (batch.customers.length === 0 && !options.checkParked && options.replacesRejectedId === undefined) {
@@ -64,7 +82,7 @@ export async function writeBatch(prisma: PrismaClient, batch: Batch, options: Wr
       if (options.lease) await renew(tx, options.lease);
       if (options.replacesRejectedId !== undefined) {
         const removed = await tx.$executeRaw`DELETE FROM rejected_event WHERE id = ${options.replacesRejectedId}`;
-        if (removed !== 1) throw new Error(`rejected record ${options.replacesRejectedId} does not exist (already re-driven?)`);
+        if (removed !== 1) throw new IngesterError(ERROR_CODES.DATABASE_ERROR, `rejected record ${options.replacesRejectedId} does not exist (already re-driven?)`);
       }
       const rejected = [...batch.rejected];
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
@@ -121,9 +139,10 @@ async function insertCustomers(tx: Tx, customers: CustomerRecord[], rejected: Re
  * customer created by another branch is seen here on this branch's next batch.
  */
 async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<TransactionRecord[]> {
+  const onlyOffset = options.parkedOffset === undefined ? Prisma.empty : Prisma.sql`AND p.kafka_offset = ${options.parkedOffset}`;
   const rows = await tx.$queryRaw<{ custid: bigint; kind: string; amount_cents: bigint; occurred: number; kafka_offset: bigint; kafka_ms: number | null }[]>`
     DELETE FROM parked_transaction p USING customer c
-     WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition} AND c.custid = p.custid
+     WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition} AND c.custid = p.custid ${onlyOffset}
     RETURNING p.custid, p.kind, p.amount_cents, extract(epoch FROM p.occurred_at)::float8 AS occurred, p.kafka_offset,
               (extract(epoch FROM p.kafka_timestamp) * 1000)::float8 AS kafka_ms`;
   return rows
@@ -158,11 +177,7 @@ async function writeRecords(
   const lease = options.lease;
   // The lease renewal runs in the same statement; every write below is gated on it, so a worker
   // that lost its branch changes nothing (and learns it from held = 0).
-  const leaseCheck = lease
-    ? Prisma.sql`UPDATE branch_lease SET expires_at = now() + make_interval(secs => ${LEASE_TTL_SECONDS})
-        WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}
-        RETURNING 1`
-    : Prisma.sql`SELECT 1`;
+  const leaseCheck = lease ? renewalSql(lease) : Prisma.sql`SELECT 1`;
   // Every row is from the branch's own transactions partition (re-drive included), so topic and
   // partition go once per statement, not per row.
   const topic = options.transactionsTopic;
@@ -206,7 +221,7 @@ async function writeRecords(
         FROM unnest(${rejected.map((r) => r.source.topic)}::text[], ${rejected.map((r) => r.source.partition)}::int[],
                     ${rejected.map((r) => r.source.offset)}::bigint[], ${rejected.map((r) => b64(r.source.key))}::text[],
                     ${rejected.map((r) => b64(r.source.value))}::text[], ${rejected.map((r) => r.reason)}::text[],
-                    ${rejected.map((r) => r.detail)}::text[])
+                    ${rejected.map((r) => printable(r.detail, 2_000))}::text[])
              AS r(topic, part, off, k, v, reason, detail)
        WHERE EXISTS (SELECT 1 FROM lease)
       ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
@@ -229,6 +244,41 @@ async function writeRecords(
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
   const posted = Number(row?.posted ?? 0);
   return { posted, alreadyPosted: posted - Number(row?.inserted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, rejectedByReason, stillParked: Number(row?.still_parked ?? 0) };
+}
+
+/** Offsets of this branch's parked transactions whose customer exists now, oldest first. */
+export async function postableParkedOffsets(prisma: PrismaClient, options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>): Promise<number[]> {
+  const rows = await prisma.$queryRaw<{ kafka_offset: bigint }[]>`
+    SELECT p.kafka_offset FROM parked_transaction p JOIN customer c USING (custid)
+     WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition}
+     ORDER BY p.kafka_offset`;
+  return rows.map((r) => Number(r.kafka_offset));
+}
+
+/**
+ * Moves a parked transaction that Postgres refuses to post into rejected_event (reason
+ * database_rejected), its fields as JSON in place of the raw bytes, under the branch lease.
+ */
+export async function rejectParked(prisma: PrismaClient, options: WriteOptions, offset: number, detail: string): Promise<void> {
+  try {
+    await prisma.$transaction(async (tx) => {
+      if (options.lease) await renew(tx, options.lease);
+      await tx.$executeRaw`
+        WITH moved AS (
+          DELETE FROM parked_transaction
+           WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition} AND kafka_offset = ${offset}
+          RETURNING kafka_topic, kafka_partition, kafka_offset, custid, kind, amount_cents, extract(epoch FROM occurred_at)::bigint AS date
+        )
+        INSERT INTO rejected_event (kafka_topic, kafka_partition, kafka_offset, raw_value, reason_code, detail)
+        SELECT kafka_topic, kafka_partition, kafka_offset,
+               convert_to(json_build_object('custid', custid, 'kind', kind, 'amt', amount_cents, 'date', date)::text, 'UTF8'),
+               ${REJECT_REASONS.DATABASE_REJECTED}, ${printable(`parked, then refused when posted: ${detail}`, 2_000)}
+          FROM moved
+        ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING`;
+    });
+  } catch (err) {
+    throw toDatabaseError(err);
+  }
 }
 
 /** Stored next offsets of this branch's partition, per topic. */

@@ -2,8 +2,9 @@
 // lease row with its epoch; taking the lease bumps the epoch, so a paused or partitioned former
 // owner fails its next batch instead of committing after losing the branch. The row lock the
 // renewal takes inside each batch transaction serialises it against a takeover.
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { PrismaClient } from '../db/prisma.js';
+import { ERROR_CODES, IngesterError } from '../errors.js';
 
 /** A lease not renewed for this long is free for a standby to take. */
 export const LEASE_TTL_SECONDS = 10;
@@ -15,9 +16,10 @@ export interface Lease {
   epoch: bigint;
 }
 
-export class LeaseLostError extends Error {
+/** Not retried: the branch has another owner now, so this worker stands by. */
+export class LeaseLostError extends IngesterError {
   constructor(lease: Lease) {
-    super(`branch ${lease.partition}: lease (epoch ${lease.epoch}) is no longer held by ${lease.owner}`);
+    super(ERROR_CODES.LEASE_LOST, `branch ${lease.partition}: lease (epoch ${lease.epoch}) is no longer held by ${lease.owner}`);
     this.name = 'LeaseLostError';
   }
 }
@@ -37,10 +39,18 @@ export async function tryAcquire(prisma: PrismaClient, transactionsTopic: string
 
 /** Extends the lease; throws LeaseLostError when it is no longer ours. Use inside the batch transaction. */
 export async function renew(db: PrismaClient | Prisma.TransactionClient, lease: Lease): Promise<void> {
-  const renewed = await db.$executeRaw`
-    UPDATE branch_lease SET expires_at = now() + make_interval(secs => ${LEASE_TTL_SECONDS})
-     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
+  const renewed = await db.$executeRaw(renewalSql(lease));
   if (renewed !== 1) throw new LeaseLostError(lease);
+}
+
+/**
+ * The renewal statement: extends the lease only while this owner and epoch still hold it. The
+ * batch writer embeds it in its statement (RETURNING 1 tells whether the lease is still held).
+ */
+export function renewalSql(lease: Lease): Prisma.Sql {
+  return Prisma.sql`UPDATE branch_lease SET expires_at = now() + make_interval(secs => ${LEASE_TTL_SECONDS})
+     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}
+    RETURNING 1`;
 }
 
 /** Gives the branch up at once (clean shutdown), so a standby takes over without waiting out the TTL. */

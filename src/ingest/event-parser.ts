@@ -1,5 +1,8 @@
 // Turns a Kafka record's bytes into a customer or a transaction, or into a rejection with a
-// reason code. Pure: no I/O, so every rule is unit-tested without a broker.
+// reason code. Pure: no I/O, so every rule is unit-tested without a broker. A rejection's detail
+// never carries the record's raw bytes (those are stored as bytea beside it): producer text in a
+// detail is escaped (src/text/printable.ts), because Postgres text cannot hold NUL.
+import { printable } from '../text/printable.js';
 
 export const REJECT_REASONS = Object.freeze({
   EMPTY_PAYLOAD: 'empty_payload',
@@ -14,6 +17,8 @@ export const REJECT_REASONS = Object.freeze({
   INVALID_DATE: 'invalid_date',
   INVALID_NAME: 'invalid_name',
   CUSTOMER_CONFLICT: 'customer_conflict',
+  /** Valid to the parser, refused by Postgres (a balance overflow, a failed check): SQLSTATE in the detail. */
+  DATABASE_REJECTED: 'database_rejected',
 } as const);
 
 export type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
@@ -53,7 +58,7 @@ const KINDS: Record<string, TransactionKind> = {
 };
 
 /** Epoch seconds from 1970-01-01 to 9999-12-31: what a timestamptz can hold and a bank can mean. */
-const MAX_EPOCH_SECONDS = 253_402_300_799;
+export const MAX_EPOCH_SECONDS = 253_402_300_799;
 /** Larger than any real single movement; keeps sums far from bigint and double limits. */
 const MAX_AMOUNT_CENTS = 1_000_000_000_000;
 const MAX_NAME_LENGTH = 200;
@@ -82,7 +87,7 @@ export function parseTransaction(value: Buffer | null | undefined, maxPayloadByt
   if (!('type' in fields)) return reject('MISSING_FIELD', 'field "type" is missing');
   if (typeof fields.type !== 'string') return reject('WRONG_TYPE', `field "type" must be a string, got ${describe(fields.type)}`);
   const kind = KINDS[fields.type.trim().toLowerCase()];
-  if (!kind) return reject('UNKNOWN_TYPE', `type ${JSON.stringify(fields.type).slice(0, 100)} is neither a deposit (dep, D, deposit) nor a withdrawal (wth, W, withdrawal)`);
+  if (!kind) return reject('UNKNOWN_TYPE', `type ${printable(JSON.stringify(fields.type), 100)} is neither a deposit (dep, D, deposit) nor a withdrawal (wth, W, withdrawal)`);
   const amount = wholeNumber(fields, 'amt');
   if (!amount.ok) return amount;
   if (amount.value <= 0 || amount.value > MAX_AMOUNT_CENTS) {
@@ -107,7 +112,8 @@ function parseObject(value: Buffer | null | undefined, maxPayloadBytes: number):
   try {
     parsed = JSON.parse(value.toString('utf8'));
   } catch (err) {
-    return reject('NOT_JSON', `the value is not JSON: ${(err as Error).message}`);
+    // V8 quotes the offending text into its message: escaped, never stored raw.
+    return reject('NOT_JSON', `the value is not JSON: ${printable((err as Error).message, 300)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return reject('NOT_AN_OBJECT', `expected a JSON object, got ${describe(parsed)}`);

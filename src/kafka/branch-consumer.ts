@@ -1,6 +1,8 @@
 // One librdkafka consumer for one branch: partition p of the customers topic and partition p of
 // the transactions topic, assigned by hand at the offsets stored in Postgres. Kafka's consumer
 // group offsets are never used: the offsets that count commit with the data (see batch-writer).
+// It never jumps over records: auto.offset.reset is 'error', so an offset that retention deleted
+// under a running branch surfaces as an error (isOffsetReset) and the branch looks for the gap.
 import Kafka from 'node-rdkafka';
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
@@ -16,18 +18,26 @@ export interface BranchConsumerOptions {
   brokers: string;
   partition: number;
   topics: string[];
-  /** Stored next offsets; a topic without one starts at its beginning. */
-  offsets: Map<string, number>;
   lingerMs: number;
+  /** A batch stops growing once its keys and values reach this many bytes. */
+  maxBatchBytes: number;
+}
+
+/** librdkafka's code when a fetch offset is out of range and auto.offset.reset is 'error'. */
+const ERR_AUTO_OFFSET_RESET = -140;
+
+/** True when a consume failed because the branch's offset no longer exists on the broker. */
+export function isOffsetReset(err: unknown): boolean {
+  return ((err as { cause?: { code?: number } } | null)?.cause?.code ?? 0) === ERR_AUTO_OFFSET_RESET;
 }
 
 export class BranchConsumer {
   readonly #consumer: Kafka.KafkaConsumer;
-  readonly #lingerMs: number;
+  readonly #options: BranchConsumerOptions;
 
-  private constructor(consumer: Kafka.KafkaConsumer, lingerMs: number) {
+  private constructor(consumer: Kafka.KafkaConsumer, options: BranchConsumerOptions) {
     this.#consumer = consumer;
-    this.#lingerMs = lingerMs;
+    this.#options = options;
   }
 
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
@@ -50,7 +60,8 @@ export class BranchConsumer {
         // most of a second, capping it near 16,000 records/s. A short pause keeps it fed.
         'fetch.queue.backoff.ms': 10,
       },
-      { 'auto.offset.reset': 'earliest' },
+      // Never skip records silently: an offset out of range is an error the branch handles.
+      { 'auto.offset.reset': 'error' },
     ));
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: 15_000 }, (err) => {
@@ -58,10 +69,23 @@ export class BranchConsumer {
         else resolve();
       });
     });
-    consumer.assign(
-      options.topics.map((topic) => ({ topic, partition: options.partition, offset: options.offsets.get(topic) ?? OFFSET_BEGINNING })),
-    );
-    return new BranchConsumer(consumer, options.lingerMs);
+    return new BranchConsumer(consumer, options);
+  }
+
+  /** Starts fetching at the stored next offsets; a topic without one starts at its beginning. */
+  assign(offsets: ReadonlyMap<string, number>): void {
+    const { topics, partition } = this.#options;
+    this.#consumer.assign(topics.map((topic) => ({ topic, partition, offset: offsets.get(topic) ?? OFFSET_BEGINNING })));
+  }
+
+  /** The oldest offset still on the broker and the log end, asked of the broker now. */
+  watermarks(topic: string): Promise<{ low: number; high: number }> {
+    return new Promise((resolve, reject) => {
+      this.#consumer.queryWatermarkOffsets(topic, this.#options.partition, 10_000, (err, offsets) => {
+        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_ERROR, `cannot read the offsets of ${topic}[${this.#options.partition}]: ${err.message}`, { cause: err, canRetry: true }));
+        else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
+      });
+    });
   }
 
   /**
@@ -78,12 +102,19 @@ export class BranchConsumer {
   async consume(max: number, writerIdle: Promise<unknown> = Promise.resolve()): Promise<RawRecord[]> {
     let writerBusy = true;
     void writerIdle.finally(() => (writerBusy = false)).catch(() => undefined);
-    const batch = await this.#consumeOnce(1, Math.max(1, this.#lingerMs));
+    const { lingerMs, maxBatchBytes } = this.#options;
+    const batch = await this.#consumeOnce(1, Math.max(1, lingerMs));
     if (batch.length === 0) return batch;
-    const deadline = Date.now() + this.#lingerMs;
-    while (batch.length < max) {
-      const more = await this.#consumeOnce(max - batch.length, COLLECT_WAIT_MS);
-      for (const record of more) batch.push(record);
+    let bytes = recordBytes(batch[0]!);
+    const deadline = Date.now() + lingerMs;
+    // Bytes bound memory as well as counts: 2,000 records of 64 KiB would otherwise be 128 MB.
+    // Fetched in small steps so one call cannot overshoot the byte cap by much.
+    while (batch.length < max && bytes < maxBatchBytes) {
+      const more = await this.#consumeOnce(Math.min(max - batch.length, 500), COLLECT_WAIT_MS);
+      for (const record of more) {
+        batch.push(record);
+        bytes += recordBytes(record);
+      }
       if (Date.now() >= deadline && !writerBusy) break;
     }
     return batch;
@@ -122,4 +153,8 @@ export class BranchConsumer {
       });
     });
   }
+}
+
+function recordBytes(record: RawRecord): number {
+  return (record.value?.length ?? 0) + (record.key?.length ?? 0);
 }

@@ -17,7 +17,8 @@ export async function runNaiveConsumer(options: { brokers: string; databaseUrl: 
   let records = 0;
   try {
     for (let branch = 0; branch < options.branches; branch++) {
-      const consumer = await BranchConsumer.connect({ brokers: options.brokers, partition: branch, topics: [options.topic], offsets: new Map(), lingerMs: 100 });
+      const consumer = await BranchConsumer.connect({ brokers: options.brokers, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576 });
+      consumer.assign(new Map());
       try {
         let done = 0;
         while (done < options.perBranch[branch]! && Date.now() - started < options.timeBudgetMs) {

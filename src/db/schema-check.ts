@@ -1,0 +1,56 @@
+// The start-up check that the database is the one this build was made for: it exists, lets us
+// in, and has exactly the migrations in prisma/migrations applied. A setup that can never work
+// is reported in one line with the fix (exit 2) instead of being retried forever; an unreachable
+// server is an outage and is waited out by the caller.
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createPrisma } from './prisma.js';
+import { DEFAULT_PRISMA_DIR } from './migrator.js';
+import { adapterCause, sqlState, toDatabaseError } from './database-error.js';
+import { ERROR_CODES, IngesterError } from '../errors.js';
+import { redact } from './database-url.js';
+
+/** SQLSTATEs that no amount of waiting fixes: missing database, refused login. */
+const FATAL_STATES: Record<string, string> = {
+  '3D000': 'the database does not exist: create and migrate it with npm run db:migrate',
+  '28P01': 'the password was refused: check the credentials in DATABASE_URL',
+  '28000': 'the server refused this role: check the user in DATABASE_URL and pg_hba.conf',
+};
+
+export async function migrationNames(prismaDir = DEFAULT_PRISMA_DIR): Promise<string[]> {
+  const entries = await readdir(path.join(prismaDir, 'migrations'), { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/**
+ * Resolves when the schema matches; throws an IngesterError with canRetry false for a setup that
+ * cannot work (DATABASE_NOT_MIGRATED, or the database missing or refusing us), and one with
+ * canRetry true when the server cannot be reached.
+ */
+export async function checkSchema(databaseUrl: string, prismaDir = DEFAULT_PRISMA_DIR): Promise<void> {
+  const expected = await migrationNames(prismaDir);
+  const prisma = createPrisma(databaseUrl, 1);
+  const notMigrated = (why: string) =>
+    new IngesterError(ERROR_CODES.DATABASE_NOT_MIGRATED, `database ${redact(databaseUrl)} ${why}: run npm run db:migrate (in Kubernetes: the migrate Job)`);
+  try {
+    let applied: string[];
+    try {
+      const rows = await prisma.$queryRaw<{ migration_name: string }[]>`
+        SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+      applied = rows.map((r) => r.migration_name);
+    } catch (err) {
+      const state = sqlState(err);
+      if (state === '42P01') throw notMigrated('has no migrations applied');
+      if (state && FATAL_STATES[state]) throw new IngesterError(ERROR_CODES.DATABASE_NOT_MIGRATED, `database ${redact(databaseUrl)}: ${adapterCause(err)?.originalMessage ?? state}: ${FATAL_STATES[state]}`);
+      throw toDatabaseError(err);
+    }
+    const missing = expected.filter((name) => !applied.includes(name));
+    const unknown = applied.filter((name) => !expected.includes(name));
+    if (missing.length > 0) throw notMigrated(`lacks ${missing.length} migration(s) of this build (${missing.join(', ')})`);
+    if (unknown.length > 0) {
+      throw new IngesterError(ERROR_CODES.DATABASE_NOT_MIGRATED, `database ${redact(databaseUrl)} has migrations this build does not know (${unknown.join(', ')}): it was migrated by a newer version; run that version`);
+    }
+  } finally {
+    await prisma.$disconnect().catch(() => undefined);
+  }
+}

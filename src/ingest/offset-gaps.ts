@@ -1,0 +1,105 @@
+// Offset gaps: records a branch will never see. Kafka retention can delete records a branch has
+// not read yet (its stored offset falls below the log start), and a topic deleted and recreated
+// starts again at 0 (the stored offset lies beyond its end). Either way a ledger must not carry
+// on as if nothing happened: the gap is recorded, the branch stops posting, and an operator
+// accepts it (`cli gaps accept`), which is recorded with who and when. Stored offsets only ever
+// move forward: accepting a 'deleted' gap moves the branch to the first record still there;
+// accepting a 'beyond_end' gap lets the branch wait until the new topic reaches its stored
+// offset (the recreated topic's records below it are the accepted loss).
+import type { PrismaClient } from '../db/prisma.js';
+
+export type GapKind = 'deleted' | 'beyond_end';
+
+export interface OffsetGap {
+  topic: string;
+  partition: number;
+  kind: GapKind;
+  /** The stored next offset: the first record the branch expected. */
+  expectedOffset: number;
+  firstAvailableOffset: number;
+  logEndOffset: number;
+}
+
+export interface Watermarks {
+  low: number;
+  high: number;
+}
+
+/** Pure: the gaps between the stored offsets and what the broker still holds. */
+export function findGaps(partition: number, stored: ReadonlyMap<string, number>, watermarks: ReadonlyMap<string, Watermarks>): OffsetGap[] {
+  const gaps: OffsetGap[] = [];
+  for (const [topic, expectedOffset] of stored) {
+    const marks = watermarks.get(topic);
+    if (!marks) continue;
+    const base = { topic, partition, expectedOffset, firstAvailableOffset: marks.low, logEndOffset: marks.high };
+    if (expectedOffset < marks.low) gaps.push({ ...base, kind: 'deleted' });
+    else if (expectedOffset > marks.high) gaps.push({ ...base, kind: 'beyond_end' });
+  }
+  return gaps;
+}
+
+export function describeGap(gap: OffsetGap): string {
+  return gap.kind === 'deleted'
+    ? `${gap.topic}[${gap.partition}]: offsets ${gap.expectedOffset} to ${gap.firstAvailableOffset - 1} were deleted before this branch read them (log starts at ${gap.firstAvailableOffset})`
+    : `${gap.topic}[${gap.partition}]: the stored offset ${gap.expectedOffset} is beyond the log end ${gap.logEndOffset} (topic deleted and recreated?)`;
+}
+
+/** Records gaps not recorded yet; resolves to whether each is accepted already. */
+export async function recordGaps(prisma: PrismaClient, gaps: OffsetGap[]): Promise<{ gap: OffsetGap; accepted: boolean }[]> {
+  const states = [];
+  for (const gap of gaps) {
+    const rows = await prisma.$queryRaw<{ accepted: boolean }[]>`
+      WITH inserted AS (
+        INSERT INTO offset_gap (topic, "partition", kind, expected_offset, first_available_offset, log_end_offset)
+        VALUES (${gap.topic}, ${gap.partition}, ${gap.kind}, ${gap.expectedOffset}, ${gap.firstAvailableOffset}, ${gap.logEndOffset})
+        ON CONFLICT (topic, "partition", expected_offset) DO NOTHING
+        RETURNING false AS accepted
+      )
+      SELECT accepted FROM inserted
+      UNION ALL
+      SELECT accepted_at IS NOT NULL FROM offset_gap WHERE topic = ${gap.topic} AND "partition" = ${gap.partition} AND expected_offset = ${gap.expectedOffset}`;
+    states.push({ gap, accepted: rows.some((r) => r.accepted) });
+  }
+  return states;
+}
+
+export interface GapRow {
+  id: bigint;
+  topic: string;
+  partition: number;
+  kind: string;
+  expected_offset: bigint;
+  first_available_offset: bigint;
+  log_end_offset: bigint;
+  detected_at: Date;
+  accepted_at: Date | null;
+  accepted_by: string | null;
+}
+
+export async function listGaps(prisma: PrismaClient, options: { partition?: number; openOnly: boolean }): Promise<GapRow[]> {
+  return prisma.$queryRaw<GapRow[]>`
+    SELECT id, topic, "partition", kind, expected_offset, first_available_offset, log_end_offset, detected_at, accepted_at, accepted_by
+      FROM offset_gap
+     WHERE (${options.partition ?? null}::int IS NULL OR "partition" = ${options.partition ?? null}::int)
+       AND (NOT ${options.openOnly} OR accepted_at IS NULL)
+     ORDER BY id`;
+}
+
+/**
+ * Accepts a branch's open gaps (of the given topics): records who and when, and moves the stored
+ * offset of a 'deleted' gap forward to the first record still available. One transaction.
+ */
+export async function acceptGaps(prisma: PrismaClient, topics: string[], partition: number, acceptedBy: string): Promise<GapRow[]> {
+  return prisma.$transaction(async (tx) => {
+    const accepted = await tx.$queryRaw<GapRow[]>`
+      UPDATE offset_gap SET accepted_at = now(), accepted_by = ${acceptedBy}
+       WHERE accepted_at IS NULL AND "partition" = ${partition} AND topic = ANY(${topics}::text[])
+      RETURNING id, topic, "partition", kind, expected_offset, first_available_offset, log_end_offset, detected_at, accepted_at, accepted_by`;
+    for (const gap of accepted.filter((g) => g.kind === 'deleted')) {
+      await tx.$executeRaw`
+        UPDATE consumer_offset SET next_offset = GREATEST(next_offset, ${gap.first_available_offset}), updated_at = now()
+         WHERE topic = ${gap.topic} AND "partition" = ${partition}`;
+    }
+    return accepted;
+  });
+}
