@@ -47,12 +47,15 @@ export class ConfirmedProducer {
     return this.#delivered;
   }
 
-  /** Queues one record for an explicit partition; waits while too much is in flight. */
-  async send(topic: string, partition: number, key: string, value: Buffer): Promise<void> {
+  /**
+   * Queues one record for an explicit partition; waits while too much is in flight. The record's
+   * timestamp is now unless given (a producer may set any).
+   */
+  async send(topic: string, partition: number, key: string, value: Buffer, timestamp = Date.now()): Promise<void> {
     while (this.#inFlight >= MAX_IN_FLIGHT) await sleep(5);
     for (;;) {
       try {
-        this.#producer.produce(topic, partition, value, key, Date.now());
+        this.#producer.produce(topic, partition, value, key, timestamp);
         this.#inFlight++;
         return;
       } catch (err) {

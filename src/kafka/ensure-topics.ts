@@ -12,13 +12,13 @@ export interface TopicReport {
  * Idempotent. A topic with fewer partitions is reported, never widened silently: adding
  * partitions later would change which branch a key lands on.
  */
-export async function ensureTopics(brokers: string, topics: readonly string[], partitions: number): Promise<TopicReport[]> {
+export async function ensureTopics(brokers: string, topics: readonly string[], partitions: number, config: Record<string, string> = {}): Promise<TopicReport[]> {
   const admin = await TopicAdmin.connect(brokers);
   try {
     const reports: TopicReport[] = [];
     const tooSmall: string[] = [];
     for (const topic of topics) {
-      const created = await admin.createTopic(topic, partitions);
+      const created = await admin.createTopic(topic, partitions, config);
       // Metadata can lag a fresh creation by a moment; creation already told us the count.
       const actual = created ? partitions : await admin.partitionCount(topic);
       if (actual === undefined) {

@@ -46,9 +46,9 @@ export class TopicAdmin {
   }
 
   /** Creates a topic; resolves false (not an error) when it exists already. */
-  async createTopic(topic: string, partitions: number): Promise<boolean> {
+  async createTopic(topic: string, partitions: number, config: Record<string, string> = {}): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.#admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, TIMEOUT_MS, (err) => {
+      this.#admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1, config }, TIMEOUT_MS, (err) => {
         if (!err) resolve(true);
         else if (err.code === Kafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve(false);
         else reject(kafkaError(`create topic ${topic}`, err));

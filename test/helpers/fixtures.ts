@@ -32,7 +32,8 @@ export interface TestTopics {
   partitions: number;
 }
 
-export async function withTopics(t: Teardown, partitions = 8): Promise<TestTopics> {
+/** Two topics of the test's own (topic settings in `config`), deleted when the test ends. */
+export async function withTopics(t: Teardown, partitions = 8, config: Record<string, string> = {}): Promise<TestTopics> {
   const customersTopic = uniqueName('test-customers');
   const transactionsTopic = uniqueName('test-events');
   t.teardown(async () => {
@@ -44,7 +45,7 @@ export async function withTopics(t: Teardown, partitions = 8): Promise<TestTopic
       await admin.close();
     }
   });
-  await ensureTopics(BROKERS, [customersTopic, transactionsTopic], partitions);
+  await ensureTopics(BROKERS, [customersTopic, transactionsTopic], partitions, config);
   return { customersTopic, transactionsTopic, partitions };
 }
 
@@ -126,11 +127,14 @@ export async function readTopicWithKcat(topic: string): Promise<{ partition: num
 /** A JSON record value. */
 export const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
-/** Sends records (topic, partition, value) to the shared broker and waits until all are stored. */
-export async function sendRecords(records: [topic: string, partition: number, value: Buffer][]): Promise<void> {
+/**
+ * Sends records (topic, partition, value, and optionally the producer's timestamp) to the shared
+ * broker and waits until all are stored.
+ */
+export async function sendRecords(records: [topic: string, partition: number, value: Buffer, timestamp?: number][]): Promise<void> {
   const producer = await ConfirmedProducer.connect(BROKERS, 'test-producer');
   try {
-    for (const [topic, partition, value] of records) await producer.send(topic, partition, 'k', value);
+    for (const [topic, partition, value, timestamp] of records) await producer.send(topic, partition, 'k', value, timestamp);
     await producer.confirmAll();
   } finally {
     await producer.close();
