@@ -1,0 +1,109 @@
+// Issue 13, point 2: offsets that vanish are loud. Records deleted before the branch read them
+// (what retention does to a branch that is behind), and a topic deleted and recreated under a
+// branch, each stop the branch with a recorded gap, an error log, a metric and a not-ready
+// reason, until an operator accepts the gap with the CLI; stored offsets never move backwards.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { BROKERS, json, PROJECT_DIR, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import { count, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { ensureTopics } from '../src/kafka/ensure-topics.js';
+import { TopicAdmin } from '../src/kafka/topic-admin.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Kafka's own AdminClient deletes records below an offset, exactly as retention would. */
+async function deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<void> {
+  await execFileAsync('java', ['-cp', path.join(PROJECT_DIR, '.kafka/libs/*'), path.join(PROJECT_DIR, 'test/helpers/DeleteRecords.java'), BROKERS, topic, String(partition), String(offset)], { timeout: 60_000 });
+}
+
+const deposits = (topic: string, from: number, n: number): [string, number, Buffer][] =>
+  Array.from({ length: n }, (_, i) => [topic, 0, json({ custid: 1, type: 'dep', date: 1587398300 + from + i, amt: 100 })]);
+
+t.test('records deleted before the branch read them stop it until an operator accepts the gap', async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  const cli = (args: string[]) => runNode('dist/cli.js', args, { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E });
+  const storedOffset = async () => Number((await sql<{ next_offset: string }>(url, `SELECT next_offset FROM consumer_offset WHERE topic = $1`, [E]))[0]?.next_offset ?? -1);
+
+  await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })], ...deposits(E, 0, 100)]);
+  const first = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
+  await waitFor('offsets 0-99 posted', storedOffset, (n) => n === 100);
+  t.equal((await first.kill('SIGTERM')).code, 0);
+
+  // While the branch is down, 100 more records arrive and those below offset 150 are deleted.
+  await sendRecords(deposits(E, 100, 100));
+  await deleteRecordsBefore(E, 0, 150);
+
+  const second = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
+  const base = `http://127.0.0.1:${await second.httpPort()}`;
+  const get = async (p: string) => {
+    const res = await fetch(`${base}${p}`);
+    return { status: res.status, text: await res.text() };
+  };
+  const stopped = await waitFor('/readyz names the gap', () => get('/readyz'), (r) => /offset gap/.test(r.text), 30_000);
+  t.equal(stopped.status, 503, 'not ready while stopped on a gap');
+  t.match(stopped.text, new RegExp(`branch 0: stopped on an offset gap: ${E}\\[0\\]: offsets 100 to 149 were deleted before this branch read them`));
+  t.match(stopped.text, /cli gaps accept --branch 0/, 'readiness says how to go on');
+  const error = second.logs().find((l) => l.level === 'error' && /records were lost before this branch read them/.test(String(l.msg)));
+  t.ok(error, 'an error log names the gap');
+  t.match(await (await get('/metrics')).text, /zipbank_offset_gaps_open\{branch="0"\} 1/, 'the open gap is a metric');
+  const [gap] = await sql<{ kind: string; expected_offset: string; first_available_offset: string; accepted_at: Date | null }>(url, 'SELECT kind, expected_offset, first_available_offset, accepted_at FROM offset_gap');
+  t.same([gap?.kind, Number(gap?.expected_offset), Number(gap?.first_available_offset), gap?.accepted_at], ['deleted', 100, 150, null], 'the gap is recorded: topic, partition, expected and first available offset');
+  await new Promise((r) => setTimeout(r, 3_000));
+  t.equal(await count(url, '"transaction"'), 100, 'nothing after the gap is posted');
+  t.equal(await storedOffset(), 100, 'the stored offset stays');
+
+  const listed = await cli(['gaps', 'list']);
+  t.equal(listed.code, 0);
+  t.match(listed.stdout, /offsets 100 to 149 deleted before the branch read them; OPEN since/);
+  const status = await cli(['status', '--partitions', '0']);
+  t.match(status.stdout, /gap #\d+/, 'status shows why the branch is not moving');
+
+  const accepted = await cli(['gaps', 'accept', '--branch', '0', '--by', 'alice']);
+  t.equal(accepted.code, 0, accepted.stderr);
+  t.match(accepted.stdout, /accepted gap #\d+ .*offsets 100 to 149 .*\(by alice\)/);
+  await waitFor('the branch goes on from the first record still there', storedOffset, (n) => n === 200, 30_000);
+  t.equal(await count(url, '"transaction"'), 150, 'offsets 150-199 posted, exactly once');
+  const [acceptedGap] = await sql<{ accepted_by: string; accepted_at: Date | null }>(url, 'SELECT accepted_by, accepted_at FROM offset_gap');
+  t.equal(acceptedGap?.accepted_by, 'alice', 'who accepted it is recorded');
+  t.ok(acceptedGap?.accepted_at, 'and when');
+  await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 30_000);
+  t.match((await cli(['gaps', 'list', '--open'])).stdout, /no open offset gaps/);
+  t.equal((await second.kill('SIGTERM')).code, 0);
+});
+
+t.test('a topic recreated under the branch is a gap too, and stored offsets never move backwards', async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  const storedOffset = async () => Number((await sql<{ next_offset: string }>(url, `SELECT next_offset FROM consumer_offset WHERE topic = $1`, [E]))[0]?.next_offset ?? -1);
+  await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })], ...deposits(E, 0, 50)]);
+  const first = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
+  await waitFor('offsets 0-49 posted', storedOffset, (n) => n === 50);
+  t.equal((await first.kill('SIGTERM')).code, 0);
+
+  const admin = await TopicAdmin.connect(BROKERS);
+  await admin.deleteTopic(E).finally(() => admin.close());
+  await waitFor('the topic is gone', async () => (await ensureTopics(BROKERS, [E], 1).then((r) => r[0]?.status).catch(() => 'pending')), (s) => s === 'created', 30_000);
+  await sendRecords(deposits(E, 1000, 10)); // offsets 0-9 of the new topic
+
+  const second = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
+  await waitFor('the gap is found', () => count(url, 'offset_gap', `kind = 'beyond_end' AND accepted_at IS NULL`), (n) => n === 1, 30_000);
+  t.ok(second.logs().some((l) => l.level === 'error' && /beyond the log end 10 \(topic deleted and recreated\?\)/.test(String(l.msg))), 'logged as an error');
+  await new Promise((r) => setTimeout(r, 2_000));
+  t.equal(await count(url, '"transaction"'), 50, 'records at reused offsets are not taken for duplicates or posted');
+  t.equal(await storedOffset(), 50, 'the stored offset does not move backwards');
+
+  const cli = await runNode('dist/cli.js', ['gaps', 'accept', '--branch', '0', '--by', 'bob'], { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E });
+  t.equal(cli.code, 0, cli.stderr);
+  t.match(cli.stdout, /stored offset 50 beyond the log end 10/);
+  // Accepted: the branch waits for the new topic to reach its stored offset, then goes on there.
+  await waitFor('waiting is logged', async () => second.logs().some((l) => /accepted offset gap: waiting until/.test(String(l.msg))), Boolean, 30_000);
+  await sendRecords(deposits(E, 2000, 45)); // offsets 10-54
+  await waitFor('offsets 50-54 posted', storedOffset, (n) => n === 55, 30_000);
+  t.equal(await count(url, '"transaction"'), 55, 'only records past the stored offset are posted');
+  t.equal((await second.kill('SIGTERM')).code, 0);
+});
