@@ -188,14 +188,16 @@ class BranchWorker {
       const reason = open.length > 0
         ? `stopped on an offset gap: ${open.map(describeGap).join('; ')}; accept it with: cli gaps accept --branch ${this.#partition}`
         : `accepted offset gap: waiting until ${gaps.map((g) => `${g.topic}[${g.partition}] reaches offset ${g.expectedOffset} (now ${g.logEndOffset})`).join(', ')}`;
-      if (reason !== reported) {
+      // Logged when the set of gaps or their state changes, not when only the log end moves.
+      const key = states.map((st) => `${st.gap.topic}@${st.gap.expectedOffset}:${st.accepted}`).join(',');
+      if (key !== reported) {
         if (open.length > 0) this.#log.error({ gaps: open }, `records were lost before this branch read them; ${reason}`);
         else this.#log.warn({ gaps }, reason);
-        this.#emit({ type: 'gap', partition: this.#partition, open: open.length, reason });
-        reported = reason;
+        reported = key;
       }
+      this.#emit({ type: 'gap', partition: this.#partition, open: open.length, reason });
       // Still the owner while stopped: keep the lease, so no standby starts posting past the gap.
-      if ((await this.#attempt('renew the branch lease', () => renew(this.#prisma, lease))) === undefined) return undefined;
+      if ((await this.#attempt('renew the branch lease', () => renew(this.#prisma, lease).then(() => true))) === undefined) return undefined;
       const lag: Record<string, number> = {};
       for (const [topic, marks] of watermarks) lag[topic] = Math.max(0, marks.high - (offsets.get(topic) ?? 0));
       this.#emitLag(lag);

@@ -121,7 +121,8 @@ export class BatchCommitter {
         total.add(written);
         continue;
       }
-      if ((await this.#attempt('quarantine a parked transaction', () => rejectParked(this.#prisma, options, offset, written.message))) === undefined) return STOPPED;
+      const quarantined = await this.#attempt('quarantine a parked transaction', () => rejectParked(this.#prisma, options, offset, written.message).then(() => true));
+      if (quarantined === undefined) return STOPPED;
       total.refused++;
       this.#log.error({ offset, sqlstate: written.sqlstate, err: written.message }, 'parked transaction refused by Postgres, quarantined as database_rejected');
     }
