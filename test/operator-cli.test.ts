@@ -62,3 +62,22 @@ t.test('status, rejected list and re-drive against a live system', async (t) => 
   t.equal((await ledgerInvariants(url)).balanceMismatches, 0);
   t.equal((await supervisor.kill('SIGTERM')).code, 0);
 });
+
+t.test('text output escapes control characters from record contents', async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  // An escape sequence that would retitle a terminal and colour it, as a value and in a detail
+  // (a row written by an older version, which stored V8's quote of the raw text).
+  const hostile = '\u001b]0;pwned\u0007\u001b[31mnot json';
+  await sql(url, `INSERT INTO rejected_event (kafka_topic, kafka_partition, kafka_offset, raw_value, reason_code, detail) VALUES ($1, 0, 0, $2, 'not_json', $3)`, [E, Buffer.from(hostile), `Unexpected token: ${hostile}`]);
+  const env = { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E };
+  const list = await runNode('dist/cli.js', ['rejected', 'list'], env);
+  t.equal(list.code, 0, list.stderr);
+  t.notMatch(list.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no control character reaches the terminal');
+  t.match(list.stdout, /\\u001b\]0;pwned\\u0007/, 'they are shown escaped');
+  const json = JSON.parse((await runNode('dist/cli.js', ['rejected', 'list', '--json'], env)).stdout) as { detail: string }[];
+  t.equal(json[0]?.detail, `Unexpected token: ${hostile}`, '--json keeps the text exact (JSON escapes it)');
+  const empty = await runNode('dist/cli.js', ['parked', 'list'], env);
+  t.match(empty.stdout, /no parked transactions/, 'an empty list says so');
+});

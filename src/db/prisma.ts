@@ -5,11 +5,12 @@ import { LEASE_TTL_SECONDS } from '../ingest/branch-lease.js';
 /**
  * Bounds on every wait in Postgres. A frozen or half-open connection must not hold a branch
  * lease's row lock for hours: a transaction left idle is ended by the server after the lease
- * TTL, a statement after 30 s, a lock wait after 5 s, and TCP keep-alive finds dead peers.
- * Each of these surfaces as an outage (retried), so the documented takeover bound holds.
+ * TTL, a statement after 15 s, a lock wait after 5 s, and TCP keep-alive finds dead peers.
+ * Each of these surfaces as an outage (retried), so the documented takeover bound holds, and a
+ * write in flight at shutdown ends within the shutdown bound (30 s by default).
  */
 export const POOL_LIMITS = Object.freeze({
-  statement_timeout: 30_000,
+  statement_timeout: 15_000,
   lock_timeout: 5_000,
   idle_in_transaction_session_timeout: LEASE_TTL_SECONDS * 1000,
   connectionTimeoutMillis: 10_000,

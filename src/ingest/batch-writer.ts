@@ -91,7 +91,8 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch.nextOffsets, options, 'skip');
       return { customersCreated, unparked: unparked.length, ...written };
     },
-    { maxWait: 10_000, timeout: 20_000 },
+    // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
+    { maxWait: 5_000, timeout: 15_000 },
   );
 }
 

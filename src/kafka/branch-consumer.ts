@@ -146,7 +146,8 @@ export class BranchConsumer {
   /** Resolves when the consumer is closed; never throws (shutdown must go on). */
   disconnect(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, 10_000);
+      // Bounded: a broker that does not answer must not hold the shutdown past its bound.
+      const timer = setTimeout(resolve, 5_000);
       this.#consumer.disconnect(() => {
         clearTimeout(timer);
         resolve();
