@@ -15,7 +15,7 @@ import { BatchCommitter } from './ingest/batch-committer.js';
 import { createLogger, type Logger } from './log.js';
 import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
-import { crashAfterBatches } from './ingest/fault-injection.js';
+import { crashAfterBatches, exhaustHeapAfterBatches } from './ingest/fault-injection.js';
 import { LeaseLostError, release, renew, tryAcquire, type Lease } from './ingest/branch-lease.js';
 import { describeGap, findGaps, recordGaps, type Watermarks } from './ingest/offset-gaps.js';
 import { IngesterError } from './errors.js';
@@ -221,6 +221,7 @@ class BranchWorker {
     let checkParked = parkedAtStart;
     const fetchBackoff = new Backoff();
     const crashAfter = crashAfterBatches(partition);
+    const exhaustHeapAfter = exhaustHeapAfterBatches(partition);
     let lastUnparkCheck = 0;
     let lastStats = Date.now();
     let lastMetrics = 0;
@@ -288,6 +289,11 @@ class BranchWorker {
           this.#log.debug({ ...outcome, records: records.length }, 'batch committed');
           if (crashAfter !== undefined && this.#result.batches >= crashAfter) {
             throw new Error(`injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`);
+          }
+          if (exhaustHeapAfter !== undefined && this.#result.batches >= exhaustHeapAfter) {
+            this.#log.warn('injected fault: exhausting the heap (ZIPBANK_FAULT_HEAP_BRANCH)');
+            const hog: string[][] = [];
+            for (;;) hog.push(Array.from({ length: 100_000 }, (_, i) => `${i}-${hog.length}`));
           }
         }
 

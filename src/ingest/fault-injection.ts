@@ -5,7 +5,18 @@
  * thread is never ended with a live librdkafka handle). Unset in production.
  */
 export function crashAfterBatches(partition: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const spec = env.ZIPBANK_FAULT_CRASH_BRANCH;
+  return branchFault(env.ZIPBANK_FAULT_CRASH_BRANCH, partition);
+}
+
+/**
+ * ZIPBANK_FAULT_HEAP_BRANCH="<branch>:<batches>": that branch's worker, after <batches> batches,
+ * keeps allocating until V8 ends the thread at its heap limit (--worker-heap-mb).
+ */
+export function exhaustHeapAfterBatches(partition: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return branchFault(env.ZIPBANK_FAULT_HEAP_BRANCH, partition);
+}
+
+function branchFault(spec: string | undefined, partition: number): number | undefined {
   if (!spec) return undefined;
   const match = /^(\d+):(\d+)$/.exec(spec.trim());
   if (!match || Number(match[1]) !== partition) return undefined;

@@ -108,9 +108,10 @@ export class BranchConsumer {
     let bytes = recordBytes(batch[0]!);
     const deadline = Date.now() + lingerMs;
     // Bytes bound memory as well as counts: 2,000 records of 64 KiB would otherwise be 128 MB.
-    // Fetched in small steps so one call cannot overshoot the byte cap by much.
     while (batch.length < max && bytes < maxBatchBytes) {
-      const more = await this.#consumeOnce(Math.min(max - batch.length, 500), COLLECT_WAIT_MS);
+      // Ask for about as many records as fit in the bytes left, judging by those seen so far.
+      const fit = Math.floor((maxBatchBytes - bytes) / Math.max(1, bytes / batch.length)) + 1;
+      const more = await this.#consumeOnce(Math.max(1, Math.min(max - batch.length, 500, fit)), COLLECT_WAIT_MS);
       for (const record of more) {
         batch.push(record);
         bytes += recordBytes(record);

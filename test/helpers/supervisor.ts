@@ -15,11 +15,11 @@ export class SupervisorProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[]) {
+  constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[], env: Record<string, string> = {}) {
     this.child = spawn(
       process.execPath,
       [path.join(PROJECT_DIR, 'dist/supervisor.js'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...args],
-      { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     let buffered = '';
     const collect = (chunk: Buffer) => {

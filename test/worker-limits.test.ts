@@ -1,0 +1,52 @@
+// Issue 13, point 6: memory is bounded by bytes, not counts. A batch stops growing at
+// --max-batch-bytes, and a worker thread that reaches its V8 heap limit (--worker-heap-mb) is
+// ended and restarted on its own, while the process and the other branches go on.
+import t from 'tap';
+import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+t.test('a batch is capped by bytes as well as records', async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  const pad = 'x'.repeat(60_000); // about 60 KB a record, under the 64 KiB payload limit
+  await sendRecords([
+    [C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })],
+    ...Array.from({ length: 40 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100, pad })]),
+  ]);
+  // 2,000 records a batch would be allowed by count; 256 KiB allows about five of these.
+  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--batch-size', '2000', '--max-batch-bytes', '262144', '--linger-ms', '200']);
+  await waitFor('all posted', () => count(url, '"transaction"'), (n) => n === 40, 60_000);
+  const metrics = await (await fetch(`http://127.0.0.1:${await supervisor.httpPort()}/metrics`)).text();
+  const batches = sample(metrics, 'zipbank_batch_size_count{branch="0"}') ?? 0;
+  t.ok(batches >= 8, `the 41 records took at least 8 batches (${batches})`);
+  t.equal(sample(metrics, 'zipbank_batch_size_bucket{le="10",branch="0"}'), batches, 'no batch held more than 10 records');
+  t.equal((await supervisor.kill('SIGTERM')).code, 0);
+});
+
+t.test('a worker that reaches its heap limit is restarted; the process and other branches go on', async (t) => {
+  const topics = await withTopics(t, 2);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  await sendRecords([
+    [C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })],
+    [E, 1, json({ custid: 1, type: 'dep', date: 1587398300, amt: 100 })],
+  ]);
+  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1', '--worker-heap-mb', '64', '--linger-ms', '20'], { ZIPBANK_FAULT_HEAP_BRANCH: '1:1' });
+  await waitFor('branch 1 hit its heap limit and was restarted', async () => supervisor.logs().filter((l) => l.msg === 'restarting branch worker' && l.branch === 1).length, (n) => n >= 1, 60_000);
+  const died = supervisor.logs().find((l) => l.msg === 'branch worker died' && l.branch === 1);
+  t.match(JSON.stringify(died?.err), /ERR_WORKER_OUT_OF_MEMORY/, 'the worker was ended by its heap limit');
+  // Branch 0 keeps posting meanwhile.
+  await sendRecords(Array.from({ length: 10 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398400 + i, amt: 100 })]));
+  await waitFor('branch 0 posts', () => count(url, '"transaction"', 'kafka_partition = 0'), (n) => n === 10, 30_000);
+  t.equal(supervisor.child.exitCode, null, 'the process is alive');
+  const metrics = await (await fetch(`http://127.0.0.1:${await supervisor.httpPort()}/metrics`)).text();
+  t.ok((sample(metrics, 'zipbank_worker_restarts_total{branch="1"}') ?? 0) >= 1, 'the restart is counted');
+  t.equal(sample(metrics, 'zipbank_worker_restarts_total{branch="0"}'), 0, 'branch 0 was not touched');
+  t.equal((await supervisor.kill('SIGTERM')).code, 0, 'and it stops cleanly');
+});
