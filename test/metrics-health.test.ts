@@ -61,8 +61,13 @@ t.test('health, readiness and metrics follow what the branches do', async (t) =>
   // Each line names what fails: the server that cannot be reached, host and port.
   t.match(notReady.text, /branch 0: database: cannot reach the database server at 127\.0\.0\.1:\d+.*\nbranch 1: database: cannot reach the database server at 127\.0\.0\.1:\d+/);
   t.equal((await get('/healthz')).status, 200, 'still alive during the outage');
+  // While the branch retries, its lag keeps moving (lag alerts can fire) and failures are counted.
+  await sendRecords(Array.from({ length: 20 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398600 + i, amt: 1 })]));
+  const during = await waitFor('lag grows during the outage', async () => (await get('/metrics')).text, (text) => (sample(text, `zipbank_consumer_lag{branch="0",topic="${E}"}`) ?? 0) >= 21, 30_000);
+  t.ok((sample(during, 'zipbank_write_failures_total{branch="0",cause="outage"}') ?? 0) >= 1, 'failed writes are counted by cause');
+  t.equal((await get('/readyz')).status, 503, 'still not ready');
   await proxy.up();
   await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 60_000);
-  await waitFor('the waiting record posted', () => count(url, '"transaction"'), (n) => n === 31);
+  await waitFor('the waiting records posted', () => count(url, '"transaction"'), (n) => n === 51);
   t.equal((await supervisor.kill('SIGTERM')).code, 0);
 });
