@@ -16,7 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
 import { crashAfterBatches, exhaustHeapAfterBatches } from './ingest/fault-injection.js';
-import { LeaseLostError, release, renew, tryAcquire, type Lease } from './ingest/branch-lease.js';
+import { LeaseLostError, recordStall, release, renew, tryAcquire, type Lease } from './ingest/branch-lease.js';
 import { describeGap, findGaps, recordGaps, type Watermarks } from './ingest/offset-gaps.js';
 import { IngesterError } from './errors.js';
 import { DatabaseError, toDatabaseError } from './db/database-error.js';
@@ -57,6 +57,9 @@ class BranchWorker {
   /** The consumer while the branch is owned: lag is read from it even while writes fail. */
   #consumer: BranchConsumer | undefined;
   #lastLagReport = 0;
+  /** The lease while the branch is owned; a stall reason is recorded on it for `cli status`. */
+  #lease: Lease | undefined;
+  #stallRecorded: string | null = null;
 
   constructor(task: BranchTask) {
     this.#task = task;
@@ -82,6 +85,7 @@ class BranchWorker {
       while (!this.#stopped) {
         const lease = await this.#waitForLease();
         if (!lease) break;
+        this.#lease = lease;
         try {
           let end: OwnershipEnd;
           do end = await this.#ownBranch(lease);
@@ -95,9 +99,12 @@ class BranchWorker {
           }
           // A paused or partitioned owner: its writes were fenced, its consumer is closed. It
           // stands by and takes the branch back when the new owner goes.
+          this.#lease = undefined;
+          this.#stallRecorded = null;
           this.#log.warn({ epoch: String(lease.epoch) }, 'lost the branch lease to another owner; standing by');
           continue;
         }
+        this.#lease = undefined;
         // A clean stop hands the branch over at once instead of after the lease's TTL.
         await release(this.#prisma, lease).catch((err: unknown) => this.#log.warn({ err }, 'could not release the branch lease; it expires by itself'));
       }
@@ -179,6 +186,7 @@ class BranchWorker {
         if (reported) {
           this.#log.info('offset gap accepted; the branch goes on');
           this.#emit({ type: 'gap', partition: this.#partition, open: 0 });
+          await this.#recordStall(null);
         }
         return offsets;
       }
@@ -196,6 +204,7 @@ class BranchWorker {
         reported = key;
       }
       this.#emit({ type: 'gap', partition: this.#partition, open: open.length, reason });
+      await this.#recordStall(reason);
       // Still the owner while stopped: keep the lease, so no standby starts posting past the gap.
       if ((await this.#attempt('renew the branch lease', () => renew(this.#prisma, lease).then(() => true))) === undefined) return undefined;
       const lag: Record<string, number> = {};
@@ -362,6 +371,17 @@ class BranchWorker {
     this.#emitLag(lag);
   }
 
+  /** Records (or clears) why the branch does not move, when it changed; failures are ignored. */
+  async #recordStall(reason: string | null): Promise<void> {
+    if (!this.#lease || reason === this.#stallRecorded) return;
+    try {
+      await recordStall(this.#prisma, this.#lease, reason);
+      this.#stallRecorded = reason;
+    } catch {
+      // The database may be what fails; readiness and the logs carry the reason meanwhile.
+    }
+  }
+
   /**
    * Runs `action` until it succeeds, waiting with exponential backoff while what it throws says
    * `canRetry` (an outage, a schema problem an operator is fixing); anything else is rethrown.
@@ -379,6 +399,7 @@ class BranchWorker {
         if (backoff.attempts > 0) {
           this.#log.info({ attempts: backoff.attempts, failedForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `${what}: works again`);
           this.#emit({ type: 'database', partition: this.#partition, ok: true });
+          await this.#recordStall(null);
         }
         return value;
       } catch (thrown) {
@@ -389,6 +410,8 @@ class BranchWorker {
           this.#emit({ type: 'writeFailed', partition: this.#partition, cause });
           const label = cause === 'schema' ? 'database schema or privileges' : 'database';
           this.#emit({ type: 'database', partition: this.#partition, ok: false, reason: `${label}: ${err.message}` });
+          // Reachable but refusing (schema): say so in Postgres too, where `cli status` reads it.
+          if (cause === 'schema') await this.#recordStall(`${label}: ${err.message}`);
         }
         const delayMs = backoff.next();
         if (err.message !== lastReason || Date.now() - lastLogged >= REPEAT_LOG_MS) {

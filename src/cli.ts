@@ -129,6 +129,9 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
       FROM parked_transaction WHERE kafka_topic = ${topics.transactionsTopic} GROUP BY 1`;
   const rejected = await prisma.$queryRaw<{ branch: number; n: bigint }[]>`SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1`;
   const openGaps = await listGaps(prisma, { openOnly: true });
+  const leases = await prisma.$queryRaw<{ branch: number; owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null }[]>`
+    SELECT "partition" AS branch, owner, expires_at < now() AS expired, stalled_reason, stalled_since
+      FROM branch_lease WHERE transactions_topic = ${topics.transactionsTopic}`;
   const admin = await TopicAdmin.connect(topics.brokers);
   const rows = [];
   try {
@@ -146,8 +149,8 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
         oldestParkedSeconds: p?.oldest == null ? null : Math.round(p.oldest),
         rejected: Number(rejected.find((r) => r.branch === branch)?.n ?? 0),
         lastCommit: commits.length ? new Date(Math.max(...commits.map((d) => d.getTime()))).toISOString() : null,
-        // Why a branch does not move, when Postgres knows: an open offset gap stops it.
-        stoppedOn: openGaps.filter((g) => g.partition === branch && (g.topic === topics.customersTopic || g.topic === topics.transactionsTopic)).map((g) => `gap #${g.id}`).join(', ') || null,
+        owner: leases.find((l) => l.branch === branch && !l.expired)?.owner ?? null,
+        why: whyNotMoving(branch, openGaps.filter((g) => g.partition === branch && (g.topic === topics.customersTopic || g.topic === topics.transactionsTopic)), leases.find((l) => l.branch === branch)),
       });
     }
   } finally {
@@ -157,11 +160,13 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return 0;
   }
-  const cols = ['branch', 'cust offset', 'tx offset', 'lag', 'parked', 'oldest s', 'rejected', 'last commit', 'stopped on'];
-  const w = [6, 11, 10, 8, 7, 9, 9, 24, 11];
+  const cols = ['branch', 'cust offset', 'tx offset', 'lag', 'parked', 'oldest s', 'rejected', 'last commit'];
+  const w = [6, 11, 10, 8, 7, 9, 9, 24];
   const line = (cells: (string | number | null)[]) => cells.map((c, i) => String(c ?? '-').padStart(w[i]!)).join(' ');
   process.stdout.write(`${line(cols)}\n`);
-  for (const r of rows) process.stdout.write(`${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit, r.stoppedOn])}\n`);
+  for (const r of rows) process.stdout.write(`${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit])}\n`);
+  // The reasons are long: one line each under the table, only for branches that have one.
+  for (const r of rows) if (r.why) process.stdout.write(`branch ${r.branch}: ${oneLine(r.why)}\n`);
   return 0;
 }
 
@@ -199,6 +204,15 @@ async function listParked(prisma: PrismaClient, filter: { branch: number | undef
     for (const v of view) process.stdout.write(`#${v.id} branch ${v.branch}@${v.offset} customer ${v.custid} ${v.kind} ${v.amountCents} cents, waiting ${v.waitingSeconds} s\n`);
   }
   return 0;
+}
+
+/** Why a branch is not moving, as far as Postgres knows; null when nothing says it is stuck. */
+function whyNotMoving(branch: number, gaps: GapRow[], lease: { owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null } | undefined): string | null {
+  if (gaps.length > 0) return `stopped on ${gaps.map((g) => `gap #${g.id}`).join(', ')}: see cli gaps list, accept with cli gaps accept --branch ${branch}`;
+  if (lease && !lease.expired && lease.stalled_reason) return `${lease.stalled_reason} (since ${lease.stalled_since?.toISOString() ?? '?'})`;
+  if (!lease) return 'no supervisor has owned this branch yet';
+  if (lease.expired) return `no live owner: the lease of ${lease.owner} expired (stopped, or it cannot reach the database)`;
+  return null;
 }
 
 function describeGapRow(g: GapRow): string {

@@ -7,7 +7,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   const first = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
   t.equal(first.code, 0, 'first run succeeds', { stderr: first.stderr });
   t.match(first.stdout, /created database/);
-  t.match(first.stdout, /applied 5 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap/);
+  t.match(first.stdout, /applied 6 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason/);
 
   const tables = (await query<{ table_name: string }>(url, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)).map((r) => r.table_name);
   t.same(tables, ['_prisma_migrations', 'balance', 'branch_lease', 'consumer_offset', 'customer', 'offset_gap', 'parked_transaction', 'rejected_event', 'transaction']);
@@ -47,7 +47,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   t.equal(second.code, 0);
   t.match(second.stdout, /up to date, no migration applied/);
   const [history] = await query<{ n: string }>(url, `SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`);
-  t.equal(history?.n, '5', 'each migration is recorded once, as prisma migrate deploy records it');
+  t.equal(history?.n, '6', 'each migration is recorded once, as prisma migrate deploy records it');
 });
 
 t.test('db:migrate against an unreachable server fails with a clear error', async (t) => {

@@ -4,7 +4,7 @@
 // the rest of their batch commits in order, and later records of the branch (a customer that
 // another branch's transactions wait for) are not held up.
 import t from 'tap';
-import { json, runNode, sendRecords, testDatabaseUrl, withDatabase, withTopics } from './helpers/fixtures.js';
+import { BROKERS, json, runNode, sendRecords, testDatabaseUrl, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { ensureDatabase } from '../src/db/ensure-database.js';
 
@@ -97,17 +97,20 @@ t.test('a schema or privilege problem pauses the branch with a clear reason, and
   await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })]]);
   await waitFor('customer 1', () => count(url, 'customer'), (n) => n === 1);
 
-  await sql(url, 'ALTER TABLE parked_transaction RENAME TO parked_transaction_moved');
+  await sql(url, 'ALTER TABLE balance RENAME TO balance_moved');
   await sendRecords(Array.from({ length: 5 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100 })]));
   const paused = await waitFor('/readyz names the schema problem', () => get('/readyz'), (r) => r.status === 503 && /schema/.test(r.text), 30_000);
-  t.match(paused.text, /branch 0: database schema or privileges: 42P01 relation "parked_transaction" does not exist/, 'readiness names the cause');
+  t.match(paused.text, /branch 0: database schema or privileges: 42P01 relation "balance" does not exist/, 'readiness names the cause');
   t.match(paused.text, /npm run db:migrate/, 'and the fix');
   t.equal(await count(url, '"transaction"'), 0, 'nothing posted meanwhile');
   t.ok(supervisor.logs().some((l) => l.level === 'error' && /could not write batch, retrying: 42P01/.test(String(l.msg))), 'an error log names the cause');
   const metrics = await (await get('/metrics')).text;
   t.match(metrics, /zipbank_write_failures_total\{branch="0",cause="schema"\} [1-9]/, 'counted as a schema failure');
 
-  await sql(url, 'ALTER TABLE parked_transaction_moved RENAME TO parked_transaction');
+  const status = await runNode('dist/cli.js', ['status', '--partitions', '0'], { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E });
+  t.match(status.stdout, /branch 0: database schema or privileges: 42P01 relation "balance" does not exist/, 'status shows why the branch is not moving');
+
+  await sql(url, 'ALTER TABLE balance_moved RENAME TO balance');
   await waitFor('the branch resumes by itself', () => count(url, '"transaction"'), (n) => n === 5, 60_000);
   await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 30_000);
   t.notOk(supervisor.logs().some((l) => l.msg === 'branch worker died'), 'no worker died');

@@ -56,6 +56,16 @@ export function renewalSql(lease: Lease): Prisma.Sql {
 /** Gives the branch up at once (clean shutdown), so a standby takes over without waiting out the TTL. */
 export async function release(prisma: PrismaClient, lease: Lease): Promise<void> {
   await prisma.$executeRaw`
-    UPDATE branch_lease SET expires_at = now() - interval '1 second'
+    UPDATE branch_lease SET expires_at = now() - interval '1 second', stalled_reason = NULL, stalled_since = NULL
+     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
+}
+
+/**
+ * Records why the owner cannot move the branch (null: it moves again), for `cli status`. Best
+ * effort: the caller ignores failures, since the database may be what fails.
+ */
+export async function recordStall(prisma: PrismaClient, lease: Lease, reason: string | null): Promise<void> {
+  await prisma.$executeRaw`
+    UPDATE branch_lease SET stalled_reason = ${reason}, stalled_since = CASE WHEN ${reason}::text IS NULL THEN NULL ELSE coalesce(stalled_since, now()) END
      WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
 }
