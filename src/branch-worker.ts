@@ -60,6 +60,8 @@ class BranchWorker {
   /** The lease while the branch is owned; a stall reason is recorded on it for `cli status`. */
   #lease: Lease | undefined;
   #stallRecorded: string | null = null;
+  /** The parked backlog as the last health check saw it, for the stats log. */
+  #parked: { count: number; oldestAgeSeconds: number | null } | undefined;
 
   constructor(task: BranchTask) {
     this.#task = task;
@@ -314,7 +316,7 @@ class BranchWorker {
           const seconds = (Date.now() - lastStats) / 1000;
           // heapUsedMB is this worker thread's own V8 heap; rssMB is the whole process.
           const memory = process.memoryUsage();
-          this.#log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) }, 'branch stats');
+          this.#log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: this.#parked?.count, oldestParkedAgeSeconds: this.#parked?.oldestAgeSeconds, heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) }, 'branch stats');
           window = { records: 0, posted: 0, parked: 0, rejected: 0 };
           lastStats = Date.now();
         }
@@ -343,6 +345,7 @@ class BranchWorker {
       });
     this.#emit({ type: 'database', partition: this.#partition, ok: parked !== undefined, reason });
     if (parked) this.#emit({ type: 'stats', partition: this.#partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
+    this.#parked = parked;
     const lag: Record<string, number> = {};
     for (const topic of [this.#topics.customers, this.#topics.transactions]) {
       const high = consumer.highWatermark(topic, this.#partition);
