@@ -1,15 +1,10 @@
 // /healthz, /readyz and /metrics of a running supervisor, against the real broker and database.
 import t from 'tap';
 import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
-import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { count, sample, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
 
-/** The value of one sample line of Prometheus text, e.g. metric('x_total{branch="0"}'). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 t.test('health, readiness and metrics follow what the branches do', async (t) => {
   const topics = await withTopics(t, 2);
@@ -17,11 +12,7 @@ t.test('health, readiness and metrics follow what the branches do', async (t) =>
   const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
   t.teardown(() => proxy.down());
   const supervisor = new SupervisorProcess(t, topics, url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`), ['--partitions', '0-1', '--linger-ms', '20']);
-  const base = `http://127.0.0.1:${await supervisor.httpPort()}`;
-  const get = async (path: string) => {
-    const res = await fetch(`${base}${path}`);
-    return { status: res.status, text: await res.text() };
-  };
+  const get = (path: string) => supervisor.get(path);
 
   t.equal((await get('/healthz')).status, 200, '/healthz answers while the process is alive');
   await waitFor('/readyz 200', () => get('/readyz'), (r) => r.status === 200);

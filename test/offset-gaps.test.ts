@@ -38,11 +38,7 @@ t.test('records deleted before the branch read them stop it until an operator ac
   await deleteRecordsBefore(E, 0, 150);
 
   const second = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
-  const base = `http://127.0.0.1:${await second.httpPort()}`;
-  const get = async (p: string) => {
-    const res = await fetch(`${base}${p}`);
-    return { status: res.status, text: await res.text() };
-  };
+  const get = (path: string) => second.get(path);
   const stopped = await waitFor('/readyz names the gap', () => get('/readyz'), (r) => /offset gap/.test(r.text), 30_000);
   t.equal(stopped.status, 503, 'not ready while stopped on a gap');
   t.match(stopped.text, new RegExp(`branch 0: stopped on an offset gap: ${E}\\[0\\]: offsets 100 to 149 were deleted before this branch read them`));

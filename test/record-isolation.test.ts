@@ -74,7 +74,7 @@ t.test('one bad record in a big batch is quarantined; the branch and the branche
   t.ok(Number(isolated?.extraWrites) <= 30, `isolation took ${String(isolated?.extraWrites)} extra writes, not one per record`);
   t.ok(logs.some((l) => l.msg === 'record refused by Postgres, quarantined as database_rejected' && l.sqlstate === '22003'), 'the refused record is logged with its SQLSTATE');
   t.notOk(logs.some((l) => l.msg === 'branch worker died'), 'no worker died');
-  const metrics = await (await fetch(`http://127.0.0.1:${await supervisor.httpPort()}/metrics`)).text();
+  const metrics = (await supervisor.get('/metrics')).text;
   t.match(metrics, /zipbank_write_failures_total\{branch="1",cause="data"\} [1-9]/, 'the refusal is counted as a data failure');
   t.match(metrics, /zipbank_rejected_records_total\{branch="1",reason="database_rejected"\} 1/);
 
@@ -89,11 +89,7 @@ t.test('a schema or privilege problem pauses the branch with a clear reason, and
   const url = await withDatabase(t);
   const { customersTopic: C, transactionsTopic: E } = topics;
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
-  const base = `http://127.0.0.1:${await supervisor.httpPort()}`;
-  const get = async (path: string) => {
-    const res = await fetch(`${base}${path}`);
-    return { status: res.status, text: await res.text() };
-  };
+  const get = (path: string) => supervisor.get(path);
   await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })]]);
   await waitFor('customer 1', () => count(url, 'customer'), (n) => n === 1);
 

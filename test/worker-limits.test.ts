@@ -3,12 +3,8 @@
 // ended and restarted on its own, while the process and the other branches go on.
 import t from 'tap';
 import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
-import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { count, sample, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 t.test('a batch is capped by bytes as well as records', async (t) => {
   const topics = await withTopics(t, 1);
@@ -22,7 +18,7 @@ t.test('a batch is capped by bytes as well as records', async (t) => {
   // 2,000 records a batch would be allowed by count; 256 KiB allows about five of these.
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--batch-size', '2000', '--max-batch-bytes', '262144', '--linger-ms', '200']);
   await waitFor('all posted', () => count(url, '"transaction"'), (n) => n === 40, 60_000);
-  const metrics = await (await fetch(`http://127.0.0.1:${await supervisor.httpPort()}/metrics`)).text();
+  const metrics = (await supervisor.get('/metrics')).text;
   const batches = sample(metrics, 'zipbank_batch_size_count{branch="0"}') ?? 0;
   t.ok(batches >= 8, `the 41 records took at least 8 batches (${batches})`);
   t.equal(sample(metrics, 'zipbank_batch_size_bucket{le="10",branch="0"}'), batches, 'no batch held more than 10 records');
@@ -45,7 +41,7 @@ t.test('a worker that reaches its heap limit is restarted; the process and other
   await sendRecords(Array.from({ length: 10 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398400 + i, amt: 100 })]));
   await waitFor('branch 0 posts', () => count(url, '"transaction"', 'kafka_partition = 0'), (n) => n === 10, 30_000);
   t.equal(supervisor.child.exitCode, null, 'the process is alive');
-  const metrics = await (await fetch(`http://127.0.0.1:${await supervisor.httpPort()}/metrics`)).text();
+  const metrics = (await supervisor.get('/metrics')).text;
   t.ok((sample(metrics, 'zipbank_worker_restarts_total{branch="1"}') ?? 0) >= 1, 'the restart is counted');
   t.equal(sample(metrics, 'zipbank_worker_restarts_total{branch="0"}'), 0, 'branch 0 was not touched');
   t.equal((await supervisor.kill('SIGTERM')).code, 0, 'and it stops cleanly');

@@ -53,6 +53,12 @@ export class SupervisorProcess {
     throw new Error('the supervisor never said where it serves /metrics');
   }
 
+  /** GET one of the supervisor's HTTP endpoints (/healthz, /readyz, /metrics). */
+  async get(path: string): Promise<{ status: number; text: string }> {
+    const res = await fetch(`http://127.0.0.1:${await this.httpPort()}${path}`);
+    return { status: res.status, text: await res.text() };
+  }
+
   /** Parsed JSON log lines. */
   logs(): Record<string, unknown>[] {
     return this.lines.flatMap((line) => {
@@ -104,4 +110,10 @@ export async function ledgerInvariants(url: string) {
   );
   const [net] = await sql<{ s: string | null }>(url, `SELECT sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END) AS s FROM "transaction"`);
   return { duplicates: Number(dups?.n), balanceMismatches: Number(mismatch?.n), netCents: Number(net?.s ?? 0) };
+}
+
+/** The value of one sample line of Prometheus text, e.g. sample(text, 'x_total{branch="0"}'). */
+export function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
