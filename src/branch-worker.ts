@@ -140,9 +140,9 @@ class BranchWorker {
     // Offsets are read only now: the previous owner's last commit is final once we hold the lease.
     const offsets = await this.#readOffsets();
     if (!offsets) return 'stopped';
-    const { brokers, lingerMs, maxBatchBytes } = this.#config;
+    const { kafka, lingerMs, maxBatchBytes } = this.#config;
     const consumer = await this.#attempt('connect to Kafka', () =>
-      BranchConsumer.connect({ brokers, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes }),
+      BranchConsumer.connect({ kafka, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes }),
     );
     if (!consumer) return 'stopped';
     this.#consumer = consumer;

@@ -19,6 +19,8 @@ import { parseCustomer, parseTransaction } from './ingest/event-parser.js';
 import { writeBatch } from './ingest/batch-writer.js';
 import { acceptGaps, listGaps, type GapRow } from './ingest/offset-gaps.js';
 import { oneLine } from './text/printable.js';
+import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections } from './cli/connection-options.js';
+import type { KafkaConnection } from './kafka/kafka-settings.js';
 import os from 'node:os';
 
 const HELP = `Usage:
@@ -29,8 +31,9 @@ const HELP = `Usage:
   node dist/cli.js gaps list [--branch N] [--open] [--json]
   node dist/cli.js gaps accept --branch N [--by NAME]
 
-Common options: --database-url (DATABASE_URL), --brokers (KAFKA_BROKERS),
---customers-topic (CUSTOMERS_TOPIC), --transactions-topic (TRANSACTIONS_TOPIC).
+Common options:
+${CONNECTION_HELP}
+  --customers-topic (CUSTOMERS_TOPIC), --transactions-topic (TRANSACTIONS_TOPIC)
 
 A re-drive posts the corrected record with the rejected record's Kafka coordinates and deletes the
 rejected row in the same transaction: the ledger's unique coordinates and that delete make sure a
@@ -50,14 +53,13 @@ runMain('cli', async () => {
     return command ? 0 : 2;
   }
   const flags = parseFlags(argv, {
-    'database-url': { type: 'string' }, brokers: { type: 'string' }, 'customers-topic': { type: 'string' }, 'transactions-topic': { type: 'string' },
+    ...CONNECTION_FLAGS, 'customers-topic': { type: 'string' }, 'transactions-topic': { type: 'string' },
     partitions: { type: 'string' }, branch: { type: 'string' }, 'older-than': { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string' }, value: { type: 'string' },
     json: { type: 'boolean' }, open: { type: 'boolean' }, by: { type: 'string' },
   });
   const problems: Problems = [];
   const common = {
-    databaseUrl: nonEmptyOption(problems, 'database-url', flags['database-url'] ?? env('DATABASE_URL'), DEFAULTS.databaseUrl),
-    brokers: nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers),
+    ...readConnections(problems, flags),
     customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
     transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),
   };
@@ -117,7 +119,7 @@ async function withPrisma(databaseUrl: string, action: (prisma: PrismaClient) =>
 }
 
 interface Topics {
-  brokers: string;
+  kafka: KafkaConnection;
   customersTopic: string;
   transactionsTopic: string;
 }
@@ -132,7 +134,7 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
   const leases = await prisma.$queryRaw<{ branch: number; owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null }[]>`
     SELECT "partition" AS branch, owner, expires_at < now() AS expired, stalled_reason, stalled_since
       FROM branch_lease WHERE transactions_topic = ${topics.transactionsTopic}`;
-  const admin = await TopicAdmin.connect(topics.brokers);
+  const admin = await TopicAdmin.connect(topics.kafka);
   const rows = [];
   try {
     for (const branch of partitions) {

@@ -2,13 +2,15 @@
 // every problem reported in one ConfigError, then frozen.
 import { DEFAULTS, env } from './defaults.js';
 import { integerOption, nonEmptyOption, parseFlags, type Problems } from './cli/options.js';
-import { splitDatabaseUrl } from './db/database-url.js';
+import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections } from './cli/connection-options.js';
+import type { KafkaConnection } from './kafka/kafka-settings.js';
 import { parsePartitionList } from './ingest/partition-list.js';
 import { ConfigError } from './errors.js';
 
 export interface IngesterConfig {
   readonly partitions: readonly number[];
-  readonly brokers: string;
+  /** Brokers and extra librdkafka settings (TLS, SASL, ...), for every Kafka client. */
+  readonly kafka: KafkaConnection;
   readonly databaseUrl: string;
   readonly customersTopic: string;
   readonly transactionsTopic: string;
@@ -36,8 +38,7 @@ Ingests branch partitions of the customers and transactions topics into PostgreS
 thread per partition.
 
   --partitions <list>          branch partitions, e.g. 0-7, 0,3,5 or 2-4,7 (PARTITIONS_LIST, default 0-${DEFAULTS.partitions - 1})
-  --brokers <list>             Kafka bootstrap servers        (KAFKA_BROKERS, default ${DEFAULTS.brokers})
-  --database-url <url>         PostgreSQL URL                  (DATABASE_URL, default ${DEFAULTS.databaseUrl})
+${CONNECTION_HELP}
   --customers-topic <name>     customer creations              (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
   --transactions-topic <name>  deposits and withdrawals        (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
   --batch-size <n>             records per Postgres transaction (BATCH_SIZE, default 2000)
@@ -59,8 +60,7 @@ export type ConfigResult = { help: true } | { help: false; config: IngesterConfi
 export function loadConfig(argv: string[]): ConfigResult {
   const flags = parseFlags(argv, {
     partitions: { type: 'string' },
-    brokers: { type: 'string' },
-    'database-url': { type: 'string' },
+    ...CONNECTION_FLAGS,
     'customers-topic': { type: 'string' },
     'transactions-topic': { type: 'string' },
     'batch-size': { type: 'string' },
@@ -79,18 +79,13 @@ export function loadConfig(argv: string[]): ConfigResult {
   const problems: Problems = [];
   const parsed = parsePartitionList(flags.partitions ?? env('PARTITIONS_LIST') ?? `0-${DEFAULTS.partitions - 1}`);
   problems.push(...parsed.problems);
-  const databaseUrl = nonEmptyOption(problems, 'database-url', flags['database-url'] ?? env('DATABASE_URL'), DEFAULTS.databaseUrl);
-  try {
-    splitDatabaseUrl(databaseUrl);
-  } catch (err) {
-    problems.push(`database-url: ${(err as Error).message}`);
-  }
+  const { kafka, databaseUrl } = readConnections(problems, flags);
   const logLevel = (flags['log-level'] ?? env('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
   const config: IngesterConfig = {
     partitions: Object.freeze(parsed.partitions),
-    brokers: nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers),
+    kafka,
     databaseUrl,
     customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
     transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),

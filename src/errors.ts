@@ -13,6 +13,8 @@ export const ERROR_CODES = Object.freeze({
   DATABASE_SCHEMA: 'DATABASE_SCHEMA',
   /** The database is not migrated to the schema this build expects. */
   DATABASE_NOT_MIGRATED: 'DATABASE_NOT_MIGRATED',
+  /** The database does not exist, refuses the login, or fails TLS verification: fix the setup. */
+  DATABASE_REFUSED: 'DATABASE_REFUSED',
   DATABASE_ERROR: 'DATABASE_ERROR',
   /** Another owner took the branch's lease: stop writing, stand by. */
   LEASE_LOST: 'LEASE_LOST',

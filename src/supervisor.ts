@@ -3,11 +3,11 @@
 // stops every worker cooperatively (shared stop flag) and the process exits 0 within the bound.
 import { Piscina } from 'piscina';
 import { MessageChannel } from 'node:worker_threads';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, HELP, type IngesterConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { redact } from './db/database-url.js';
+import { describeSettings } from './kafka/kafka-settings.js';
 import { Backoff } from './ingest/backoff.js';
 import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { IngesterMetrics } from './metrics.js';
@@ -48,7 +48,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  log.info({ partitions: config.partitions, brokers: config.brokers, database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs }, 'supervisor started');
+  log.info({ partitions: config.partitions, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs }, 'supervisor started');
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);

@@ -17,6 +17,7 @@ interface AdapterCause {
   message?: string;
   host?: string;
   port?: number;
+  reason?: string;
   constraint?: { index?: string };
 }
 
@@ -84,7 +85,7 @@ export function describeDatabaseError(err: unknown, failure: DatabaseFailure = c
   let text: string;
   if (cause?.originalCode) text = `${cause.originalCode} ${cause.originalMessage ?? ''}`.trim();
   else if (cause?.kind === 'DatabaseNotReachable') text = `cannot reach the database server at ${cause.host ?? '?'}:${cause.port ?? '?'}`;
-  else if (cause?.kind) text = `${cause.kind}${cause.message ? `: ${cause.message}` : ''}`;
+  else if (cause?.kind) text = `${cause.kind}${cause.message ?? cause.reason ? `: ${cause.message ?? cause.reason}` : ''}`;
   else text = lastLine(err instanceof Error ? err.message : String(err));
   if (failure === 'schema') text += ' (the schema or the role\'s privileges do not match this build: run npm run db:migrate, or grant the ingester role its privileges)';
   return text;

@@ -16,12 +16,16 @@ export function splitDatabaseUrl(databaseUrl: string): { name: string; maintenan
   return { name, maintenanceUrl: maintenance.toString() };
 }
 
-/** The URL without its password, fit for logs and error messages. */
+/** Query parameters of a PostgreSQL URL that carry secrets (libpq's names). */
+const SECRET_PARAMETERS = ['password', 'sslpassword'];
+
+/** The URL without its password (user part or query), fit for logs and error messages. */
 export function redact(databaseUrl: string): string {
   try {
     const url = new URL(databaseUrl);
     if (url.password) url.password = '***';
-    return url.toString();
+    for (const name of SECRET_PARAMETERS) if (url.searchParams.has(name)) url.searchParams.set(name, '***');
+    return url.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
     return '<unparseable URL>';
   }

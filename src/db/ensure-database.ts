@@ -1,9 +1,23 @@
 import pg from 'pg';
 import { splitDatabaseUrl } from './database-url.js';
 
-/** Creates the database a URL names when it is missing. Resolves true when it created it. */
+/**
+ * Creates the database a URL names when it is missing. Resolves true when it created it. The
+ * maintenance database (postgres) is only touched when the target does not exist: managed
+ * servers often refuse connections to it.
+ */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const { name, maintenanceUrl } = splitDatabaseUrl(databaseUrl);
+  const target = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await target.connect();
+    return false;
+  } catch (err) {
+    // 3D000: the database does not exist; anything else (unreachable, refused) is the answer.
+    if ((err as { code?: string }).code !== '3D000') throw err;
+  } finally {
+    await target.end().catch(() => undefined);
+  }
   const client = new pg.Client({ connectionString: maintenanceUrl });
   await client.connect();
   try {

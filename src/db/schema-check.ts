@@ -41,7 +41,12 @@ export async function checkSchema(databaseUrl: string, prismaDir = DEFAULT_PRISM
     } catch (err) {
       const state = sqlState(err);
       if (state === '42P01') throw notMigrated('has no migrations applied');
-      if (state && FATAL_STATES[state]) throw new IngesterError(ERROR_CODES.DATABASE_NOT_MIGRATED, `database ${redact(databaseUrl)}: ${adapterCause(err)?.originalMessage ?? state}: ${FATAL_STATES[state]}`);
+      const cause = adapterCause(err);
+      // A server whose certificate fails verification is not an outage to wait out.
+      if (cause?.kind === 'TlsConnectionError') {
+        throw new IngesterError(ERROR_CODES.DATABASE_REFUSED, `database ${redact(databaseUrl)}: TLS verification of the server failed (${cause.reason ?? 'unknown reason'}): check sslrootcert and sslmode in DATABASE_URL`);
+      }
+      if (state && FATAL_STATES[state]) throw new IngesterError(ERROR_CODES.DATABASE_REFUSED, `database ${redact(databaseUrl)}: ${adapterCause(err)?.originalMessage ?? state}: ${FATAL_STATES[state]}`);
       throw toDatabaseError(err);
     }
     const missing = expected.filter((name) => !applied.includes(name));

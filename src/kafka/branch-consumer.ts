@@ -6,6 +6,7 @@
 import Kafka from 'node-rdkafka';
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
+import type { KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
 import type { RawRecord } from '../ingest/batch.js';
 
@@ -15,7 +16,7 @@ const OFFSET_BEGINNING = -2;
 const COLLECT_WAIT_MS = 5;
 
 export interface BranchConsumerOptions {
-  brokers: string;
+  kafka: KafkaConnection;
   partition: number;
   topics: string[];
   lingerMs: number;
@@ -43,7 +44,7 @@ export class BranchConsumer {
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
     const consumer = retainHandle(new Kafka.KafkaConsumer(
       {
-        ...baseClientConfig(options.brokers, `zipbank-branch-${options.partition}`),
+        ...baseClientConfig(options.kafka, `zipbank-branch-${options.partition}`),
         // librdkafka insists on a group id; nothing is committed to it (offsets live in Postgres).
         'group.id': 'zipbank-ingester',
         'enable.auto.commit': false,
@@ -65,7 +66,7 @@ export class BranchConsumer {
     ));
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: 15_000 }, (err) => {
-        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${options.brokers}: ${err.message}`, { cause: err, canRetry: true }));
+        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${options.kafka.brokers}: ${err.message}`, { cause: err, canRetry: true }));
         else resolve();
       });
     });

@@ -1,12 +1,18 @@
 import type { GlobalConfig } from 'node-rdkafka';
+import type { KafkaConnection } from './kafka-settings.js';
 
-/** librdkafka settings shared by every client this project creates. */
-export function baseClientConfig(brokers: string, clientId: string): GlobalConfig {
+/**
+ * librdkafka settings shared by every client this project creates: the project's defaults, then
+ * the operator's extra settings (TLS, SASL, timeouts; see kafka-settings.ts), then the brokers
+ * and the client id, which are always the project's.
+ */
+export function baseClientConfig(kafka: KafkaConnection, clientId: string): GlobalConfig {
   return {
-    'metadata.broker.list': brokers,
-    'client.id': clientId,
     'socket.keepalive.enable': true,
     // Keep librdkafka's own log lines to warnings and worse; our logs carry the context.
     log_level: 4,
+    ...(kafka.settings as GlobalConfig),
+    'metadata.broker.list': kafka.brokers,
+    'client.id': clientId,
   };
 }

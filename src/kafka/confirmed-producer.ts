@@ -4,6 +4,7 @@ import Kafka from 'node-rdkafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
+import { kafkaConnection, type KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
 
 const MAX_IN_FLIGHT = 50_000;
@@ -23,9 +24,11 @@ export class ConfirmedProducer {
     });
   }
 
-  static async connect(brokers: string, clientId: string): Promise<ConfirmedProducer> {
+  static async connect(brokersOrConnection: string | KafkaConnection, clientId: string): Promise<ConfirmedProducer> {
+    const kafka = kafkaConnection(brokersOrConnection);
+    const brokers = kafka.brokers;
     const producer = retainHandle(new Kafka.Producer({
-      ...baseClientConfig(brokers, clientId),
+      ...baseClientConfig(kafka, clientId),
       dr_cb: true,
       // Idempotence: librdkafka's internal retries never write a record twice or out of order.
       'enable.idempotence': true,

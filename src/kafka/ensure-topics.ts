@@ -1,5 +1,6 @@
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { TopicAdmin } from './topic-admin.js';
+import type { KafkaConnection } from './kafka-settings.js';
 
 export interface TopicReport {
   topic: string;
@@ -12,7 +13,7 @@ export interface TopicReport {
  * Idempotent. A topic with fewer partitions is reported, never widened silently: adding
  * partitions later would change which branch a key lands on.
  */
-export async function ensureTopics(brokers: string, topics: readonly string[], partitions: number, config: Record<string, string> = {}): Promise<TopicReport[]> {
+export async function ensureTopics(brokers: string | KafkaConnection, topics: readonly string[], partitions: number, config: Record<string, string> = {}): Promise<TopicReport[]> {
   const admin = await TopicAdmin.connect(brokers);
   try {
     const reports: TopicReport[] = [];

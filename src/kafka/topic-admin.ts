@@ -3,6 +3,7 @@
 import Kafka from 'node-rdkafka';
 import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
+import { kafkaConnection, type KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
 
 const TIMEOUT_MS = 15_000;
@@ -16,8 +17,10 @@ export class TopicAdmin {
     this.#admin = admin;
   }
 
-  static async connect(brokers: string): Promise<TopicAdmin> {
-    const config = baseClientConfig(brokers, 'zipbank-topic-admin');
+  static async connect(brokersOrConnection: string | KafkaConnection): Promise<TopicAdmin> {
+    const kafka = kafkaConnection(brokersOrConnection);
+    const brokers = kafka.brokers;
+    const config = baseClientConfig(kafka, 'zipbank-topic-admin');
     const metadata = retainHandle(new Kafka.Producer(config));
     await new Promise<void>((resolve, reject) => {
       metadata.connect({ timeout: TIMEOUT_MS }, (err) => {

@@ -4,20 +4,21 @@
 import pg from 'pg';
 import { BranchConsumer } from '../kafka/branch-consumer.js';
 import { parseCustomer, parseTransaction } from '../ingest/event-parser.js';
+import type { KafkaConnection } from '../kafka/kafka-settings.js';
 
 export interface NaiveResult {
   records: number;
   seconds: number;
 }
 
-export async function runNaiveConsumer(options: { brokers: string; databaseUrl: string; topic: string; kind: 'customers' | 'transactions'; branches: number; perBranch: number[]; timeBudgetMs: number }): Promise<NaiveResult> {
+export async function runNaiveConsumer(options: { kafka: KafkaConnection; databaseUrl: string; topic: string; kind: 'customers' | 'transactions'; branches: number; perBranch: number[]; timeBudgetMs: number }): Promise<NaiveResult> {
   const db = new pg.Client({ connectionString: options.databaseUrl });
   await db.connect();
   const started = Date.now();
   let records = 0;
   try {
     for (let branch = 0; branch < options.branches; branch++) {
-      const consumer = await BranchConsumer.connect({ brokers: options.brokers, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576 });
+      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576 });
       consumer.assign(new Map());
       try {
         let done = 0;

@@ -5,9 +5,10 @@ import { ensureTopics } from '../kafka/ensure-topics.js';
 import { TopicAdmin } from '../kafka/topic-admin.js';
 import { dropDatabase } from '../db/ensure-database.js';
 import { PROJECT_DIR } from './ingester-process.js';
+import type { KafkaConnection } from '../kafka/kafka-settings.js';
 
 export interface ScratchEnvironment {
-  brokers: string;
+  kafka: KafkaConnection;
   customersTopic: string;
   transactionsTopic: string;
   partitions: number;
@@ -16,13 +17,13 @@ export interface ScratchEnvironment {
   cleanup(): Promise<void>;
 }
 
-export async function createScratchEnvironment(options: { brokers: string; serverUrl: string; partitions: number; runId: string; keep: boolean }): Promise<ScratchEnvironment> {
+export async function createScratchEnvironment(options: { kafka: KafkaConnection; serverUrl: string; partitions: number; runId: string; keep: boolean }): Promise<ScratchEnvironment> {
   const customersTopic = `${options.runId}-customers`;
   const transactionsTopic = `${options.runId}-events`;
-  await ensureTopics(options.brokers, [customersTopic, transactionsTopic], options.partitions);
+  await ensureTopics(options.kafka, [customersTopic, transactionsTopic], options.partitions);
   const databases: string[] = [];
   return {
-    brokers: options.brokers,
+    kafka: options.kafka,
     customersTopic,
     transactionsTopic,
     partitions: options.partitions,
@@ -42,7 +43,7 @@ export async function createScratchEnvironment(options: { brokers: string; serve
     async cleanup() {
       if (options.keep) return;
       for (const url of databases) await dropDatabase(url).catch(() => undefined);
-      const admin = await TopicAdmin.connect(options.brokers);
+      const admin = await TopicAdmin.connect(options.kafka);
       try {
         await admin.deleteTopic(customersTopic);
         await admin.deleteTopic(transactionsTopic);

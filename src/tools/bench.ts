@@ -16,6 +16,7 @@ import { committedPerBranch, verifyLedger } from '../load/ledger-check.js';
 import { ensureLocalKafka, runProducer } from '../load/local-services.js';
 import { runNaiveConsumer } from '../load/naive-consumer.js';
 import { createScratchEnvironment } from '../load/scratch-environment.js';
+import { readKafka } from '../cli/connection-options.js';
 
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--naive-seconds 30] [--seed 1] [--keep]
 
@@ -44,15 +45,18 @@ runMain('bench', async () => {
   };
   const naiveSeconds = integerOption(problems, 'naive-seconds', flags['naive-seconds'], 30, { min: 1, max: 3600 });
   if (plan.customers < plan.branches) problems.push('customers must be at least branches');
+  // Brokers and librdkafka settings from the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE,
+  // KAFKA_CFG_*), which the producer and ingester processes inherit.
+  const kafka = readKafka(problems, {});
+  const brokers = kafka.brokers;
   if (problems.length > 0) throw new ConfigError(problems);
-  const brokers = env('KAFKA_BROKERS') ?? DEFAULTS.brokers;
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
   const runId = `bench-${stamp}`;
   const reportDir = path.join(PROJECT_DIR, 'reports');
   await mkdir(reportDir, { recursive: true });
   const undoKafka = await ensureLocalKafka();
-  const scratch = await createScratchEnvironment({ brokers, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: plan.branches, runId, keep: Boolean(flags.keep) });
+  const scratch = await createScratchEnvironment({ kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: plan.branches, runId, keep: Boolean(flags.keep) });
   try {
     say(`producing ${plan.transactions} transactions and ${plan.customers} customers over ${plan.branches} branches`);
     const summary = await runProducer(['--brokers', brokers, '--branches', String(plan.branches), '--customers', String(plan.customers), '--transactions', String(plan.transactions), '--seed', String(plan.seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic]);
@@ -68,8 +72,8 @@ runMain('bench', async () => {
     // 2. Naive: one Postgres transaction per message, for at most --naive-seconds.
     const naiveUrl = await scratch.newDatabase('naive');
     await checkpoint(naiveUrl);
-    await runNaiveConsumer({ brokers, databaseUrl: naiveUrl, topic: scratch.customersTopic, kind: 'customers', branches: plan.branches, perBranch: summary.branches.map((b) => b.customers), timeBudgetMs: 3_600_000 });
-    const naive = await runNaiveConsumer({ brokers, databaseUrl: naiveUrl, topic: scratch.transactionsTopic, kind: 'transactions', branches: plan.branches, perBranch: summary.branches.map((b) => b.transactions), timeBudgetMs: naiveSeconds * 1000 });
+    await runNaiveConsumer({ kafka, databaseUrl: naiveUrl, topic: scratch.customersTopic, kind: 'customers', branches: plan.branches, perBranch: summary.branches.map((b) => b.customers), timeBudgetMs: 3_600_000 });
+    const naive = await runNaiveConsumer({ kafka, databaseUrl: naiveUrl, topic: scratch.transactionsTopic, kind: 'transactions', branches: plan.branches, perBranch: summary.branches.map((b) => b.transactions), timeBudgetMs: naiveSeconds * 1000 });
     const naiveRate = naive.records / naive.seconds;
     say(`naive: ${naive.records} rows in ${naive.seconds.toFixed(2)} s = ${Math.round(naiveRate)} rows/s`);
 

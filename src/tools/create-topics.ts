@@ -4,12 +4,13 @@ import { ensureTopics } from '../kafka/ensure-topics.js';
 import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
+import { KAFKA_FLAGS, KAFKA_HELP, readKafka } from '../cli/connection-options.js';
 
 const HELP = `Usage: npm run topics:create -- [options]
 
 Creates the customers and transactions topics with one partition per branch. Idempotent.
 
-  --brokers <list>             Kafka bootstrap servers      (KAFKA_BROKERS, default ${DEFAULTS.brokers})
+${KAFKA_HELP}
   --customers-topic <name>     customer-creation topic      (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
   --transactions-topic <name>  deposits and withdrawals     (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
   --partitions <n>             partitions = branches        (PARTITIONS, default ${DEFAULTS.partitions})
@@ -18,7 +19,7 @@ Creates the customers and transactions topics with one partition per branch. Ide
 
 runMain('topics:create', async () => {
   const flags = parseFlags(process.argv.slice(2), {
-    brokers: { type: 'string' },
+    ...KAFKA_FLAGS,
     'customers-topic': { type: 'string' },
     'transactions-topic': { type: 'string' },
     partitions: { type: 'string' },
@@ -29,14 +30,14 @@ runMain('topics:create', async () => {
     return 0;
   }
   const problems: Problems = [];
-  const brokers = nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers);
+  const kafka = readKafka(problems, flags);
   const customersTopic = nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic);
   const transactionsTopic = nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic);
   const partitions = integerOption(problems, 'partitions', flags.partitions ?? env('PARTITIONS'), DEFAULTS.partitions, { min: 1, max: 10_000 });
   if (customersTopic === transactionsTopic) problems.push('customers-topic and transactions-topic must differ');
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const reports = await ensureTopics(brokers, [customersTopic, transactionsTopic], partitions);
+  const reports = await ensureTopics(kafka, [customersTopic, transactionsTopic], partitions);
   for (const r of reports) process.stdout.write(`topic ${r.topic}: ${r.status}, ${r.partitions} partitions\n`);
   return 0;
 });

@@ -12,6 +12,8 @@ import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
 import { ensureLocalKafka, migrate, runProducer } from '../load/local-services.js';
 import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
+import { readKafka } from '../cli/connection-options.js';
+import type { KafkaConnection } from '../kafka/kafka-settings.js';
 
 const BRANCHES = 8;
 
@@ -24,14 +26,15 @@ runMain('demo', async () => {
   const problems: Problems = [];
   const customers = integerOption(problems, 'customers', flags.customers, 800, { min: BRANCHES, max: 10_000_000 });
   const transactions = integerOption(problems, 'transactions', flags.transactions, 40_000, { min: 1, max: 100_000_000 });
+  const kafka = readKafka(problems, {});
   if (problems.length > 0) throw new ConfigError(problems);
-  const brokers = env('KAFKA_BROKERS') ?? DEFAULTS.brokers;
+  const brokers = kafka.brokers;
   const databaseUrl = env('DATABASE_URL') ?? DEFAULTS.databaseUrl;
   const customersTopic = env('CUSTOMERS_TOPIC') ?? DEFAULTS.customersTopic;
   const transactionsTopic = env('TRANSACTIONS_TOPIC') ?? DEFAULTS.transactionsTopic;
 
   const undoKafka = await ensureLocalKafka();
-  await ensureTopics(brokers, [customersTopic, transactionsTopic], BRANCHES);
+  await ensureTopics(kafka, [customersTopic, transactionsTopic], BRANCHES);
   await migrate();
 
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -46,7 +49,7 @@ runMain('demo', async () => {
     // Whatever earlier runs left on the topics is ingested first; this run's records are then
     // exactly those from these offsets on, with customer ids no earlier run used.
     const topics = [customersTopic, transactionsTopic];
-    const startOffsets = await waitUntilCaughtUp(db, brokers, topics, supervisor);
+    const startOffsets = await waitUntilCaughtUp(db, kafka, topics, supervisor);
     const { rows } = await db.query<{ next: string }>('SELECT coalesce(max(custid), 0) + 1 AS next FROM customer');
     const firstCustid = Number(rows[0]!.next);
 
@@ -94,8 +97,8 @@ interface BranchRow {
 }
 
 /** Waits until the stored offsets reach the topics' ends; returns those ends, per topic and branch. */
-async function waitUntilCaughtUp(db: pg.Client, brokers: string, topics: string[], supervisor: IngesterProcess): Promise<Record<string, number[]>> {
-  const admin = await TopicAdmin.connect(brokers);
+async function waitUntilCaughtUp(db: pg.Client, kafka: KafkaConnection, topics: string[], supervisor: IngesterProcess): Promise<Record<string, number[]>> {
+  const admin = await TopicAdmin.connect(kafka);
   try {
     const ends: Record<string, number[]> = {};
     for (const topic of topics) {

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { DEFAULTS, env } from '../defaults.js';
-import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli/options.js';
+import { integerOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
 import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
@@ -16,6 +16,7 @@ import { createScratchEnvironment } from '../load/scratch-environment.js';
 import { committedPerBranch, latency, verifyLedger, type LatencySummary, type Verification } from '../load/ledger-check.js';
 import { Progress } from '../load/progress.js';
 import { renderChartSvg } from '../load/svg-chart.js';
+import { readKafka } from '../cli/connection-options.js';
 
 const HELP = `Usage: npm run load-test -- [options]
 
@@ -66,7 +67,10 @@ runMain('load-test', async () => {
   if (flags['batch-size'] !== undefined) ingesterArgs.push('--batch-size', String(integerOption(problems, 'batch-size', flags['batch-size'], 0, { min: 1, max: 50_000 })));
   if (flags['linger-ms'] !== undefined) ingesterArgs.push('--linger-ms', String(integerOption(problems, 'linger-ms', flags['linger-ms'], 0, { min: 0, max: 60_000 })));
   if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
-  const brokers = nonEmptyOption(problems, 'brokers', env('KAFKA_BROKERS'), DEFAULTS.brokers);
+  // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
+  // ingester processes inherit it.
+  const kafka = readKafka(problems, {});
+  const brokers = kafka.brokers;
   const reportDir = path.resolve(PROJECT_DIR, flags['report-dir'] ?? 'reports');
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -74,7 +78,7 @@ runMain('load-test', async () => {
   const runId = `loadtest-${mode}-${stamp}`;
   await mkdir(reportDir, { recursive: true });
   const undoKafka = await ensureLocalKafka();
-  const scratch = await createScratchEnvironment({ brokers, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: Boolean(flags.keep) });
+  const scratch = await createScratchEnvironment({ kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: Boolean(flags.keep) });
   let ingester: IngesterProcess | undefined;
   try {
     const databaseUrl = await scratch.newDatabase('ledger');

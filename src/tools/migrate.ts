@@ -1,18 +1,20 @@
 // npm run db:migrate: creates the database named by DATABASE_URL when missing, then applies
 // prisma/migrations with Prisma's WASM schema engine (works offline, see src/db/migrator.ts).
-import { DEFAULTS, env } from '../defaults.js';
-import { parseFlags } from '../cli/options.js';
+import { DEFAULTS } from '../defaults.js';
+import { parseFlags, type Problems } from '../cli/options.js';
+import { readDatabaseUrl } from '../cli/connection-options.js';
 import { runMain } from '../cli/run-main.js';
 import { ensureDatabase } from '../db/ensure-database.js';
 import { applyMigrations, DEFAULT_PRISMA_DIR } from '../db/migrator.js';
 import { redact } from '../db/database-url.js';
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ConfigError, ERROR_CODES, IngesterError } from '../errors.js';
 
 const HELP = `Usage: npm run db:migrate -- [options]
 
 Creates the database if it is missing and applies every pending migration. Idempotent.
 
-  --database-url <url>  PostgreSQL URL (DATABASE_URL, default ${DEFAULTS.databaseUrl})
+  --database-url <url>  PostgreSQL URL of the schema owner (DATABASE_URL or DATABASE_URL_FILE,
+                        default ${DEFAULTS.databaseUrl}); give secrets by environment or file
   --prisma-dir <dir>    folder with schema.prisma and migrations/ (default ${DEFAULT_PRISMA_DIR})
   --help                this text
 `;
@@ -27,7 +29,9 @@ runMain('db:migrate', async () => {
     process.stdout.write(HELP);
     return 0;
   }
-  const databaseUrl = flags['database-url'] ?? env('DATABASE_URL') ?? DEFAULTS.databaseUrl;
+  const problems: Problems = [];
+  const databaseUrl = readDatabaseUrl(problems, flags['database-url']);
+  if (problems.length > 0) throw new ConfigError(problems);
   try {
     const created = await ensureDatabase(databaseUrl);
     if (created) process.stdout.write(`created database ${redact(databaseUrl)}\n`);

@@ -5,6 +5,7 @@ import { DEFAULTS, env } from '../defaults.js';
 import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
+import { KAFKA_FLAGS, KAFKA_HELP, readKafka } from '../cli/connection-options.js';
 import { ConfirmedProducer } from '../kafka/confirmed-producer.js';
 import { customersOfBranch, encodeEvent, LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, tallyTransaction, transactionsOfBranch, type BranchExpectation, type LoadPlan } from '../load/branch-load.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +21,7 @@ const HELP = `Usage: npm run produce -- [options]
   --rate <n>                   transactions per second over all branches, 0 = as fast as possible (default 0)
   --seed <n>                   seed of the random choices; the same seed sends the same events (default 1)
   --first-custid <n>           first customer id (default 1)
-  --brokers <list>             (KAFKA_BROKERS, default ${DEFAULTS.brokers})
+${KAFKA_HELP}
   --customers-topic <name>     (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
   --transactions-topic <name>  (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
   --help                       this text
@@ -34,7 +35,7 @@ runMain('produce', async () => {
     rate: { type: 'string' },
     seed: { type: 'string' },
     'first-custid': { type: 'string' },
-    brokers: { type: 'string' },
+    ...KAFKA_FLAGS,
     'customers-topic': { type: 'string' },
     'transactions-topic': { type: 'string' },
     help: { type: 'boolean' },
@@ -54,7 +55,7 @@ runMain('produce', async () => {
     maxAmountCents: LAB_MAX_AMOUNT_CENTS,
   };
   const rate = integerOption(problems, 'rate', flags.rate, 0, { min: 0, max: 10_000_000 });
-  const brokers = nonEmptyOption(problems, 'brokers', flags.brokers ?? env('KAFKA_BROKERS'), DEFAULTS.brokers);
+  const kafka = readKafka(problems, flags);
   const customersTopic = nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic);
   const transactionsTopic = nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic);
   if (plan.transactions > 0 && plan.customers < plan.branches) {
@@ -63,7 +64,7 @@ runMain('produce', async () => {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const started = Date.now();
-  const producer = await ConfirmedProducer.connect(brokers, 'zipbank-produce');
+  const producer = await ConfirmedProducer.connect(kafka, 'zipbank-produce');
   const sent: BranchExpectation[] = [];
   try {
     for (let branch = 0; branch < plan.branches; branch++) {
