@@ -402,6 +402,7 @@ class BranchWorker {
         if (backoff.attempts > 0) {
           this.#log.info({ attempts: backoff.attempts, failedForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `${what}: works again`);
           this.#emit({ type: 'database', partition: this.#partition, ok: true });
+          this.#emit({ type: 'kafka', partition: this.#partition, ok: true });
           await this.#recordStall(null);
         }
         return value;
@@ -409,6 +410,7 @@ class BranchWorker {
         const err = thrown instanceof IngesterError ? thrown : toDatabaseError(thrown);
         if (!err.canRetry) throw err;
         const cause = err instanceof DatabaseError ? err.failure : undefined;
+        if (err.code.startsWith('KAFKA_')) this.#emit({ type: 'kafka', partition: this.#partition, ok: false, reason: `kafka: ${err.message}` });
         if (cause === 'outage' || cause === 'schema') {
           this.#emit({ type: 'writeFailed', partition: this.#partition, cause });
           const label = cause === 'schema' ? 'database schema or privileges' : 'database';

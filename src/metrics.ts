@@ -8,6 +8,8 @@ interface BranchState {
   consumer: boolean;
   database: boolean;
   databaseReason?: string | undefined;
+  /** Set while connecting to Kafka fails. */
+  kafkaReason?: string | undefined;
   standby?: boolean;
   /** Set while the branch is stopped on an offset gap (or waits after accepting one). */
   gap?: string | undefined;
@@ -48,7 +50,7 @@ export class IngesterMetrics {
     const branch = String(event.partition);
     switch (event.type) {
       case 'ready':
-        this.#setReady(event.partition, { consumer: true, database: true, databaseReason: undefined, standby: false, gap: undefined });
+        this.#setReady(event.partition, { consumer: true, database: true, databaseReason: undefined, kafkaReason: undefined, standby: false, gap: undefined });
         break;
       case 'standby':
         this.#setReady(event.partition, { consumer: false, standby: true, gap: undefined });
@@ -56,6 +58,9 @@ export class IngesterMetrics {
         break;
       case 'database':
         this.#setReady(event.partition, { database: event.ok, databaseReason: event.ok ? undefined : event.reason });
+        break;
+      case 'kafka':
+        this.#setReady(event.partition, { kafkaReason: event.ok ? undefined : event.reason });
         break;
       case 'writeFailed':
         this.#writeFailures.inc({ branch, cause: event.cause });
@@ -101,6 +106,7 @@ export class IngesterMetrics {
       // The most specific reason first: a gap or a database problem explains a missing consumer.
       if (state.gap) problems.push(`branch ${p}: ${state.gap}`);
       else if (!state.database) problems.push(`branch ${p}: ${state.databaseReason ?? 'database failing'}`);
+      else if (state.kafkaReason) problems.push(`branch ${p}: ${state.kafkaReason}`);
       else if (!state.consumer) problems.push(`branch ${p}: no connected consumer`);
     }
     return problems;

@@ -35,6 +35,8 @@ export type WorkerEvent =
    * or works again (ok: true).
    */
   | { type: 'database'; partition: number; ok: boolean; reason?: string }
+  /** Kafka cannot be reached or refuses us (ok: false, reason in one line), or works again. */
+  | { type: 'kafka'; partition: number; ok: boolean; reason?: string }
   /** A write failed: an outage or schema problem (retried), or records Postgres refused (isolated). */
   | { type: 'writeFailed'; partition: number; cause: 'outage' | 'schema' | 'data' }
   /** The branch stopped on offset gaps (open > 0, reason names them) or goes on again (open 0). */

@@ -8,6 +8,7 @@ import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
 import type { KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
+import { connectClient } from './connect-client.js';
 import type { RawRecord } from '../ingest/batch.js';
 
 /** librdkafka's logical offset for "the oldest record still on the broker". */
@@ -64,12 +65,8 @@ export class BranchConsumer {
       // Never skip records silently: an offset out of range is an error the branch handles.
       { 'auto.offset.reset': 'error' },
     ));
-    await new Promise<void>((resolve, reject) => {
-      consumer.connect({ timeout: 15_000 }, (err) => {
-        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${options.kafka.brokers}: ${err.message}`, { cause: err, canRetry: true }));
-        else resolve();
-      });
-    });
+    // Short: the first failure is reported within seconds, and a stop waits for it no longer.
+    await connectClient(consumer, options.kafka.brokers, 5_000);
     return new BranchConsumer(consumer, options);
   }
 

@@ -11,6 +11,9 @@ export function baseClientConfig(kafka: KafkaConnection, clientId: string): Glob
     'socket.keepalive.enable': true,
     // Keep librdkafka's own log lines to warnings and worse; our logs carry the context.
     log_level: 4,
+    // librdkafka's log lines as 'event.log' events: connect-client.ts reads the cause of a failed
+    // connection from them (the connect error itself only says "broker transport failure").
+    event_cb: true,
     ...(kafka.settings as GlobalConfig),
     'metadata.broker.list': kafka.brokers,
     'client.id': clientId,

@@ -6,6 +6,7 @@ import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
 import { kafkaConnection, type KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
+import { connectClient } from './connect-client.js';
 
 const MAX_IN_FLIGHT = 50_000;
 
@@ -36,12 +37,7 @@ export class ConfirmedProducer {
       'batch.num.messages': 10_000,
       'queue.buffering.max.messages': MAX_IN_FLIGHT * 2,
     }));
-    await new Promise<void>((resolve, reject) => {
-      producer.connect({ timeout: 15_000 }, (err) => {
-        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${brokers}: ${err.message}`, { cause: err, canRetry: true }));
-        else resolve();
-      });
-    });
+    await connectClient(producer, brokers, 15_000);
     producer.setPollInterval(20);
     return new ConfirmedProducer(producer);
   }

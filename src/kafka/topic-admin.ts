@@ -5,6 +5,7 @@ import { ERROR_CODES, IngesterError } from '../errors.js';
 import { baseClientConfig } from './client-config.js';
 import { kafkaConnection, type KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
+import { connectClient } from './connect-client.js';
 
 const TIMEOUT_MS = 15_000;
 
@@ -22,14 +23,10 @@ export class TopicAdmin {
     const brokers = kafka.brokers;
     const config = baseClientConfig(kafka, 'zipbank-topic-admin');
     const metadata = retainHandle(new Kafka.Producer(config));
-    await new Promise<void>((resolve, reject) => {
-      metadata.connect({ timeout: TIMEOUT_MS }, (err) => {
-        if (err) {
-          reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${brokers}: ${err.message}`, { cause: err, canRetry: true }));
-        } else resolve();
-      });
-    });
-    return new TopicAdmin(metadata, retainHandle(Kafka.AdminClient.create(config)));
+    await connectClient(metadata, brokers, TIMEOUT_MS);
+    // The AdminClient refuses event_cb (it has no log events to deliver).
+    const { event_cb: _eventCb, ...adminConfig } = config;
+    return new TopicAdmin(metadata, retainHandle(Kafka.AdminClient.create(adminConfig)));
   }
 
   /** Partition count of a topic, or undefined when it does not exist. */
