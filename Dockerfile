@@ -19,9 +19,19 @@ COPY prisma ./prisma
 COPY scripts/prisma-generate.mjs ./scripts/prisma-generate.mjs
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
+# What the binding links against decides what the runtime stage installs: fail the build when a
+# library is missing, and print the list (libssl3, libcrypto3, zlib, libstdc++ with this
+# binding: SCRAM and TLS are built in, there is no zstd or Cyrus SASL to carry).
+RUN ldd node_modules/node-rdkafka/build/Release/node-librdkafka.node node_modules/node-rdkafka/build/deps/librdkafka.so.1 \
+ && ! ldd node_modules/node-rdkafka/build/Release/node-librdkafka.node | grep -q 'not found'
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# The libraries the librdkafka binding links (see the ldd step above) and the CA bundle for TLS
+# to Kafka and Postgres; the slim base image has neither OpenSSL 3 nor ca-certificates.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libssl3 zlib1g libstdc++6 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

@@ -8,6 +8,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { parseAllDocuments } from 'yaml';
 import { PROJECT_DIR } from './helpers/fixtures.js';
 import { loadConfig } from '../src/config.js';
+import { readKafkaConnection } from '../src/kafka/kafka-settings.js';
 
 t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root and starts the supervisor', async (t) => {
   const text = await readFile(path.join(PROJECT_DIR, 'Dockerfile'), 'utf8');
@@ -36,6 +37,13 @@ t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root an
   t.match(build, /npm ci/, 'dependencies from the lock file');
   t.match(build, /npm run build/, 'builds dist/ and the Prisma client');
   t.match(build, /npm prune --omit=dev/, 'drops dev dependencies before the copy');
+
+  // The runtime stage carries what the librdkafka binding links (checked with ldd in the build
+  // stage) and the CA bundle: without them TLS to Kafka or Postgres cannot work in the image.
+  const runtimeInstalls = runtime.filter((i) => keyword(i) === 'RUN').map(args).join('\n');
+  for (const pkg of ['libssl3', 'zlib1g', 'ca-certificates']) t.match(runtimeInstalls, new RegExp(`apt-get install[^\n]*\\b${pkg}\\b`), `the runtime stage installs ${pkg}`);
+  t.match(build, /ldd node_modules\/node-rdkafka\/build\/Release\/node-librdkafka\.node/, 'the build stage lists what the binding links');
+  t.match(build, /grep -q 'not found'/, 'and fails when a library is missing');
 
   const ignore = (await readFile(path.join(PROJECT_DIR, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim());
   for (const entry of ['node_modules', '.git', '.kafka', 'dist', '.env']) t.ok(ignore.includes(entry), `.dockerignore excludes ${entry}`);
@@ -77,9 +85,44 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
   t.ok(container.resources.requests && container.resources.limits, 'requests and limits');
   t.same(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.key, 'DATABASE_URL', 'database URL from a Secret');
   const helpText = (await import('../src/config.js')).HELP;
-  for (const key of Object.keys(find('ConfigMap').data)) t.match(helpText, `(${key}`, `ConfigMap key ${key} is a variable the supervisor reads`);
+  const configMap = find('ConfigMap').data as Record<string, string>;
+  for (const key of Object.keys(configMap).filter((k) => !k.startsWith('KAFKA_CFG_'))) t.match(helpText, `(${key}`, `ConfigMap key ${key} is a variable the supervisor reads`);
+  // KAFKA_CFG_* keys are librdkafka settings: librdkafka itself must accept each.
+  const kafkaEnv = Object.fromEntries(Object.entries(configMap).filter(([k]) => k.startsWith('KAFKA_CFG_')));
+  t.ok(Object.keys(kafkaEnv).length >= 3, 'the ConfigMap configures SASL_SSL');
+  const problems: string[] = [];
+  readKafkaConnection(problems, configMap.KAFKA_BROKERS!, undefined, kafkaEnv);
+  t.same(problems, [], 'librdkafka accepts every KAFKA_CFG_ setting of the ConfigMap');
+  t.equal(configMap.KAFKA_CFG_SECURITY_PROTOCOL, 'SASL_SSL');
+
+  // Secrets: the SASL password and the CAs are files from Secrets; the Deployment never sees the owner's URL.
+  const mounts = Object.fromEntries((container.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
+  const secretVolumes = Object.fromEntries((pod.volumes as { name: string; secret?: { secretName: string } }[]).filter((v) => v.secret).map((v) => [v.name, v.secret!.secretName]));
+  const passwordFile = container.env.find((e: any) => e.name === 'KAFKA_CFG_SASL_PASSWORD_FILE')?.value as string;
+  const saslVolume = Object.entries(mounts).find(([, mountPath]) => passwordFile?.startsWith(`${mountPath}/`))?.[0];
+  t.equal(saslVolume && secretVolumes[saslVolume], 'zipbank-kafka-sasl', 'the SASL password is a file from its own Secret');
+  const caVolume = Object.entries(mounts).find(([, mountPath]) => configMap.KAFKA_CFG_SSL_CA_LOCATION!.startsWith(`${mountPath}/`))?.[0];
+  t.equal(caVolume && secretVolumes[caVolume], 'zipbank-ca', 'the CA file comes from the CA Secret');
+  t.equal(pod.automountServiceAccountToken, false, 'no service account token in the ingester');
+  const secretsUsed = JSON.stringify(pod);
+  t.notMatch(secretsUsed, /zipbank-ingester-db-owner/, 'the Deployment never sees the schema owner');
+
+  const policy = find('NetworkPolicy');
+  t.same(policy.spec.policyTypes, ['Ingress'], 'a NetworkPolicy restricts ingress');
+  t.same(policy.spec.ingress.map((r: any) => r.ports.map((p: any) => p.port)).flat(), ['metrics'], 'admitting only the metrics port');
+  t.same(policy.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels);
   t.equal(find('Service').spec.ports[0].targetPort, 'metrics');
   t.same(find('PodDisruptionBudget').spec.selector.matchLabels, deployment.spec.selector.matchLabels, 'the PDB selects the ingester pods');
-  const job = find('Job');
-  t.match(job.spec.template.spec.containers[0].command.join(' '), /dist\/tools\/migrate\.js/, 'the Job runs the migrations');
+  const job = find('Job').spec.template.spec;
+  t.match(job.initContainers[0].command.join(' '), /dist\/tools\/migrate\.js/, 'the Job runs the migrations first');
+  t.match(job.containers[0].command.join(' '), /dist\/tools\/db-roles\.js/, 'then creates the least-privilege roles');
+  for (const c of [...job.initContainers, ...job.containers]) {
+    t.equal(c.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name, 'zipbank-ingester-db-owner', `${c.name}: as the schema owner`);
+  }
+  t.equal(job.automountServiceAccountToken, false);
+
+  // The image is one name everywhere, pinned (by tag or digest) in one place.
+  const kustomization = parseAllDocuments(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { images: { name: string }[] };
+  t.same(kustomization.images.map((i) => i.name), ['zipbank-ingester'], 'kustomization pins the image');
+  for (const c of [container, ...job.initContainers, ...job.containers]) t.equal(c.image, 'zipbank-ingester', `${c.name} uses the pinned image name`);
 });
