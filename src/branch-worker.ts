@@ -61,7 +61,7 @@ class BranchWorker {
   #lease: Lease | undefined;
   #stallRecorded: string | null = null;
   /** The parked backlog as the last health check saw it, for the stats log. */
-  #parked: { count: number; oldestAgeSeconds: number | null } | undefined;
+  #parked: { count: number; oldestAgeSeconds: number | null; waitingFor: number[] } | undefined;
 
   constructor(task: BranchTask) {
     this.#task = task;
@@ -236,6 +236,7 @@ class BranchWorker {
     let lastUnparkCheck = 0;
     let lastStats = Date.now();
     let lastMetrics = 0;
+    let lastParkedNotice = 0;
     let window = { records: 0, posted: 0, parked: 0, rejected: 0 };
 
     // The batch being collected keeps growing until this loop is ready to write it (see consume).
@@ -295,6 +296,12 @@ class BranchWorker {
           window.posted += outcome.posted;
           window.parked += outcome.parked;
           window.rejected += outcome.rejected;
+          if (outcome.parked > 0 && Date.now() - lastParkedNotice >= STATS_INTERVAL_MS) {
+            // The lab's own producer sends transactions only: make the wait obvious at once.
+            const parked = await parkedStats(this.#prisma, { partition, transactionsTopic: this.#topics.transactions }).catch(() => undefined);
+            if (parked) this.#log.warn({ parkedNow: parked.count, waitingForCustomers: parked.waitingFor }, `${parked.count} transactions wait for their customers (ids ${parked.waitingFor.join(', ')}${parked.waitingFor.length === 10 ? ', ...' : ''}), which do not exist yet: they post as soon as those customers are created on ${this.#topics.customers}`);
+            lastParkedNotice = Date.now();
+          }
           if (outcome.rejected > 0) this.#log.warn({ rejected: outcome.rejected, byReason: outcome.rejectedByReason }, 'records rejected, see table rejected_event');
           if (outcome.alreadyPosted > 0) this.#log.warn({ alreadyPosted: outcome.alreadyPosted }, 'records already in the ledger were skipped (stored offsets were behind the ledger)');
           this.#log.debug({ ...outcome, records: records.length }, 'batch committed');
@@ -316,7 +323,7 @@ class BranchWorker {
           const seconds = (Date.now() - lastStats) / 1000;
           // heapUsedMB is this worker thread's own V8 heap; rssMB is the whole process.
           const memory = process.memoryUsage();
-          this.#log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: this.#parked?.count, oldestParkedAgeSeconds: this.#parked?.oldestAgeSeconds, heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) }, 'branch stats');
+          this.#log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: this.#parked?.count, oldestParkedAgeSeconds: this.#parked?.oldestAgeSeconds, waitingForCustomers: this.#parked?.waitingFor, heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) }, 'branch stats');
           window = { records: 0, posted: 0, parked: 0, rejected: 0 };
           lastStats = Date.now();
         }

@@ -19,6 +19,7 @@ import { parseCustomer, parseTransaction } from './ingest/event-parser.js';
 import { writeBatch } from './ingest/batch-writer.js';
 import { acceptGaps, listGaps, type GapRow } from './ingest/offset-gaps.js';
 import { oneLine } from './text/printable.js';
+import { toDatabaseError } from './db/database-error.js';
 import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections } from './cli/connection-options.js';
 import type { KafkaConnection } from './kafka/kafka-settings.js';
 import os from 'node:os';
@@ -113,6 +114,9 @@ async function withPrisma(databaseUrl: string, action: (prisma: PrismaClient) =>
   const prisma = createPrisma(databaseUrl, 1);
   try {
     return await action(prisma);
+  } catch (err) {
+    // A database failure is one line saying what failed (and where), not a Prisma stack.
+    throw toDatabaseError(err);
   } finally {
     await prisma.$disconnect();
   }
@@ -126,29 +130,38 @@ interface Topics {
 
 async function status(prisma: PrismaClient, topics: Topics, partitions: number[], json: boolean): Promise<number> {
   const offsets = await prisma.consumerOffset.findMany({ where: { partition: { in: partitions }, topic: { in: [topics.customersTopic, topics.transactionsTopic] } } });
-  const parked = await prisma.$queryRaw<{ branch: number; n: bigint; oldest: number | null }[]>`
-    SELECT kafka_partition AS branch, count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest
+  const parked = await prisma.$queryRaw<{ branch: number; n: bigint; oldest: number | null; waiting: bigint[] }[]>`
+    SELECT kafka_partition AS branch, count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest,
+           (array_agg(DISTINCT custid ORDER BY custid))[1:10] AS waiting
       FROM parked_transaction WHERE kafka_topic = ${topics.transactionsTopic} GROUP BY 1`;
   const rejected = await prisma.$queryRaw<{ branch: number; n: bigint }[]>`SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1`;
   const openGaps = await listGaps(prisma, { openOnly: true });
   const leases = await prisma.$queryRaw<{ branch: number; owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null }[]>`
     SELECT "partition" AS branch, owner, expires_at < now() AS expired, stalled_reason, stalled_since
       FROM branch_lease WHERE transactions_topic = ${topics.transactionsTopic}`;
-  const admin = await TopicAdmin.connect(topics.kafka);
+  // Lag needs the broker; everything else comes from Postgres. Without a broker within a couple
+  // of seconds, status still shows what it can and marks the lag as unknown.
+  let kafkaProblem: string | undefined;
+  const admin = await TopicAdmin.connect(topics.kafka, 2_000).catch((err: unknown) => {
+    kafkaProblem = (err as Error).message;
+    return undefined;
+  });
   const rows = [];
   try {
     for (const branch of partitions) {
       const stored = (topic: string) => offsets.find((o) => o.topic === topic && o.partition === branch);
-      const lag = async (topic: string) => Math.max(0, (await admin.highWatermark(topic, branch)) - Number(stored(topic)?.nextOffset ?? 0));
+      const lagOf = async (topic: string) => (admin ? Math.max(0, (await admin.highWatermark(topic, branch)) - Number(stored(topic)?.nextOffset ?? 0)) : null);
+      const lags = [await lagOf(topics.customersTopic), await lagOf(topics.transactionsTopic)];
       const commits = [stored(topics.customersTopic)?.updatedAt, stored(topics.transactionsTopic)?.updatedAt].filter((d): d is Date => d !== undefined);
       const p = parked.find((r) => r.branch === branch);
       rows.push({
         branch,
         customersOffset: Number(stored(topics.customersTopic)?.nextOffset ?? 0),
         transactionsOffset: Number(stored(topics.transactionsTopic)?.nextOffset ?? 0),
-        lag: (await lag(topics.customersTopic)) + (await lag(topics.transactionsTopic)),
+        lag: lags.some((l) => l === null) ? null : lags.reduce((a, b) => (a ?? 0) + (b ?? 0), 0),
         parked: Number(p?.n ?? 0),
         oldestParkedSeconds: p?.oldest == null ? null : Math.round(p.oldest),
+        waitingForCustomers: (p?.waiting ?? []).map(Number),
         rejected: Number(rejected.find((r) => r.branch === branch)?.n ?? 0),
         lastCommit: commits.length ? new Date(Math.max(...commits.map((d) => d.getTime()))).toISOString() : null,
         owner: leases.find((l) => l.branch === branch && !l.expired)?.owner ?? null,
@@ -156,12 +169,13 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
       });
     }
   } finally {
-    await admin.close();
+    await admin?.close();
   }
   if (json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return 0;
   }
+  if (kafkaProblem) process.stdout.write(`lag unknown (-): ${oneLine(kafkaProblem)}\n`);
   const cols = ['branch', 'cust offset', 'tx offset', 'lag', 'parked', 'oldest s', 'rejected', 'last commit'];
   const w = [6, 11, 10, 8, 7, 9, 9, 24];
   const line = (cells: (string | number | null)[]) => cells.map((c, i) => String(c ?? '-').padStart(w[i]!)).join(' ');
@@ -169,6 +183,11 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
   for (const r of rows) process.stdout.write(`${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit])}\n`);
   // The reasons are long: one line each under the table, only for branches that have one.
   for (const r of rows) if (r.why) process.stdout.write(`branch ${r.branch}: ${oneLine(r.why)}\n`);
+  for (const r of rows) {
+    if (r.parked === 0) continue;
+    const more = r.waitingForCustomers.length === 10 ? ', ...' : '';
+    process.stdout.write(`branch ${r.branch}: ${r.parked} transactions wait for customers ${r.waitingForCustomers.join(', ')}${more}, not created yet on ${oneLine(topics.customersTopic)} (see parked list)\n`);
+  }
   return 0;
 }
 
@@ -245,7 +264,7 @@ async function redrive(prisma: PrismaClient, topics: Topics, id: bigint, correct
   const value = Buffer.from(correctedValue);
   const check = original.kafkaTopic === topics.customersTopic ? parseCustomer(value, Infinity) : original.kafkaTopic === topics.transactionsTopic ? parseTransaction(value, Infinity) : undefined;
   if (!check) throw new ConfigError([`record ${id} came from topic ${original.kafkaTopic}, which is neither --customers-topic nor --transactions-topic`]);
-  if (!check.ok) throw new ConfigError([`the corrected value is still not acceptable: ${check.reason}: ${check.detail}`]);
+  if (!check.ok) throw new IngesterError(ERROR_CODES.INVALID_RECORD, `the corrected value is still not acceptable: ${check.reason}: ${check.detail}`);
   const source = { topic: original.kafkaTopic, partition: original.kafkaPartition, offset: Number(original.kafkaOffset), key: original.rawKey ? Buffer.from(original.rawKey) : null, value, timestamp: undefined };
   const batch = assembleBatch([source], { customers: topics.customersTopic, transactions: topics.transactionsTopic }, Infinity);
   // The branch's consumed offsets are already past this record: a re-drive must not move them.

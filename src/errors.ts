@@ -19,6 +19,8 @@ export const ERROR_CODES = Object.freeze({
   /** Another owner took the branch's lease: stop writing, stand by. */
   LEASE_LOST: 'LEASE_LOST',
   MIGRATION_FAILED: 'MIGRATION_FAILED',
+  /** A record an operator gave (a re-drive) is itself invalid: a data error, not configuration. */
+  INVALID_RECORD: 'INVALID_RECORD',
   PRODUCE_FAILED: 'PRODUCE_FAILED',
 } as const);
 

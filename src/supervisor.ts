@@ -12,8 +12,7 @@ import { Backoff } from './ingest/backoff.js';
 import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { IngesterMetrics } from './metrics.js';
 import { startHttpServer } from './http-server.js';
-import { checkSchema } from './db/schema-check.js';
-import { IngesterError } from './errors.js';
+import { runStartupChecks } from './startup-checks.js';
 
 /** A worker that ran this long before dying is healthy again: its next restart waits little. */
 const HEALTHY_RUN_MS = 60_000;
@@ -21,19 +20,6 @@ const HEALTHY_RUN_MS = 60_000;
 export async function supervise(config: IngesterConfig, log: Logger): Promise<number> {
   const stopFlag = new SharedArrayBuffer(4);
   const stop = new Int32Array(stopFlag);
-  const threads = config.partitions.length;
-  const pool = new Piscina<BranchTask, BranchResult>({
-    filename: new URL('./branch-worker.js', import.meta.url).href,
-    minThreads: threads,
-    maxThreads: threads,
-    // Branch tasks live as long as the process: an idle timeout would tear down live consumers.
-    idleTimeout: Infinity,
-    concurrentTasksPerWorker: 1,
-    maxQueue: threads,
-    // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
-    // of taking the whole process (and every other branch) down with it.
-    resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb },
-  });
 
   let signalled = '';
   const onSignal = (signal: NodeJS.Signals) => {
@@ -52,12 +38,26 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
-  const schema = await waitForSchema(config, stop, log);
-  if (schema !== 'ok') {
+  // Before any thread starts: a setup that can never work must not cost a thread per branch.
+  const startup = await runStartupChecks(config, stop, log);
+  if (startup !== 'ok') {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await pool.destroy();
-    return schema === 'stopped' ? 0 : 2;
+    return startup === 'stopped' ? 0 : 2;
   }
+  const threads = config.partitions.length;
+  const pool = new Piscina<BranchTask, BranchResult>({
+    filename: new URL('./branch-worker.js', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    // Branch tasks live as long as the process: an idle timeout would tear down live consumers.
+    idleTimeout: Infinity,
+    concurrentTasksPerWorker: 1,
+    maxQueue: threads,
+    // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
+    // of taking the whole process (and every other branch) down with it.
+    resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb },
+  });
+
   const branches = config.partitions.map((partition) => keepBranchRunning(pool, { partition, config, stopFlag }, stop, log, metrics));
   await Promise.all(branches);
   await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -66,37 +66,6 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   await pool.destroy();
   log.info({ signal: signalled }, 'supervisor stopped cleanly');
   return 0;
-}
-
-/**
- * Checks once, before any worker starts, that the database is migrated to this build's schema.
- * A setup that can never work ends the process (exit 2, one line naming cause and fix); an
- * unreachable server is an outage, waited out with the host and port in each log line.
- */
-async function waitForSchema(config: IngesterConfig, stop: Int32Array, log: Logger): Promise<'ok' | 'stopped' | 'fatal'> {
-  const backoff = new Backoff(1_000, 30_000);
-  let lastMessage = '';
-  while (!stopRequested(stop)) {
-    try {
-      await checkSchema(config.databaseUrl);
-      if (backoff.attempts > 0) log.info('database reachable again');
-      return 'ok';
-    } catch (err) {
-      if (!(err instanceof IngesterError) || !err.canRetry) {
-        const message = err instanceof Error ? err.message : String(err);
-        log.fatal({ code: (err as IngesterError).code }, message);
-        process.stderr.write(`supervisor: ${message}\n`);
-        return 'fatal';
-      }
-      const delayMs = backoff.next();
-      // The same failure again is one short line, not a stack per attempt.
-      if (err.message !== lastMessage) log.error({ code: err.code, delayMs }, `waiting for the database: ${err.message}`);
-      else log.warn({ attempt: backoff.attempts, delayMs }, 'still waiting for the database');
-      lastMessage = err.message;
-      if (await sleepUnlessStopped(stop, delayMs)) break;
-    }
-  }
-  return 'stopped';
 }
 
 async function keepBranchRunning(pool: Piscina<BranchTask, BranchResult>, task: Omit<BranchTask, 'events'>, stop: Int32Array, log: Logger, metrics: IngesterMetrics): Promise<void> {

@@ -33,7 +33,7 @@ export async function applyMigrations(databaseUrl: string, prismaDir = DEFAULT_P
   const { SchemaEngine } = await import('@prisma/schema-engine-wasm');
   const schemaPath = path.join(prismaDir, 'schema.prisma');
   const schema = await readFile(schemaPath, 'utf8');
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl }));
+  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl, allowExitOnIdle: true }));
   const engineLog: string[] = [];
   const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, (line: string) => engineLog.push(line), adapter);
   try {

@@ -27,3 +27,14 @@ export function parsePartitionList(text: string): { partitions: number[]; proble
   if (found.size === 0 && problems.length === 0) problems.push('partitions: the list is empty');
   return { partitions: [...found].sort((a, b) => a - b), problems };
 }
+
+/** The inverse of parsePartitionList for sorted numbers: [0, 1, 2, 5, 8, 9] -> "0-2, 5, 8-9". */
+export function formatPartitionList(partitions: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < partitions.length; i++) {
+    const from = partitions[i]!;
+    while (i + 1 < partitions.length && partitions[i + 1] === partitions[i]! + 1) i++;
+    parts.push(from === partitions[i] ? String(from) : `${from}-${partitions[i]}`);
+  }
+  return parts.join(', ');
+}

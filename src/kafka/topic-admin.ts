@@ -18,12 +18,12 @@ export class TopicAdmin {
     this.#admin = admin;
   }
 
-  static async connect(brokersOrConnection: string | KafkaConnection): Promise<TopicAdmin> {
+  static async connect(brokersOrConnection: string | KafkaConnection, connectTimeoutMs = TIMEOUT_MS): Promise<TopicAdmin> {
     const kafka = kafkaConnection(brokersOrConnection);
     const brokers = kafka.brokers;
     const config = baseClientConfig(kafka, 'zipbank-topic-admin');
     const metadata = retainHandle(new Kafka.Producer(config));
-    await connectClient(metadata, brokers, TIMEOUT_MS);
+    await connectClient(metadata, brokers, connectTimeoutMs);
     // The AdminClient refuses event_cb (it has no log events to deliver).
     const { event_cb: _eventCb, ...adminConfig } = config;
     return new TopicAdmin(metadata, retainHandle(Kafka.AdminClient.create(adminConfig)));

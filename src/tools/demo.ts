@@ -14,6 +14,7 @@ import { ensureLocalKafka, migrate, runProducer } from '../load/local-services.j
 import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
 import { readKafka } from '../cli/connection-options.js';
 import type { KafkaConnection } from '../kafka/kafka-settings.js';
+import { redact } from '../db/database-url.js';
 
 const BRANCHES = 8;
 
@@ -33,7 +34,9 @@ runMain('demo', async () => {
   const customersTopic = env('CUSTOMERS_TOPIC') ?? DEFAULTS.customersTopic;
   const transactionsTopic = env('TRANSACTIONS_TOPIC') ?? DEFAULTS.transactionsTopic;
 
-  const undoKafka = await ensureLocalKafka();
+  // The broker is left running at the end (unlike the load tools): the operator commands the
+  // demo suggests need it. `npm run kafka:stop` stops it.
+  await ensureLocalKafka();
   await ensureTopics(kafka, [customersTopic, transactionsTopic], BRANCHES);
   await migrate();
 
@@ -76,6 +79,11 @@ runMain('demo', async () => {
       return 1;
     }
     say(`every produced record is in Postgres exactly once (${transactions} transactions, ${customers} customers)`);
+    say('explore what it wrote (the Kafka broker is still running; npm run kafka:stop stops it):');
+    say('  node dist/cli.js status                  per branch: offsets, lag, parked, rejected, last commit');
+    say('  node dist/cli.js rejected list           quarantined records, if any');
+    say(`  psql '${redact(databaseUrl)}' -c 'SELECT * FROM balance ORDER BY custid LIMIT 10'`);
+    say('the data stays in the database and on the topics; the next demo adds to it');
     return 0;
   } finally {
     if (supervisor?.running) {
@@ -83,7 +91,6 @@ runMain('demo', async () => {
       say(`supervisor exited with status ${await supervisor.stop()}`);
     }
     await db.end();
-    await undoKafka();
   }
 });
 

@@ -41,7 +41,9 @@ runMain('db:migrate', async () => {
     throw new IngesterError(ERROR_CODES.MIGRATION_FAILED, `migrating ${redact(databaseUrl)} failed: ${describe(err)}`, { cause: err });
   }
   return 0;
-});
+  // Prisma's WASM schema engine leaves a 10 s timer behind after its last migration: without
+  // exitWhenDone the command sat silent for 10 s after printing its result.
+}, { exitWhenDone: true });
 
 function describe(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -116,6 +116,11 @@ runMain('produce', async () => {
   );
   const elapsedMs = Date.now() - started;
   printTable(sent, totals);
+  // Say what was sent, not what will be created: ids an earlier run used are repeats, which the
+  // ingester ignores when identical (so the demo and a second produce do not double-count).
+  if (totals.customers > 0) {
+    process.stderr.write(`produce: sent ${totals.customers} customer creations with ids ${plan.firstCustid} to ${plan.firstCustid + totals.customers - 1}; ids that already exist are repeats and create nothing (use --first-custid for new ones)\n`);
+  }
   process.stdout.write(`${JSON.stringify({ customersTopic, transactionsTopic, seed: plan.seed, firstCustid: plan.firstCustid, elapsedMs, branches: sent, totals })}\n`);
   return 0;
 });
