@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # What `npm test` needs besides node_modules: kcat (the independent Kafka client the tests read
-# topics back with) and the local broker. Installs kcat from Debian's packages when it can.
+# topics back with), promtool and prometheus (the monitoring tests), openssl (test CAs), and the
+# local broker. Installs the missing Debian packages when it can.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if ! command -v kcat >/dev/null; then
+missing=()
+command -v kcat >/dev/null || missing+=(kcat)
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v openssl >/dev/null || missing+=(openssl)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test-prereqs: installing kcat"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null)
+    echo "test-prereqs: installing ${missing[*]}"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null)
   else
-    echo "test-prereqs: kcat is missing: install it (Debian/Ubuntu: sudo apt-get install kcat)" >&2
+    echo "test-prereqs: missing ${missing[*]}: install them (Debian/Ubuntu: sudo apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi

@@ -31,10 +31,14 @@ export class IngesterMetrics {
   readonly #restarts = new Counter({ name: 'zipbank_worker_restarts_total', help: 'Branch worker restarts after a failure', labelNames: ['branch'], registers: [this.registry] });
   readonly #writeFailures = new Counter({ name: 'zipbank_write_failures_total', help: 'Failed database writes by cause: outage (retried), schema (retried until fixed), data (records isolated and quarantined)', labelNames: ['branch', 'cause'], registers: [this.registry] });
   readonly #gaps = new Gauge({ name: 'zipbank_offset_gaps_open', help: 'Offset gaps the branch is stopped on until an operator accepts them', labelNames: ['branch'], registers: [this.registry] });
+  readonly #leaseHeld = new Gauge({ name: 'zipbank_branch_lease_held', help: '1 while this supervisor owns the branch (holds its lease and ingests), 0 while it stands by or restarts the worker', labelNames: ['branch'], registers: [this.registry] });
   readonly #branchReady = new Gauge({ name: 'zipbank_branch_ready', help: '1 while the branch has a connected consumer and a working database', labelNames: ['branch'], registers: [this.registry] });
 
   constructor(partitions: readonly number[]) {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+    // check metrics rejects them); they add nothing the process figures do not say.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     for (const p of partitions) {
       this.#ready.set(p, { consumer: false, database: true });
       const branch = String(p);
@@ -43,6 +47,7 @@ export class IngesterMetrics {
       for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
       this.#branchReady.set({ branch }, 0);
       this.#gaps.set({ branch }, 0);
+      this.#leaseHeld.set({ branch }, 0);
     }
   }
 
@@ -51,10 +56,13 @@ export class IngesterMetrics {
     switch (event.type) {
       case 'ready':
         this.#setReady(event.partition, { consumer: true, database: true, databaseReason: undefined, kafkaReason: undefined, standby: false, gap: undefined });
+        this.#leaseHeld.set({ branch }, 1);
         break;
       case 'standby':
         this.#setReady(event.partition, { consumer: false, standby: true, gap: undefined });
+        this.#leaseHeld.set({ branch }, 0);
         this.#gaps.set({ branch }, 0);
+      this.#leaseHeld.set({ branch }, 0);
         break;
       case 'database':
         this.#setReady(event.partition, { database: event.ok, databaseReason: event.ok ? undefined : event.reason });
@@ -66,6 +74,8 @@ export class IngesterMetrics {
         this.#writeFailures.inc({ branch, cause: event.cause });
         break;
       case 'gap':
+        // Stopped on a gap, the worker still holds the lease (so no standby posts past the gap).
+        this.#leaseHeld.set({ branch }, 1);
         this.#gaps.set({ branch }, event.open);
         this.#setReady(event.partition, { gap: event.reason });
         break;
@@ -91,6 +101,7 @@ export class IngesterMetrics {
   /** The branch's worker died or is restarting: not ready until it says so again. */
   workerDown(partition: number, restarted: boolean): void {
     this.#setReady(partition, { consumer: false, gap: undefined });
+    this.#leaseHeld.set({ branch: String(partition) }, 0);
     if (restarted) this.#restarts.inc({ branch: String(partition) });
   }
 
