@@ -2,6 +2,7 @@
 // are recorded here, labelled by branch, next to the usual process figures.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkerEvent } from './worker-protocol.js';
+import { REJECT_REASONS } from './ingest/event-parser.js';
 
 /** What readiness knows of a branch; each reason is one line for /readyz. */
 interface BranchState {
@@ -45,6 +46,9 @@ export class IngesterMetrics {
       // Zero series from the start, so rates and alerts work before the first event.
       for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts]) metric.inc({ branch }, 0);
       for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
+      // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
+      // first quarantined record would never fire the alert.
+      for (const reason of Object.values(REJECT_REASONS)) this.#rejected.inc({ branch, reason }, 0);
       this.#branchReady.set({ branch }, 0);
       this.#gaps.set({ branch }, 0);
       this.#leaseHeld.set({ branch }, 0);

@@ -66,7 +66,7 @@ t.test('the CLI: one-line failures, status without a broker, data errors called 
   t.equal(noBroker.code, 0, 'status works without a broker');
   t.ok(Date.now() - started < 8_000, `within seconds (${Date.now() - started} ms)`);
   t.match(noBroker.stdout, /lag unknown \(-\): cannot reach Kafka at 127\.0\.0\.1:9999/);
-  t.match(noBroker.stdout, /^\s+0\s+1\s+1\s+-\s+0\s/m, 'offsets from Postgres, lag marked unknown');
+  t.match(noBroker.stdout, /^\s+0\s+1\s+2\s+-\s+1\s/m, 'offsets and parked count from Postgres, lag marked unknown');
 
   const [rejected] = JSON.parse((await runNode('dist/cli.js', ['rejected', 'list', '--json'], env)).stdout) as { id: number }[];
   const stillBad = await runNode('dist/cli.js', ['rejected', 'redrive', '--id', String(rejected?.id), '--value', 'not json'], env);

@@ -10,7 +10,8 @@ import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { createTestCa } from './helpers/test-ca.js';
 import { ConfirmedProducer } from '../src/kafka/confirmed-producer.js';
 
-const PORT = 39_192; // plaintext; +1 controller; +2 SASL_SSL
+// Below the ephemeral range (32768 and up), so no outgoing connection can hold one of them.
+const PORT = 28_192; // plaintext; +1 controller; +2 SASL_SSL
 const SASL_PASSWORD = 'Sasl-Pa55-word-ZB';
 const DB_PASSWORD = 'Db-Pa55-word-ZB';
 

@@ -4,7 +4,11 @@ import t from 'tap';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { runNode } from './helpers/fixtures.js';
+
+const execFileAsync = promisify(execFile);
 
 t.test('load-test in catch-up and live mode verifies the ledger and writes a JSON report and an SVG chart', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
@@ -31,9 +35,32 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
       t.ok(report.totals.afterWarmup.latencyMs.p99 > 0 && report.totals.afterWarmup.latencyMs.p99 <= report.totals.latencyMs.max, 'live: latency after the warm-up measured');
     }
   }
-  const svg = await readFile(path.join(dir, files.find((f) => f.endsWith('.svg'))!), 'utf8');
-  t.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  t.match(svg, /<path d="M/, 'has throughput lines');
+  for (const file of reports) {
+    const report = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
+    const svg = await readFile(path.join(dir, file.replace(/\.json$/, '.svg')), 'utf8');
+    const mode = report.settings.mode as string;
+    t.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    t.ok(report.machine.cpus >= 1, `${mode}: machine.cpus filled (${report.machine.cpus})`);
+    // Sampled every 200 ms from the start, not once a second after it.
+    t.equal(report.samples[0].seconds, 0, `${mode}: a sample at the start`);
+    const gaps = report.samples.slice(1).map((s: { seconds: number }, i: number) => s.seconds - report.samples[i].seconds);
+    t.ok(Math.max(...gaps) < 1, `${mode}: samples at most a second apart (${report.samples.length} samples)`);
+    const panels = [...svg.matchAll(/<g class="panel" data-title="([^"]*)">/g)].map((m) => m[1]);
+    t.equal(panels.length, 3, `${mode}: three panels`);
+    t.match(panels[0], /rows committed per branch \(cumulative\)/);
+    t.match(panels[1], /total throughput/);
+    t.match(panels[2], mode === 'catch-up' ? /time in the backlog \+ write \(ms, log scale\)/ : /produce-to-ledger latency \(ms, log scale\)/, `${mode}: latency named for what it is`);
+    for (const name of ['branch 0', 'branch 1', 'all branches', 'p50', 'p99', 'max']) {
+      const path_ = new RegExp(`<path d="M[^"]*(L[^"]*){3,}" [^>]*data-series="${name}"`);
+      t.match(svg, path_, `${mode}: series ${name} drawn with several points`);
+    }
+    // Rendered as a picture, the way a person would open it.
+    const png = path.join(dir, file.replace(/\.json$/, '.png'));
+    await execFileAsync('rsvg-convert', ['-o', png, path.join(dir, file.replace(/\.json$/, '.svg'))]);
+    const header = (await readFile(png)).subarray(0, 24);
+    t.same([...header.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG', `${mode}: renders to PNG`);
+    t.ok(header.readUInt32BE(16) >= 900 && header.readUInt32BE(20) >= 900, `${mode}: ${header.readUInt32BE(16)}x${header.readUInt32BE(20)} pixels`);
+  }
 });
 
 t.test('bench measures COPY, the naive consumer and the ingester on the same rows', async (t) => {

@@ -7,7 +7,8 @@ import { count, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js'
 import { createTestCa } from './helpers/test-ca.js';
 import { privatePostgresWithTls } from './helpers/private-postgres.js';
 
-const TLS_PORT = 55_432;
+// Below the ephemeral range (32768 and up), so no outgoing connection can hold it.
+const TLS_PORT = 25_432;
 
 t.test('supervisor, CLI and migrator work over sslmode=verify-full, and refuse a server the CA does not vouch for', async (t) => {
   const ca = await createTestCa(t, 'ca');

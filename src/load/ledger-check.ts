@@ -43,6 +43,22 @@ export async function latency(db: pg.Client, fromMs = 0): Promise<{ overall: Lat
   return { overall: { ...pick(rows.find((r) => r.branch === null)), histogram }, perBranch };
 }
 
+/**
+ * Latency percentiles over time: rows grouped by when they were produced (Kafka's timestamp), in
+ * buckets of `bucketMs` from `startMs` (null: from the first row produced). Each point is p50, p99
+ * and max of the rows produced then.
+ */
+export async function latencyOverTime(db: pg.Client, startMs: number | null, bucketMs: number): Promise<{ seconds: number; p50: number; p99: number; max: number }[]> {
+  const q = `extract(epoch FROM posted_at - kafka_timestamp) * 1000`;
+  const { rows } = await db.query<{ b: string; p: number[]; max: number }>(
+    `SELECT floor((extract(epoch FROM kafka_timestamp) * 1000 - coalesce($1, (SELECT extract(epoch FROM min(kafka_timestamp)) * 1000 FROM "transaction"))) / $2) AS b,
+            percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY ${q}) AS p, max(${q}) AS max
+       FROM "transaction" WHERE kafka_timestamp IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    [startMs, bucketMs],
+  );
+  return rows.map((r) => ({ seconds: ((Number(r.b) + 0.5) * bucketMs) / 1000, p50: r.p[0] ?? 0, p99: r.p[1] ?? 0, max: Number(r.max) }));
+}
+
 export interface Verification {
   ok: boolean;
   problems: string[];

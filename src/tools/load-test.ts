@@ -13,10 +13,14 @@ import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
 import { ensureLocalKafka, runProducer, type ProduceSummary } from '../load/local-services.js';
 import { checkpoint } from '../load/checkpoint.js';
 import { createScratchEnvironment } from '../load/scratch-environment.js';
-import { committedPerBranch, latency, verifyLedger, type LatencySummary, type Verification } from '../load/ledger-check.js';
+import { committedPerBranch, latency, latencyOverTime, verifyLedger, type Verification } from '../load/ledger-check.js';
 import { Progress } from '../load/progress.js';
 import { renderChartSvg } from '../load/svg-chart.js';
+import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
+
+/** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
+const SAMPLE_MS = 200;
 
 const HELP = `Usage: npm run load-test -- [options]
 
@@ -107,14 +111,15 @@ runMain('load-test', async () => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      const samples: Sample[] = [];
+      // A sample every 200 ms, the first at the start: a 20 s run still draws a curve.
+      const samples: Sample[] = [{ seconds: 0, committed: await committedPerBranch(db, scratch.transactionsTopic, branches), rssMB: (await ingester.memory()).rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds() }];
       const finishedAt = new Array<number | null>(branches).fill(null);
       const progress = new Progress('load-test', transactions);
       let summary: ProduceSummary | undefined;
       void produced.then((s) => (summary = s), () => undefined);
       const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
       for (;;) {
-        await new Promise((r) => setTimeout(r, 1000));
+        await new Promise((r) => setTimeout(r, SAMPLE_MS));
         if (!ingester.running) throw new Error('the ingester exited during the run');
         const committed = await committedPerBranch(db, scratch.transactionsTopic, branches);
         const memory = await ingester.memory();
@@ -145,7 +150,7 @@ runMain('load-test', async () => {
       const jsonPath = path.join(reportDir, `${runId}.json`);
       const svgPath = path.join(reportDir, `${runId}.svg`);
       await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-      await writeFile(svgPath, chart(report, samples, latencies.overall));
+      await writeFile(svgPath, chart(report, samples, await latencyOverTime(db, mode === 'live' ? started : null, latencyBucketMs(seconds))));
       printTable(report);
       process.stdout.write(`report: ${jsonPath}\nchart:  ${svgPath}\n`);
       if (!verification.ok) {
@@ -173,7 +178,7 @@ function buildReport(r: {
   return {
     runId: r.runId,
     settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs },
-    machine: { cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? null, node: process.version },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     totals: {
       seconds: r.seconds,
       transactionsPerSecond: r.finalSummary.totals.transactions / r.seconds,
@@ -239,19 +244,31 @@ function printTable(report: Report): void {
   if (m && report.settings.mode === 'live') process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
 }
 
-function chart(report: Report, samples: Sample[], overall: LatencySummary): string {
-  const series = report.branches.map((b) => ({
-    name: `branch ${b.branch}`,
-    points: samples.map((s, i) => {
-      const prev = samples[i - 1];
-      const dt = prev ? s.seconds - prev.seconds : s.seconds;
-      return { x: s.seconds, y: ((s.committed[b.branch] ?? 0) - (prev?.committed[b.branch] ?? 0)) / dt };
-    }),
-  }));
-  const bars = overall.histogram.map((h, i, all) => ({ label: h.upToMs === null ? `>${all[i - 1]?.upToMs}` : `≤${h.upToMs}`, value: h.count }));
-  return renderChartSvg(
-    `${report.runId}: ${Math.round(report.totals.transactionsPerSecond)} tx/s, p99 ${report.totals.latencyMs.p99.toFixed(0)} ms`,
-    { title: 'throughput per branch', xLabel: 'seconds', yLabel: 'transactions/s', series },
-    { title: 'produce-to-ledger latency (ms), rows per bucket', yLabel: 'rows', bars },
-  );
+function chart(report: Report, samples: Sample[], latencyOverTime: { seconds: number; p50: number; p99: number; max: number }[]): string {
+  const perBranch = report.branches.map((b) => ({ name: `branch ${b.branch}`, points: samples.map((s) => ({ x: s.seconds, y: s.committed[b.branch] ?? 0 })) }));
+  const total = (s: Sample) => s.committed.reduce((a, b) => a + b, 0);
+  // Throughput over a sliding second: 200 ms samples alone are too jumpy to read.
+  const throughput = samples.map((s) => {
+    const earlier = [...samples].reverse().find((e) => e.seconds <= s.seconds - 1) ?? samples[0]!;
+    return { x: s.seconds, y: s.seconds > earlier.seconds ? (total(s) - total(earlier)) / (s.seconds - earlier.seconds) : 0 };
+  });
+  const catchUp = report.settings.mode === 'catch-up';
+  return renderChartSvg(`${report.runId}: ${Math.round(report.totals.transactionsPerSecond)} tx/s, p99 ${report.totals.latencyMs.p99.toFixed(0)} ms`, [
+    { title: 'rows committed per branch (cumulative)', xLabel: 'seconds since the start', yLabel: 'rows', series: perBranch },
+    { title: 'total throughput (rows/s, over the last second)', xLabel: 'seconds since the start', yLabel: 'rows/s', series: [{ name: 'all branches', points: throughput, emphasis: true }] },
+    {
+      title: catchUp
+        ? 'time in the backlog + write (ms, log scale): rows produced before the ingester ran waited for it'
+        : 'produce-to-ledger latency (ms, log scale), by when the rows were produced',
+      xLabel: catchUp ? 'seconds since the first row was produced (when produced)' : 'seconds since the start (when produced)',
+      yLabel: 'ms',
+      logY: true,
+      series: (['p50', 'p99', 'max'] as const).map((k) => ({ name: k, points: latencyOverTime.filter((p) => p.seconds >= 0).map((p) => ({ x: p.seconds, y: p[k] })) })),
+    },
+  ]);
+}
+
+/** Latency buckets: about 60 over the run, never under 250 ms. */
+function latencyBucketMs(seconds: number): number {
+  return Math.max(250, Math.round((seconds * 1000) / 60));
 }
