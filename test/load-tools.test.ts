@@ -13,7 +13,7 @@ const execFileAsync = promisify(execFile);
 t.test('load-test in catch-up and live mode verifies the ledger and writes a JSON report and an SVG chart', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  for (const mode of [['--mode', 'catch-up', '--transactions', '3000'], ['--mode', 'live', '--rate', '500', '--duration', '3', '--warmup', '1']]) {
+  for (const mode of [['--mode', 'catch-up', '--transactions', '20000'], ['--mode', 'live', '--rate', '500', '--duration', '3', '--warmup', '1']]) {
     const result = await runNode('dist/tools/load-test.js', [...mode, '--branches', '2', '--customers', '20', '--report-dir', dir], {}, 240_000);
     t.equal(result.code, 0, `${mode[1]} run succeeds`, { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
     t.match(result.stdout, /verified: all \d+ transactions in the ledger exactly once/);
@@ -41,7 +41,7 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
     const mode = report.settings.mode as string;
     t.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     t.ok(report.machine.cpus >= 1, `${mode}: machine.cpus filled (${report.machine.cpus})`);
-    // Sampled every 200 ms from the start, not once a second after it.
+    // Sampled every 100 ms from the start, not once a second after it.
     t.equal(report.samples[0].seconds, 0, `${mode}: a sample at the start`);
     const gaps = report.samples.slice(1).map((s: { seconds: number }, i: number) => s.seconds - report.samples[i].seconds);
     t.ok(Math.max(...gaps) < 1, `${mode}: samples at most a second apart (${report.samples.length} samples)`);
@@ -50,9 +50,13 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
     t.match(panels[0], /rows committed per branch \(cumulative\)/);
     t.match(panels[1], /total throughput/);
     t.match(panels[2], mode === 'catch-up' ? /time in the backlog \+ write \(ms, log scale\)/ : /produce-to-ledger latency \(ms, log scale\)/, `${mode}: latency named for what it is`);
+    // A catch-up of this size drains in well under a second: a few samples are all there is.
+    const segments = mode === 'catch-up' ? 2 : 10;
     for (const name of ['branch 0', 'branch 1', 'all branches', 'p50', 'p99', 'max']) {
-      const path_ = new RegExp(`<path d="M[^"]*(L[^"]*){3,}" [^>]*data-series="${name}"`);
-      t.match(svg, path_, `${mode}: series ${name} drawn with several points`);
+      const d = new RegExp(`<path d="([^"]*)" [^>]*data-series="${name}"`).exec(svg)?.[1] ?? '';
+      const points = d.split(/[ML]/).filter(Boolean).length;
+      const wanted = ['p50', 'p99', 'max'].includes(name) ? 4 : segments + 1;
+      t.ok(points >= wanted, `${mode}: series ${name} drawn with ${points} points (at least ${wanted})`);
     }
     // Rendered as a picture, the way a person would open it.
     const png = path.join(dir, file.replace(/\.json$/, '.png'));

@@ -44,17 +44,24 @@ export async function latency(db: pg.Client, fromMs = 0): Promise<{ overall: Lat
 }
 
 /**
- * Latency percentiles over time: rows grouped by when they were produced (Kafka's timestamp), in
- * buckets of `bucketMs` from `startMs` (null: from the first row produced). Each point is p50, p99
- * and max of the rows produced then.
+ * Latency percentiles over time: rows grouped by when they were produced (Kafka's timestamp) into
+ * about `buckets` buckets from `startMs` (null: from the first row produced) to the last row
+ * produced. Each point is p50, p99 and max of the rows produced in its bucket.
  */
-export async function latencyOverTime(db: pg.Client, startMs: number | null, bucketMs: number): Promise<{ seconds: number; p50: number; p99: number; max: number }[]> {
+export async function latencyOverTime(db: pg.Client, startMs: number | null, buckets = 50): Promise<{ seconds: number; p50: number; p99: number; max: number }[]> {
+  const span = await db.query<{ first: number | null; last: number | null }>(
+    `SELECT extract(epoch FROM min(kafka_timestamp)) * 1000 AS first, extract(epoch FROM max(kafka_timestamp)) * 1000 AS last FROM "transaction"`,
+  );
+  const first = startMs ?? Number(span.rows[0]?.first ?? 0);
+  const last = Number(span.rows[0]?.last ?? first);
+  // A catch-up backlog may be produced within a second: buckets follow the span, not a clock.
+  const bucketMs = Math.max(5, (last - first) / buckets);
   const q = `extract(epoch FROM posted_at - kafka_timestamp) * 1000`;
   const { rows } = await db.query<{ b: string; p: number[]; max: number }>(
-    `SELECT floor((extract(epoch FROM kafka_timestamp) * 1000 - coalesce($1, (SELECT extract(epoch FROM min(kafka_timestamp)) * 1000 FROM "transaction"))) / $2) AS b,
+    `SELECT floor((extract(epoch FROM kafka_timestamp) * 1000 - $1) / $2) AS b,
             percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY ${q}) AS p, max(${q}) AS max
        FROM "transaction" WHERE kafka_timestamp IS NOT NULL GROUP BY 1 ORDER BY 1`,
-    [startMs, bucketMs],
+    [first, bucketMs],
   );
   return rows.map((r) => ({ seconds: ((Number(r.b) + 0.5) * bucketMs) / 1000, p50: r.p[0] ?? 0, p99: r.p[1] ?? 0, max: Number(r.max) }));
 }
