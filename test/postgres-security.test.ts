@@ -44,6 +44,13 @@ t.test('supervisor, CLI and migrator work over sslmode=verify-full, and refuse a
   const refused = await runNode('dist/supervisor.js', ['--partitions', '0', '--metrics-port', '0', '--database-url', wrongCa, '--customers-topic', C, '--transactions-topic', E], {}, 30_000);
   t.equal(refused.code, 2, 'a server certificate the CA did not sign stops the supervisor at start-up');
   t.match(refused.stderr, /TLS verification of the server failed \(.*(self[- ]signed|unable to verify|certificate).*\): check sslrootcert and sslmode/i);
+  // A refused password is a setup that can never work: exit 2 naming it, not a retry loop.
+  await sql(url, `CREATE ROLE zb_password_user LOGIN PASSWORD 'right-password'`);
+  const wrongPassword = `${serverUrl.replace('postgres@', 'zb_password_user:wrong-password@')}/zipbank_tls?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca.caCert)}`;
+  const badLogin = await runNode('dist/supervisor.js', ['--partitions', '0', '--metrics-port', '0', '--database-url', wrongPassword, '--customers-topic', C, '--transactions-topic', E], {}, 30_000);
+  t.equal(badLogin.code, 2, 'a refused password stops the supervisor at start-up');
+  t.match(badLogin.stderr, /password authentication failed for user "zb_password_user": the password was refused: check the credentials in DATABASE_URL/);
+  t.notMatch(badLogin.stderr + badLogin.stdout, /wrong-password/, 'without showing the password');
   const migrateRefused = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: wrongCa });
   t.equal(migrateRefused.code, 1, 'and the migrator');
   t.match(migrateRefused.stderr, /certificate/i);

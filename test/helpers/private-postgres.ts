@@ -21,7 +21,8 @@ function asPostgres(command: string, args: string[]) {
 }
 
 /**
- * Over TCP the server admits TLS only, and never to the maintenance database `postgres` (as on
+ * Over TCP the server admits TLS only (the role zb_password_user with a SCRAM password, every other
+ * role trusted), and never to the maintenance database `postgres` (as on
  * managed servers); `createDatabase` goes through the server's Unix socket instead.
  */
 export async function privatePostgresWithTls(t: Teardown, port: number, tls: { cert: string; key: string }): Promise<{ serverUrl: string; createDatabase(name: string): Promise<void> }> {
@@ -40,7 +41,7 @@ export async function privatePostgresWithTls(t: Teardown, port: number, tls: { c
   }
   if (process.getuid?.() === 0) await execFileAsync('chown', ['-R', 'postgres', data]);
   await appendFile(path.join(data, 'postgresql.conf'), `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nfsync = off\n`);
-  await writeFile(path.join(data, 'pg_hba.conf'), `local all all trust\nhost postgres all 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n`);
+  await writeFile(path.join(data, 'pg_hba.conf'), `local all all trust\nhost postgres all 127.0.0.1/32 reject\nhostssl all zb_password_user 127.0.0.1/32 scram-sha-256\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n`);
   if (process.getuid?.() === 0) await execFileAsync('chown', ['postgres', path.join(data, 'pg_hba.conf')]);
   await asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-l', path.join(dir, 'server.log'), '-w', 'start']);
   return {
