@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeSettings, parseProperties, readKafkaConnection, settingName } from '../src/kafka/kafka-settings.js';
 import { failureCause } from '../src/kafka/connect-client.js';
+import { readDatabaseUrl, readSecret } from '../src/cli/connection-options.js';
 
 t.test('client.properties format: key=value, key: value, comments and blank lines', async (t) => {
   const parsed = parseProperties('# a comment\n! another\n\nsecurity.protocol=SASL_SSL\nsasl.mechanisms : SCRAM-SHA-512\nssl.ca.location=/etc/ca.pem\nbroken line\n');
@@ -46,4 +47,25 @@ t.test('file, variables and secret files combine, later sources winning; librdka
 t.test('the cause of a failed connection, without librdkafka\'s thread and state noise', async (t) => {
   t.equal(failureCause('[thrd:127.0.0.1:9999/bootstrap]: 127.0.0.1:9999/bootstrap: Connect to ipv4#127.0.0.1:9999 failed: Connection refused (after 0ms in state CONNECT)'), 'Connect to ipv4#127.0.0.1:9999 failed: Connection refused');
   t.equal(failureCause('[thrd:sasl_ssl://127.0.0.1:39194/bootstrap]: sasl_ssl://127.0.0.1:39194/bootstrap: SASL authentication error: Authentication failed (after 5ms in state AUTH_REQ)'), 'SASL authentication error: Authentication failed');
+});
+
+t.test('secrets come from a variable or from the file its _FILE twin names', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-secret-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'url');
+  await writeFile(file, 'postgresql://ingester:pw@db.bank:5432/zipbank\n');
+  const saved = { ...process.env };
+  t.teardown(() => {
+    process.env = saved;
+  });
+  delete process.env.DATABASE_URL;
+  process.env.DATABASE_URL_FILE = file;
+  const problems: string[] = [];
+  t.equal(readDatabaseUrl(problems, undefined), 'postgresql://ingester:pw@db.bank:5432/zipbank', 'from the file, without its newline');
+  t.equal(readDatabaseUrl(problems, 'postgresql://x@h/db'), 'postgresql://x@h/db', 'a flag wins');
+  process.env.DATABASE_URL_FILE = path.join(dir, 'missing');
+  readDatabaseUrl(problems, undefined);
+  t.match(problems.join('\n'), /DATABASE_URL_FILE: cannot read .*missing: ENOENT/);
+  process.env.OPERATOR_PASSWORD = 'direct';
+  t.equal(readSecret([], 'OPERATOR_PASSWORD'), 'direct');
 });

@@ -45,7 +45,7 @@ export function readConnections(problems: Problems, flags: KafkaFlags & { 'datab
 
 /** --database-url, else DATABASE_URL, else the content of the file DATABASE_URL_FILE names. */
 export function readDatabaseUrl(problems: Problems, flag: string | undefined): string {
-  const databaseUrl = nonEmptyOption(problems, 'database-url', flag ?? env('DATABASE_URL') ?? fileContent(problems, 'DATABASE_URL_FILE'), DEFAULTS.databaseUrl);
+  const databaseUrl = nonEmptyOption(problems, 'database-url', flag ?? readSecret(problems, 'DATABASE_URL'), DEFAULTS.databaseUrl);
   try {
     splitDatabaseUrl(databaseUrl);
   } catch (err) {
@@ -54,13 +54,19 @@ export function readDatabaseUrl(problems: Problems, flag: string | undefined): s
   return databaseUrl;
 }
 
-function fileContent(problems: Problems, variable: string): string | undefined {
-  const file = env(variable);
+/**
+ * A secret from the environment: the variable itself, else the content of the file its `_FILE`
+ * twin names (how Kubernetes mounts a Secret), without a trailing newline.
+ */
+export function readSecret(problems: Problems, variable: string): string | undefined {
+  const direct = env(variable);
+  if (direct !== undefined) return direct;
+  const file = env(`${variable}_FILE`);
   if (file === undefined) return undefined;
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    problems.push(`${variable}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    problems.push(`${variable}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     return undefined;
   }
 }

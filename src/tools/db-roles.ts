@@ -1,9 +1,8 @@
 // npm run db:roles: creates the ingester's and the operator's roles and grants them exactly what
 // they need (src/db/roles.ts). Run as the schema owner, after db:migrate.
-import { readFileSync } from 'node:fs';
 import { parseFlags, nonEmptyOption, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
-import { readDatabaseUrl } from '../cli/connection-options.js';
+import { readDatabaseUrl, readSecret } from '../cli/connection-options.js';
 import { grantRoles } from '../db/roles.js';
 import { redact } from '../db/database-url.js';
 import { ConfigError } from '../errors.js';
@@ -41,22 +40,10 @@ runMain('db:roles', async () => {
     operator: nonEmptyOption(problems, 'operator-role', flags['operator-role'] ?? env('OPERATOR_ROLE'), 'zipbank_operator'),
   };
   if (names.ingester === names.operator) problems.push('ingester-role and operator-role must differ');
-  const passwords = { ingester: secret(problems, 'INGESTER_PASSWORD'), operator: secret(problems, 'OPERATOR_PASSWORD') };
+  const passwords = { ingester: readSecret(problems, 'INGESTER_PASSWORD'), operator: readSecret(problems, 'OPERATOR_PASSWORD') };
   if (problems.length > 0) throw new ConfigError(problems);
   await grantRoles(databaseUrl, names, passwords);
   process.stdout.write(`roles ready in ${redact(databaseUrl)}: ${names.ingester} (ingester), ${names.operator} (operator CLI)\n`);
   return 0;
 });
 
-function secret(problems: Problems, variable: string): string | undefined {
-  const direct = env(variable);
-  if (direct !== undefined) return direct;
-  const file = env(`${variable}_FILE`);
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (err) {
-    problems.push(`${variable}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return undefined;
-  }
-}
