@@ -153,7 +153,8 @@ class BranchWorker {
       const parkedAtStart = await this.#attempt('count parked transactions', () => parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }));
       if (!parkedAtStart) return 'stopped';
       this.#log.info({ offsets: Object.fromEntries(checked), parked: parkedAtStart.count, epoch: String(lease.epoch) }, 'branch worker started');
-      this.#emit({ type: 'ready', partition: this.#partition });
+      // The offset is reported at once, so lag tooling is right even before the first batch.
+      this.#emit({ type: 'ready', partition: this.#partition, transactionsNextOffset: checked.get(this.#topics.transactions) });
       return await this.#ingest(lease, consumer, parkedAtStart.count > 0);
     } finally {
       this.#consumer = undefined;
@@ -287,6 +288,7 @@ class BranchWorker {
             parked: outcome.parked,
             rejectedByReason: outcome.rejectedByReason,
             writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,
+            transactionsNextOffset: this.#storedOffsets.get(this.#topics.transactions),
           });
           lastUnparkCheck = Date.now();
           checkParked = outcome.stillParked > 0;

@@ -8,7 +8,13 @@ import { parsePartitionList } from './ingest/partition-list.js';
 import { ConfigError } from './errors.js';
 
 export interface IngesterConfig {
+  /** The branches to ingest; empty with --partitions auto (the consumer group decides). */
   readonly partitions: readonly number[];
+  /** --partitions auto: join the Kafka consumer group `group` to learn which branches to own. */
+  readonly autoPartitions: boolean;
+  readonly group: string;
+  /** The consumer group's session timeout: how soon a dead supervisor's branches are reassigned. */
+  readonly groupSessionTimeoutMs: number;
   /** Brokers and extra librdkafka settings (TLS, SASL, ...), for every Kafka client. */
   readonly kafka: KafkaConnection;
   readonly databaseUrl: string;
@@ -37,7 +43,10 @@ export const HELP = `Usage: node dist/supervisor.js [options]
 Ingests branch partitions of the customers and transactions topics into PostgreSQL, one worker
 thread per partition.
 
-  --partitions <list>          branch partitions, e.g. 0-7, 0,3,5 or 2-4,7 (PARTITIONS_LIST, default 0-${DEFAULTS.partitions - 1})
+  --partitions <list>          branch partitions, e.g. 0-7, 0,3,5 or 2-4,7 (PARTITIONS_LIST, default 0-${DEFAULTS.partitions - 1});
+                               auto: the Kafka consumer group spreads the branches over the supervisors
+  --group <name>               consumer group of --partitions auto (KAFKA_GROUP, default zipbank-ingester)
+  --group-session-timeout-ms <n>  how soon a dead member's branches move (KAFKA_GROUP_SESSION_TIMEOUT_MS, default 10000)
 ${CONNECTION_HELP}
   --customers-topic <name>     customer creations              (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
   --transactions-topic <name>  deposits and withdrawals        (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
@@ -60,6 +69,8 @@ export type ConfigResult = { help: true } | { help: false; config: IngesterConfi
 export function loadConfig(argv: string[]): ConfigResult {
   const flags = parseFlags(argv, {
     partitions: { type: 'string' },
+    group: { type: 'string' },
+    'group-session-timeout-ms': { type: 'string' },
     ...CONNECTION_FLAGS,
     'customers-topic': { type: 'string' },
     'transactions-topic': { type: 'string' },
@@ -77,7 +88,9 @@ export function loadConfig(argv: string[]): ConfigResult {
   if (flags.help) return { help: true };
 
   const problems: Problems = [];
-  const parsed = parsePartitionList(flags.partitions ?? env('PARTITIONS_LIST') ?? `0-${DEFAULTS.partitions - 1}`);
+  const partitionList = flags.partitions ?? env('PARTITIONS_LIST') ?? `0-${DEFAULTS.partitions - 1}`;
+  const autoPartitions = partitionList.trim() === 'auto';
+  const parsed = autoPartitions ? { partitions: [], problems: [] } : parsePartitionList(partitionList);
   problems.push(...parsed.problems);
   const { kafka, databaseUrl } = readConnections(problems, flags);
   const logLevel = (flags['log-level'] ?? env('LOG_LEVEL') ?? 'info').toLowerCase();
@@ -85,6 +98,9 @@ export function loadConfig(argv: string[]): ConfigResult {
 
   const config: IngesterConfig = {
     partitions: Object.freeze(parsed.partitions),
+    autoPartitions,
+    group: nonEmptyOption(problems, 'group', flags.group ?? env('KAFKA_GROUP'), 'zipbank-ingester'),
+    groupSessionTimeoutMs: integerOption(problems, 'group-session-timeout-ms', flags['group-session-timeout-ms'] ?? env('KAFKA_GROUP_SESSION_TIMEOUT_MS'), 10_000, { min: 6_000, max: 300_000 }),
     kafka,
     databaseUrl,
     customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),

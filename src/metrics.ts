@@ -40,19 +40,7 @@ export class IngesterMetrics {
     // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
     // check metrics rejects them); they add nothing the process figures do not say.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
-    for (const p of partitions) {
-      this.#ready.set(p, { consumer: false, database: true });
-      const branch = String(p);
-      // Zero series from the start, so rates and alerts work before the first event.
-      for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts]) metric.inc({ branch }, 0);
-      for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
-      // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
-      // first quarantined record would never fire the alert.
-      for (const reason of Object.values(REJECT_REASONS)) this.#rejected.inc({ branch, reason }, 0);
-      this.#branchReady.set({ branch }, 0);
-      this.#gaps.set({ branch }, 0);
-      this.#leaseHeld.set({ branch }, 0);
-    }
+    for (const p of partitions) this.track(p);
   }
 
   record(event: WorkerEvent): void {
@@ -102,6 +90,31 @@ export class IngesterMetrics {
     }
   }
 
+  /** A branch this supervisor now runs (--partitions auto: the group assigned it). */
+  track(partition: number): void {
+    if (!this.#ready.has(partition)) this.#ready.set(partition, { consumer: false, database: true });
+    this.#initialise(String(partition));
+  }
+
+  /** Zero series from the start, so rates and alerts work before the first event. */
+  #initialise(branch: string): void {
+    for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts]) metric.inc({ branch }, 0);
+    for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
+    // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
+    // first quarantined record would never fire the alert.
+    for (const reason of Object.values(REJECT_REASONS)) this.#rejected.inc({ branch, reason }, 0);
+    this.#branchReady.set({ branch }, 0);
+    this.#gaps.set({ branch }, 0);
+    this.#leaseHeld.set({ branch }, 0);
+  }
+
+  /** A branch this supervisor no longer runs: it no longer counts for readiness. */
+  untrack(partition: number): void {
+    this.#ready.delete(partition);
+    this.#leaseHeld.set({ branch: String(partition) }, 0);
+    this.#branchReady.set({ branch: String(partition) }, 0);
+  }
+
   /** The branch's worker died or is restarting: not ready until it says so again. */
   workerDown(partition: number, restarted: boolean): void {
     this.#setReady(partition, { consumer: false, gap: undefined });
@@ -133,7 +146,10 @@ export class IngesterMetrics {
   }
 
   #setReady(partition: number, change: Partial<BranchState>): void {
-    const state = { ...(this.#ready.get(partition) ?? { consumer: false, database: true }), ...change };
+    // A branch the group moved away may still report while it drains: it no longer counts.
+    const current = this.#ready.get(partition);
+    if (!current) return;
+    const state = { ...current, ...change };
     this.#ready.set(partition, state);
     this.#branchReady.set({ branch: String(partition) }, state.consumer && state.database && !state.gap ? 1 : 0);
   }

@@ -13,10 +13,15 @@ import type { Logger } from './log.js';
 
 export type StartupOutcome = 'ok' | 'stopped' | 'fatal';
 
-export async function runStartupChecks(config: IngesterConfig, stop: Int32Array, log: Logger): Promise<StartupOutcome> {
+/** With the number of branches the topics have (what --partitions auto can spread). */
+export async function runStartupChecks(config: IngesterConfig, stop: Int32Array, log: Logger): Promise<{ outcome: StartupOutcome; branches: number }> {
   const database = await waitFor('the database', () => checkSchema(config.databaseUrl), stop, log);
-  if (database !== 'ok') return database;
-  return waitFor('Kafka', () => checkBranchTopics(config.kafka, [config.customersTopic, config.transactionsTopic], config.partitions), stop, log);
+  if (database !== 'ok') return { outcome: database, branches: 0 };
+  let branches = 0;
+  const kafka = await waitFor('Kafka', async () => {
+    branches = await checkBranchTopics(config.kafka, [config.customersTopic, config.transactionsTopic], config.autoPartitions ? 'all' : config.partitions);
+  }, stop, log);
+  return { outcome: kafka, branches };
 }
 
 /** Runs `check` until it passes, fails for good (fatal), or stop is requested. */

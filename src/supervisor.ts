@@ -1,26 +1,24 @@
-// The supervisor: `node dist/supervisor.js --partitions 0-7`. One worker thread per branch
-// partition through piscina; a worker that dies is restarted with backoff; SIGTERM or SIGINT
-// stops every worker cooperatively (shared stop flag) and the process exits 0 within the bound.
-import { Piscina } from 'piscina';
-import { MessageChannel } from 'node:worker_threads';
+// The supervisor: `node dist/supervisor.js --partitions 0-7` (or `--partitions auto`: the Kafka
+// consumer group decides). One worker thread per branch through piscina (src/branch-pool.ts); a
+// worker that dies is restarted with backoff; SIGTERM or SIGINT stops every worker cooperatively
+// and the process exits 0 within the bound.
 import { loadConfig, HELP, type IngesterConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { redact } from './db/database-url.js';
 import { describeSettings } from './kafka/kafka-settings.js';
 import { Backoff } from './ingest/backoff.js';
-import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
+import { requestStop, sleepUnlessStopped, stopRequested } from './worker-protocol.js';
+import { BranchPool } from './branch-pool.js';
+import { GroupMembership } from './kafka/group-membership.js';
 import { IngesterMetrics } from './metrics.js';
 import { startHttpServer } from './http-server.js';
 import { runStartupChecks } from './startup-checks.js';
 
-/** A worker that ran this long before dying is healthy again: its next restart waits little. */
-const HEALTHY_RUN_MS = 60_000;
-
 export async function supervise(config: IngesterConfig, log: Logger): Promise<number> {
-  const stopFlag = new SharedArrayBuffer(4);
-  const stop = new Int32Array(stopFlag);
-
+  // Raised by SIGTERM or SIGINT; every branch has a stop flag of its own besides (see BranchPool).
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  let pool: BranchPool | undefined;
   let signalled = '';
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -30,72 +28,75 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
     signalled = signal;
     log.info({ signal, boundMs: config.shutdownTimeoutMs }, 'stopping: workers finish or abandon their batch and disconnect');
     requestStop(stop);
+    pool?.stopAll();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  log.info({ partitions: config.partitions, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs }, 'supervisor started');
+  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs }, 'supervisor started');
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
   // Before any thread starts: a setup that can never work must not cost a thread per branch.
   const startup = await runStartupChecks(config, stop, log);
-  if (startup !== 'ok') {
+  if (startup.outcome !== 'ok') {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    return startup === 'stopped' ? 0 : 2;
+    return startup.outcome === 'stopped' ? 0 : 2;
   }
-  const threads = config.partitions.length;
-  const pool = new Piscina<BranchTask, BranchResult>({
-    filename: new URL('./branch-worker.js', import.meta.url).href,
-    minThreads: threads,
-    maxThreads: threads,
-    // Branch tasks live as long as the process: an idle timeout would tear down live consumers.
-    idleTimeout: Infinity,
-    concurrentTasksPerWorker: 1,
-    maxQueue: threads,
-    // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
-    // of taking the whole process (and every other branch) down with it.
-    resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb },
-  });
 
-  const branches = config.partitions.map((partition) => keepBranchRunning(pool, { partition, config, stopFlag }, stop, log, metrics));
-  await Promise.all(branches);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-
-  // Every task has returned, so no thread holds a librdkafka handle any more: safe to end them.
+  let membership: GroupMembership | undefined;
+  if (!config.autoPartitions) {
+    pool = new BranchPool(config, log, metrics, { min: config.partitions.length, max: config.partitions.length });
+    for (const partition of config.partitions) pool.start(partition);
+  } else {
+    const branches = pool = new BranchPool(config, log, metrics, { min: 0, max: startup.branches }, (partition, offset) => membership?.noteCommitted(partition, offset));
+    membership = await joinGroup(config, log, metrics, branches, stop);
+  }
+  await untilStopped(stop);
+  // Leaving the group first lets the other members take the branches over while ours drain.
+  await membership?.leave();
+  pool.stopAll();
   await pool.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
   log.info({ signal: signalled }, 'supervisor stopped cleanly');
   return 0;
 }
 
-async function keepBranchRunning(pool: Piscina<BranchTask, BranchResult>, task: Omit<BranchTask, 'events'>, stop: Int32Array, log: Logger, metrics: IngesterMetrics): Promise<void> {
-  const backoff = new Backoff(1_000, 30_000);
-  let restarts = 0;
-  while (!stopRequested(stop)) {
-    const started = Date.now();
-    // A fresh channel per run: events of a dead run can never be mistaken for the new one's.
-    const channel = new MessageChannel();
-    channel.port1.on('message', (event: WorkerEvent) => metrics.record(event));
-    try {
-      await pool.run({ ...task, events: channel.port2 }, { transferList: [channel.port2] });
-      if (stopRequested(stop)) return;
-      log.error({ branch: task.partition }, 'branch worker returned without being asked to stop');
-    } catch (err) {
-      if (stopRequested(stop)) {
-        log.error({ branch: task.partition, err }, 'branch worker failed while stopping');
-        return;
+/**
+ * --partitions auto: joins the consumer group, retrying while Kafka cannot be reached, and starts
+ * or stops a branch worker for each branch the group assigns or revokes.
+ */
+async function joinGroup(config: IngesterConfig, log: Logger, metrics: IngesterMetrics, pool: BranchPool, stop: Int32Array): Promise<GroupMembership | undefined> {
+  const listener = {
+    assigned(partitions: number[]) {
+      log.info({ assigned: partitions, group: config.group }, 'the consumer group assigned branches to this supervisor');
+      for (const p of partitions) {
+        metrics.track(p);
+        pool.start(p);
       }
-      log.error({ branch: task.partition, err }, 'branch worker died');
-    } finally {
-      channel.port1.close();
+    },
+    revoked(partitions: number[]) {
+      log.info({ revoked: partitions, group: config.group }, 'the consumer group moved branches away; stopping their workers');
+      for (const p of partitions) {
+        metrics.untrack(p);
+        void pool.stop(p);
+      }
+    },
+  };
+  const backoff = new Backoff(1_000, 30_000);
+  while (!stopRequested(stop)) {
+    try {
+      return await GroupMembership.join(config.kafka, config.group, config.transactionsTopic, config.groupSessionTimeoutMs, listener);
+    } catch (err) {
+      log.error({ delayMs: backoff.peek() }, `could not join consumer group ${config.group}, retrying: ${(err as Error).message}`);
+      if (await sleepUnlessStopped(stop, backoff.next())) break;
     }
-    metrics.workerDown(task.partition, true);
-    if (Date.now() - started > HEALTHY_RUN_MS) backoff.reset();
-    const delayMs = backoff.next();
-    restarts++;
-    log.warn({ branch: task.partition, delayMs, restarts }, 'restarting branch worker');
-    if (await sleepUnlessStopped(stop, delayMs)) return;
   }
+  return undefined;
+}
+
+async function untilStopped(stop: Int32Array): Promise<void> {
+  while (!(await sleepUnlessStopped(stop, 60_000)));
 }
 
 async function main(): Promise<void> {

@@ -7,7 +7,7 @@ import type { IngesterConfig } from './config.js';
 export interface BranchTask {
   partition: number;
   config: IngesterConfig;
-  /** Int32 at index 0: 0 = run, 1 = stop. Shared by the supervisor and every worker. */
+  /** Int32 at index 0: 0 = run, 1 = stop. This branch's own: a branch can be stopped alone. */
   stopFlag: SharedArrayBuffer;
   /** Where the worker reports WorkerEvents (metrics, readiness) to the supervisor. */
   events: MessagePort;
@@ -16,7 +16,7 @@ export interface BranchTask {
 /** What a branch worker tells the supervisor while it runs. */
 export type WorkerEvent =
   /** Consumer connected and assigned, stored offsets read: the branch can ingest. */
-  | { type: 'ready'; partition: number }
+  | { type: 'ready'; partition: number; transactionsNextOffset?: number }
   /** Another supervisor holds the branch's lease: this worker waits to take over. */
   | { type: 'standby'; partition: number }
   /** A batch committed. */
@@ -29,6 +29,8 @@ export type WorkerEvent =
       parked: number;
       rejectedByReason: Record<string, number>;
       writeSeconds: number;
+      /** The branch's next offset on the transactions topic, as now committed in Postgres. */
+      transactionsNextOffset?: number;
     }
   /**
    * The database failed (ok: false, the branch is retrying; reason says what failed, in one line)

@@ -76,7 +76,16 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
   const defaults = loadConfig([]);
   if (defaults.help) throw new Error('unexpected');
 
-  t.same(container.args, ['--partitions', '0-7'], 'runs branches 0-7');
+  t.same(container.args, ['--partitions', 'auto'], 'shares the branches through the consumer group');
+  t.equal(deployment.spec.replicas, 3, 'three replicas');
+  t.equal(find('PodDisruptionBudget').spec.maxUnavailable, 1, 'one pod at a time may go');
+  t.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0, 'a rolling update adds a pod before it removes one');
+  const scaler = parseAllDocuments(await readFile(path.join(dir, 'autoscaling/keda-scaledobject.yaml'), 'utf8'))[0]!.toJS() as Record<string, any>;
+  t.equal(scaler.kind, 'ScaledObject');
+  t.equal(scaler.spec.scaleTargetRef.name, deployment.metadata.name, 'KEDA scales the ingester Deployment');
+  t.ok(scaler.spec.maxReplicaCount <= 8, 'capped at the number of branches');
+  const trigger = scaler.spec.triggers[0];
+  t.same([trigger.type, trigger.metadata.consumerGroup, trigger.metadata.topic], ['kafka', find('ConfigMap').data.KAFKA_GROUP, find('ConfigMap').data.TRANSACTIONS_TOPIC], 'on the group\'s lag on the transactions topic');
   t.equal(container.livenessProbe.httpGet.path, '/healthz');
   t.equal(container.readinessProbe.httpGet.path, '/readyz');
   t.equal(container.ports[0].containerPort, defaults.config.metricsPort, 'metrics port matches the code');
