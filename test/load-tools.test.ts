@@ -67,6 +67,20 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
   }
 });
 
+t.test('load-test --supervisors 2 shares the branches through a consumer group and verifies the ledger', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const result = await runNode('dist/tools/load-test.js', ['--mode', 'catch-up', '--transactions', '20000', '--branches', '4', '--customers', '40', '--supervisors', '2', '--report-dir', dir], {}, 240_000);
+  t.equal(result.code, 0, 'the scaled-out run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
+  t.match(result.stdout, /verified: all 20000 transactions in the ledger exactly once/);
+  const report = JSON.parse(await readFile(path.join(dir, (await readdir(dir)).find((f) => f.endsWith('.json'))!), 'utf8'));
+  t.equal(report.settings.supervisors, 2, 'the report says how many supervisors ran');
+  const logs = (await readdir(dir)).filter((f) => /-ingester-\d\.log$/.test(f));
+  t.equal(logs.length, 2, 'one log per supervisor');
+  const assigned = await Promise.all(logs.map(async (f) => (await readFile(path.join(dir, f), 'utf8')).includes('the consumer group assigned branches to this supervisor')));
+  t.same(assigned, [true, true], 'both joined the group');
+});
+
 t.test('bench measures COPY, the naive consumer and the ingester on the same rows', async (t) => {
   const result = await runNode('dist/tools/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2'], {}, 240_000);
   t.equal(result.code, 0, 'bench succeeds', { stderr: result.stderr.slice(-2000) });

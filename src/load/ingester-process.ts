@@ -88,3 +88,49 @@ export class IngesterProcess {
     return this.exited;
   }
 }
+
+/**
+ * Several supervisors sharing the branches through a consumer group (--partitions auto), seen as
+ * one ingester: CPU and memory are summed over the processes, as a scaled-out run costs them.
+ */
+export class IngesterGroup {
+  readonly #members: IngesterProcess[];
+
+  constructor(count: number, settings: Omit<IngesterSettings, 'partitions'> & { group: string }) {
+    this.#members = Array.from({ length: count }, (_, i) =>
+      new IngesterProcess({ ...settings, partitions: 'auto', extraArgs: [...(settings.extraArgs ?? []), '--group', settings.group], logFile: settings.logFile.replace(/\.log$/, `-${i}.log`) }),
+    );
+  }
+
+  get running(): boolean {
+    return this.#members.every((m) => m.running);
+  }
+
+  get workerDeaths(): number {
+    return this.#members.reduce((n, m) => n + m.workerDeaths, 0);
+  }
+
+  /** Every branch has a worker somewhere (starts summed over the members). */
+  async waitUntilWorkersStarted(count: number, timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#members.reduce((n, m) => n + m.workersStarted, 0) < count) {
+      if (!this.running) throw new Error('a supervisor exited during start-up');
+      if (Date.now() > deadline) throw new Error(`branch workers did not start within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async cpuSeconds(): Promise<number> {
+    return (await Promise.all(this.#members.map((m) => m.cpuSeconds()))).reduce((a, b) => a + b, 0);
+  }
+
+  async memory(): Promise<{ rssBytes: number; peakRssBytes: number }> {
+    const all = await Promise.all(this.#members.map((m) => m.memory()));
+    return { rssBytes: all.reduce((n, m) => n + m.rssBytes, 0), peakRssBytes: all.reduce((n, m) => n + m.peakRssBytes, 0) };
+  }
+
+  async stop(): Promise<number | null> {
+    const codes = await Promise.all(this.#members.map((m) => m.stop()));
+    return codes.find((c) => c !== 0) ?? 0;
+  }
+}

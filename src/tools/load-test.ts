@@ -9,7 +9,7 @@ import { DEFAULTS, env } from '../defaults.js';
 import { integerOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
-import { IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
+import { IngesterGroup, IngesterProcess, PROJECT_DIR } from '../load/ingester-process.js';
 import { ensureLocalKafka, runProducer, type ProduceSummary } from '../load/local-services.js';
 import { checkpoint } from '../load/checkpoint.js';
 import { createScratchEnvironment } from '../load/scratch-environment.js';
@@ -50,7 +50,7 @@ interface Sample {
 runMain('load-test', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
-    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' },
+    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' }, supervisors: { type: 'string' },
     seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
   });
   if (flags.help) {
@@ -71,6 +71,8 @@ runMain('load-test', async () => {
   if (flags['batch-size'] !== undefined) ingesterArgs.push('--batch-size', String(integerOption(problems, 'batch-size', flags['batch-size'], 0, { min: 1, max: 50_000 })));
   if (flags['linger-ms'] !== undefined) ingesterArgs.push('--linger-ms', String(integerOption(problems, 'linger-ms', flags['linger-ms'], 0, { min: 0, max: 60_000 })));
   if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
+  // More than one: supervisors share the branches through a consumer group (--partitions auto).
+  const supervisors = integerOption(problems, 'supervisors', flags.supervisors, 1, { min: 1, max: 64 });
   // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
   // ingester processes inherit it.
   const kafka = readKafka(problems, {});
@@ -83,12 +85,13 @@ runMain('load-test', async () => {
   await mkdir(reportDir, { recursive: true });
   const undoKafka = await ensureLocalKafka();
   const scratch = await createScratchEnvironment({ kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: Boolean(flags.keep) });
-  let ingester: IngesterProcess | undefined;
+  let ingester: IngesterProcess | IngesterGroup | undefined;
   try {
     const databaseUrl = await scratch.newDatabase('ledger');
     const produceArgs = ['--brokers', brokers, '--branches', String(branches), '--customers', String(customers), '--transactions', String(transactions), '--seed', String(seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic];
+    const common = { brokers, databaseUrl, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: ingesterArgs, logFile: path.join(reportDir, `${runId}-ingester.log`) };
     const startIngester = () =>
-      new IngesterProcess({ partitions: `0-${branches - 1}`, brokers, databaseUrl, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: ingesterArgs, logFile: path.join(reportDir, `${runId}-ingester.log`) });
+      supervisors === 1 ? new IngesterProcess({ ...common, partitions: `0-${branches - 1}` }) : new IngesterGroup(supervisors, { ...common, group: runId });
 
     let produced: Promise<ProduceSummary>;
     let started: number;
@@ -146,7 +149,7 @@ runMain('load-test', async () => {
       const steadyLatencies = mode === 'live' && warmup > 0 ? await latency(db, started + warmup * 1000) : latencies;
       const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
 
-      const report = buildReport({ runId, mode, branches, customers, transactions, rate, duration, seed, ingesterArgs, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
+      const report = buildReport({ runId, mode, branches, customers, transactions, rate, duration, seed, ingesterArgs, supervisors, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
       const jsonPath = path.join(reportDir, `${runId}.json`);
       const svgPath = path.join(reportDir, `${runId}.svg`);
       await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -170,14 +173,14 @@ runMain('load-test', async () => {
 });
 
 function buildReport(r: {
-  runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[];
+  runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[]; supervisors: number;
   seconds: number; samples: Sample[]; finishedAt: (number | null)[]; finalSummary: ProduceSummary; memory: { rssBytes: number; peakRssBytes: number }; cpuSeconds: number;
   latencies: Awaited<ReturnType<typeof latency>>; steadyLatencies: Awaited<ReturnType<typeof latency>>; warmup: number; verification: Verification; workerDeaths: number; exitCode: number | null;
 }) {
   const steady = r.steadyLatencies.overall;
   return {
     runId: r.runId,
-    settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs },
+    settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs, supervisors: r.supervisors },
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     totals: {
       seconds: r.seconds,
