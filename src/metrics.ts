@@ -19,6 +19,7 @@ interface BranchState {
 export class IngesterMetrics {
   readonly registry = new Registry();
   readonly #ready = new Map<number, BranchState>();
+  #startup: string | undefined;
 
   readonly #consumed = new Counter({ name: 'zipbank_records_consumed_total', help: 'Kafka records committed to Postgres (both topics)', labelNames: ['branch'], registers: [this.registry] });
   readonly #ledger = new Counter({ name: 'zipbank_ledger_rows_total', help: 'Ledger rows written', labelNames: ['branch'], registers: [this.registry] });
@@ -90,6 +91,14 @@ export class IngesterMetrics {
     }
   }
 
+  /**
+   * What the start-up checks are waiting for (undefined once they pass): every branch is not
+   * ready with that reason, since none of them can start before.
+   */
+  startupProblem(service: 'database' | 'kafka', reason: string | undefined): void {
+    this.#startup = reason === undefined ? undefined : `${service}: ${reason}`;
+  }
+
   /** A branch this supervisor now runs (--partitions auto: the group assigned it). */
   track(partition: number): void {
     if (!this.#ready.has(partition)) this.#ready.set(partition, { consumer: false, database: true });
@@ -129,6 +138,12 @@ export class IngesterMetrics {
    */
   notReady(): string[] {
     const problems: string[] = [];
+    if (this.#startup) {
+      // Nothing has started yet: the one reason holds for every branch.
+      for (const p of this.#ready.keys()) problems.push(`branch ${p}: ${this.#startup}`);
+      if (this.#ready.size === 0) problems.push(`starting: ${this.#startup}`);
+      return problems;
+    }
     for (const [p, state] of this.#ready) {
       if (state.standby) continue;
       // The most specific reason first: a gap or a database problem explains a missing consumer.

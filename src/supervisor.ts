@@ -38,7 +38,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
   // Before any thread starts: a setup that can never work must not cost a thread per branch.
-  const startup = await runStartupChecks(config, stop, log);
+  const startup = await runStartupChecks(config, stop, log, metrics);
   if (startup.outcome !== 'ok') {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return startup.outcome === 'stopped' ? 0 : 2;

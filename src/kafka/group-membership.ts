@@ -27,6 +27,8 @@ export class GroupMembership {
   readonly #consumer: Kafka.KafkaConsumer;
   readonly #topic: string;
   readonly #pending = new Map<number, number>();
+  /** Partitions the group gave this member now: only theirs are committed. */
+  readonly #assigned = new Set<number>();
   #polling = true;
   #loop: Promise<void> = Promise.resolve();
   #flusher: NodeJS.Timeout | undefined;
@@ -59,9 +61,13 @@ export class GroupMembership {
       if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
         // Paused for good: this consumer only holds the assignment, the workers read.
         consumer.pause(assignment);
+        for (const p of partitions) membership.#assigned.add(p);
         listener.assigned(partitions);
       } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
-        for (const p of partitions) membership.#pending.delete(p);
+        for (const p of partitions) {
+          membership.#assigned.delete(p);
+          membership.#pending.delete(p);
+        }
         listener.revoked(partitions);
       }
     });
@@ -74,7 +80,9 @@ export class GroupMembership {
 
   /** Records a branch's next offset in Postgres; committed to the group within a second. */
   noteCommitted(partition: number, nextOffset: number): void {
-    this.#pending.set(partition, nextOffset);
+    // A revoked branch still draining reports offsets its new owner has passed: committing them
+    // would move the group's offset back.
+    if (this.#assigned.has(partition)) this.#pending.set(partition, nextOffset);
   }
 
   async #poll(): Promise<void> {
