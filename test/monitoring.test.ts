@@ -84,6 +84,11 @@ t.test('a real Prometheus scraping a supervisor under load: throughput per branc
     }
   }
   t.ok(queries >= 14, `${queries} dashboard queries checked`);
+  // And the alert rules: every metric they name is one the supervisor exports.
+  const rules = parse(await readFile(RULES, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+  for (const rule of rules.groups.flatMap((g) => g.rules)) {
+    for (const [name] of rule.expr.matchAll(/\bzipbank_[a-z_]+\b/g)) t.ok(exported.has(name), `${rule.alert}: ${name} is exported`);
+  }
   const titles = dashboard.panels.map((p) => p.title).join('\n');
   for (const topic of ['Throughput', 'latency', 'lag', 'Parked', 'Oldest parked', 'Quarantined', 'restarts', 'memory', 'CPU', 'Lease ownership']) t.match(titles, new RegExp(topic), `a panel for ${topic}`);
   t.equal((await supervisor.kill('SIGTERM')).code, 0);

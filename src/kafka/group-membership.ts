@@ -26,7 +26,8 @@ export interface MembershipListener {
 export class GroupMembership {
   readonly #consumer: Kafka.KafkaConsumer;
   readonly #topic: string;
-  readonly #pending = new Map<number, number>();
+  /** The latest next offset of each branch this member holds, committed again every flush. */
+  readonly #latest = new Map<number, number>();
   /** Partitions the group gave this member now: only theirs are committed. */
   readonly #assigned = new Set<number>();
   #polling = true;
@@ -66,7 +67,7 @@ export class GroupMembership {
       } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
         for (const p of partitions) {
           membership.#assigned.delete(p);
-          membership.#pending.delete(p);
+          membership.#latest.delete(p);
         }
         listener.revoked(partitions);
       }
@@ -82,7 +83,7 @@ export class GroupMembership {
   noteCommitted(partition: number, nextOffset: number): void {
     // A revoked branch still draining reports offsets its new owner has passed: committing them
     // would move the group's offset back.
-    if (this.#assigned.has(partition)) this.#pending.set(partition, nextOffset);
+    if (this.#assigned.has(partition)) this.#latest.set(partition, nextOffset);
   }
 
   async #poll(): Promise<void> {
@@ -93,14 +94,18 @@ export class GroupMembership {
     }
   }
 
+  /**
+   * Commits every held branch's latest offset, changed or not: a commit the broker refuses during
+   * a rebalance is simply made again a second later (at most one request a second, a few bytes
+   * per branch), so the group's offsets end equal to Postgres's even when the load has stopped.
+   */
   #flush(): void {
-    if (this.#pending.size === 0) return;
-    const offsets = [...this.#pending].map(([partition, offset]) => ({ topic: this.#topic, partition, offset }));
-    this.#pending.clear();
+    if (this.#latest.size === 0) return;
+    const offsets = [...this.#latest].map(([partition, offset]) => ({ topic: this.#topic, partition, offset }));
     try {
       this.#consumer.commit(offsets);
     } catch {
-      // Monitoring only: Postgres holds the offsets that count. The next batch commits again.
+      // Monitoring only: Postgres holds the offsets that count. The next flush tries again.
     }
   }
 
