@@ -25,6 +25,8 @@ export class BranchPool {
   readonly #log: Logger;
   readonly #metrics: IngesterMetrics;
   readonly #branches = new Map<number, RunningBranch>();
+  /** Set by stopAll: a branch the group assigns while the supervisor stops is not started. */
+  #closed = false;
   /** Called after each committed batch with the branch's next transactions offset. */
   readonly #onCommitted: (partition: number, nextOffset: number) => void;
 
@@ -53,7 +55,7 @@ export class BranchPool {
 
   /** Starts the branch's worker (and keeps it running) unless it runs already. */
   start(partition: number): void {
-    if (this.#branches.has(partition)) return;
+    if (this.#closed || this.#branches.has(partition)) return;
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const done = this.#keepRunning(partition, stop).finally(() => {
       if (this.#branches.get(partition)?.stop === stop) this.#branches.delete(partition);
@@ -71,6 +73,7 @@ export class BranchPool {
 
   /** Asks every worker to stop (signal handlers call it); `idle` tells when they have. */
   stopAll(): void {
+    this.#closed = true;
     for (const branch of this.#branches.values()) requestStop(branch.stop);
   }
 

@@ -69,6 +69,8 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 async function joinGroup(config: IngesterConfig, log: Logger, metrics: IngesterMetrics, pool: BranchPool, stop: Int32Array): Promise<GroupMembership | undefined> {
   const listener = {
     assigned(partitions: number[]) {
+      // While stopping, the group may still hand over a leaving member's branches: not ours to start.
+      if (stopRequested(stop)) return;
       log.info({ assigned: partitions, group: config.group }, 'the consumer group assigned branches to this supervisor');
       for (const p of partitions) {
         metrics.track(p);
