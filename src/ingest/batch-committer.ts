@@ -53,9 +53,12 @@ export class BatchCommitter {
 
     this.#log.warn({ records: records.length, sqlstate: first.sqlstate, err: first.message }, 'Postgres refused the batch; isolating the records it refuses');
     const total = new Tally();
-    if (checkParked && (await this.#isolateParked(total)) === STOPPED) return undefined;
+    if (checkParked && (await this.#postParked(total)) === STOPPED) return undefined;
     // Tried whole again only when the parked transactions were part of the refused write.
     if ((await this.#isolate(records, checkParked, total)) === STOPPED) return undefined;
+    // The halves are written without the parked check, so transactions parked for a customer
+    // this batch created are posted now, in this commit, not on a later idle check.
+    if (total.outcome.customersCreated > 0 && (await this.#postParked(total)) === STOPPED) return undefined;
     this.#log.warn({ refused: total.outcome.refused, extraWrites: total.outcome.extraWrites }, 'refused records quarantined as database_rejected, see table rejected_event');
     return total.outcome;
   }
@@ -106,8 +109,20 @@ export class BatchCommitter {
   }
 
   /**
+   * Posts the parked transactions whose customer now exists: in one write when Postgres takes
+   * them all, otherwise one at a time, so that only the one it refuses is quarantined.
+   */
+  async #postParked(total: Tally): Promise<void | typeof STOPPED> {
+    const written = await this.#write(this.#assemble([]), true);
+    total.writes++;
+    if (written === STOPPED) return STOPPED;
+    if (written instanceof DatabaseError) return this.#isolateParked(total);
+    total.add(written);
+  }
+
+  /**
    * Parked transactions whose customer now exists are posted one at a time; one that Postgres
-   * refuses moves to rejected_event. Rare (the refused batch had parked transactions to post).
+   * refuses moves to rejected_event. Rare (a write of parked transactions was refused).
    */
   async #isolateParked(total: Tally): Promise<void | typeof STOPPED> {
     const options = { ...this.#options.write, checkParked: true };

@@ -1,0 +1,52 @@
+// The batch committer against the real database: when Postgres refuses one record of a batch
+// that also creates a customer, the transactions parked for that customer are posted in the
+// same commit, not left for a later idle check (which made the branch look finished while its
+// parked rows waited, and the record-isolation test flaky).
+import t from 'tap';
+import { withDatabase } from './helpers/fixtures.js';
+import { count, sql } from './helpers/supervisor.js';
+import { createPrisma } from '../src/db/prisma.js';
+import { createLogger } from '../src/log.js';
+import { BatchCommitter, type Attempt } from '../src/ingest/batch-committer.js';
+import type { RawRecord } from '../src/ingest/batch.js';
+
+const TOPICS = { customers: 'c', transactions: 'e' };
+const PARTITION = 0;
+
+const record = (topic: string, offset: number, value: unknown): RawRecord => ({ topic, partition: PARTITION, offset, key: null, value: Buffer.from(JSON.stringify(value)) });
+const deposit = (offset: number, custid: number, amt = 100) => record(TOPICS.transactions, offset, { custid, type: 'dep', date: 1587398300 + offset, amt });
+const customer = (offset: number, custid: number) => record(TOPICS.customers, offset, { custid, createdate: 1587398219, fname: 'Ada', lname: 'Byron' });
+
+/** Database actions run once: this test has no outage to wait out. */
+const once: Attempt = async (_what, action) => action();
+
+t.test('a refused batch that creates a customer posts the transactions parked for it in the same commit', async (t) => {
+  const url = await withDatabase(t);
+  const prisma = createPrisma(url);
+  t.teardown(() => prisma.$disconnect());
+  const committer = new BatchCommitter(prisma, { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } }, once, createLogger('silent'));
+
+  // Customer 5 exists, one deposit away from overflowing its balance.
+  const setup = await committer.commit([customer(0, 5)], false);
+  t.equal(setup?.customersCreated, 1);
+  await sql(url, 'UPDATE balance SET balance_cents = 9223372036854775000 WHERE custid = 5');
+
+  // Transactions of customer 6 arrive before the customer: parked.
+  const early = await committer.commit([deposit(0, 6), deposit(1, 6), deposit(2, 6)], false);
+  t.equal(early?.parked, 3, 'three transactions parked');
+
+  // One batch: customer 6, more of its transactions, and a deposit Postgres refuses.
+  const outcome = await committer.commit([customer(1, 6), deposit(3, 6), deposit(4, 5, 1000), deposit(5, 6)], true);
+  t.equal(outcome?.refused, 1, 'the overflowing deposit is refused');
+  t.equal(outcome?.customersCreated, 1, 'customer 6 is created');
+  t.equal(outcome?.unparked, 3, 'its parked transactions are posted in the same commit');
+  t.equal(outcome?.stillParked, 0, 'nothing is reported parked');
+  t.equal(await count(url, 'parked_transaction'), 0, 'nothing is left parked');
+  t.equal(await count(url, '"transaction"', 'custid = 6'), 5, 'all five transactions of customer 6 are posted');
+  const [b6] = await sql<{ balance_cents: string; transaction_count: string }>(url, 'SELECT balance_cents, transaction_count FROM balance WHERE custid = 6');
+  t.same(b6, { balance_cents: '500', transaction_count: '5' }, 'its balance counts each of them once');
+  const rejected = await sql<{ kafka_offset: string; reason_code: string }>(url, 'SELECT kafka_offset, reason_code FROM rejected_event');
+  t.same(rejected, [{ kafka_offset: '4', reason_code: 'database_rejected' }], 'only the refused deposit is quarantined');
+  const offsets = await sql<{ topic: string; next_offset: string }>(url, 'SELECT topic, next_offset FROM consumer_offset ORDER BY topic');
+  t.same(offsets, [{ topic: 'c', next_offset: '2' }, { topic: 'e', next_offset: '6' }], 'both topics committed past the batch');
+});
