@@ -67,18 +67,28 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
   }
 });
 
-t.test('load-test --supervisors 2 shares the branches through a consumer group and verifies the ledger', async (t) => {
+t.test('load-test --supervisors 2 runs the workload with one supervisor, then two sharing the branches through a consumer group, and compares them', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const result = await runNode('dist/tools/load-test.js', ['--mode', 'catch-up', '--transactions', '20000', '--branches', '4', '--customers', '40', '--supervisors', '2', '--report-dir', dir], {}, 240_000);
-  t.equal(result.code, 0, 'the scaled-out run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
-  t.match(result.stdout, /verified: all 20000 transactions in the ledger exactly once/);
-  const report = JSON.parse(await readFile(path.join(dir, (await readdir(dir)).find((f) => f.endsWith('.json'))!), 'utf8'));
-  t.equal(report.settings.supervisors, 2, 'the report says how many supervisors ran');
-  const logs = (await readdir(dir)).filter((f) => /-ingester-\d\.log$/.test(f));
-  t.equal(logs.length, 2, 'one log per supervisor');
+  const result = await runNode('dist/tools/load-test.js', ['--mode', 'catch-up', '--transactions', '20000', '--branches', '4', '--customers', '40', '--supervisors', '2', '--report-dir', dir], {}, 360_000);
+  t.equal(result.code, 0, 'the run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
+  t.equal(result.stdout.match(/verified: all 20000 transactions in the ledger exactly once/g)?.length, 2, 'both passes verified');
+  const files = await readdir(dir);
+  const passReport = async (suffix: string) => JSON.parse(await readFile(path.join(dir, files.find((f) => f.endsWith(`-${suffix}.json`))!), 'utf8'));
+  t.equal((await passReport('1sup')).settings.supervisors, 1, 'the baseline pass ran one supervisor');
+  const scaled = await passReport('2sup');
+  t.equal(scaled.settings.supervisors, 2, 'the second pass ran two');
+  const logs = files.filter((f) => /-2sup-ingester-\d\.log$/.test(f));
+  t.equal(logs.length, 2, 'one log per supervisor of the second pass');
   const assigned = await Promise.all(logs.map(async (f) => (await readFile(path.join(dir, f), 'utf8')).includes('the consumer group assigned branches to this supervisor')));
   t.same(assigned, [true, true], 'both joined the group');
+
+  const comparison = await passReport('comparison');
+  t.same(comparison.passes.map((p: { supervisors: number }) => p.supervisors), [1, 2], 'the comparison holds both passes');
+  t.equal(comparison.passes[0].throughputVsOneSupervisor, 1);
+  t.equal(comparison.passes[1].transactionsPerSecond, scaled.totals.transactionsPerSecond, 'its figures are the pass reports\'');
+  t.match(result.stdout, /^comparison \(same workload/m, 'and it is printed');
+  t.match(result.stdout, /^\s+2\s+\d+\s+\d+\.\d\d\s/m, 'with a row for two supervisors');
 });
 
 t.test('bench measures COPY, the naive consumer and the ingester on the same rows', async (t) => {

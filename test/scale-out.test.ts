@@ -34,6 +34,8 @@ t.test('supervisors share the branches through the consumer group, exactly once'
   const load = runNode('dist/tools/produce.js', ['--branches', '8', '--customers', '80', '--transactions', String(TRANSACTIONS), '--rate', '800', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 180_000);
   const members = [new SupervisorProcess(t, topics, url, args), new SupervisorProcess(t, topics, url, args), new SupervisorProcess(t, topics, url, args)];
   const startedAt = Date.now();
+  // Each phase is announced: should the file time out, the output shows where it stood.
+  const phase = (what: string) => t.comment(`${Math.round((Date.now() - startedAt) / 1000)} s: ${what}`);
   const three = await waitFor('three supervisors balanced', owners, (m) => balanced(m, members), 60_000);
   // The documented bound (README): balanced within 60 s of starting.
   const balancedMs = Date.now() - startedAt;
@@ -52,6 +54,7 @@ t.test('supervisors share the branches through the consumer group, exactly once'
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+  phase('a fourth supervisor joins');
   const joinedAt = Date.now();
   members.push(new SupervisorProcess(t, topics, url, args));
   const four = await waitFor('four supervisors balanced', owners, (m) => balanced(m, members), 60_000);
@@ -76,6 +79,7 @@ t.test('supervisors share the branches through the consumer group, exactly once'
   // SIGKILL: its branches move after the session timeout, and the lease TTL fences them meanwhile.
   const killed = members.shift()!;
   const killedBranches = [...four].filter(([, pid]) => pid === killed.child.pid).map(([p]) => p);
+  phase('SIGKILL one member');
   await killed.kill('SIGKILL');
   const killedAt = Date.now();
   const afterKill = await waitFor('the killed member\'s branches taken over', owners, (m) => m.size === 8 && killedBranches.every((p) => m.get(p) !== killed.child.pid), 60_000);
@@ -86,11 +90,13 @@ t.test('supervisors share the branches through the consumer group, exactly once'
   // SIGTERM: the member leaves the group and releases its leases: the hand-over is quick.
   const stopped = members.shift()!;
   const stoppedBranches = [...afterKill].filter(([, pid]) => pid === stopped.child.pid).map(([p]) => p);
+  phase('SIGTERM one member');
   const stoppedAt = Date.now();
   t.equal((await stopped.kill('SIGTERM')).code, 0, 'a SIGTERMed member stops cleanly');
   await waitFor('its branches taken over', owners, (m) => m.size === 8 && stoppedBranches.every((p) => m.get(p) !== stopped.child.pid), 30_000);
   t.ok(Date.now() - stoppedAt < 15_000, `hand-over after SIGTERM took ${Date.now() - stoppedAt} ms`);
 
+  phase('waiting for the load to be produced and ingested');
   t.equal((await load).code, 0, 'the load was produced');
   await waitFor('every transaction', () => count(url, '"transaction"'), (n) => n >= TRANSACTIONS, 90_000);
   t.equal(await count(url, '"transaction"'), TRANSACTIONS, 'every transaction exactly once');
@@ -100,6 +106,7 @@ t.test('supervisors share the branches through the consumer group, exactly once'
 
   // What kafka-consumer-groups.sh and KEDA read: the group's committed offsets, equal to Postgres's.
   // Committed once a second by whichever member holds the branch (again, should one be refused).
+  phase('comparing the group\'s offsets with Postgres\'s');
   const stored = (await sql<{ partition: number; next_offset: string }>(url, `SELECT "partition", next_offset FROM consumer_offset WHERE topic = $1 ORDER BY 1`, [topics.transactionsTopic])).map((r) => Number(r.next_offset));
   const committed = await waitFor('the group\'s offsets to reach Postgres\'s', () => groupOffsets(group, topics.transactionsTopic), (c) => JSON.stringify(c) === JSON.stringify(stored), 15_000).catch(() => groupOffsets(group, topics.transactionsTopic));
   t.same(committed, stored, 'the group\'s committed offsets are the ones in Postgres');
@@ -115,6 +122,10 @@ async function groupOffsets(group: string, topic: string): Promise<number[]> {
       consumer.committed(Array.from({ length: 8 }, (_, partition) => ({ topic, partition })), 10_000, (err, offsets) => (err ? reject(err) : resolve(offsets.map((o) => o.offset!)))),
     );
   } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    // Bounded: a disconnect that never calls back must not hold the test until its timeout.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      consumer.disconnect(() => (clearTimeout(timer), resolve()));
+    });
   }
 }

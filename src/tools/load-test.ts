@@ -18,6 +18,7 @@ import { Progress } from '../load/progress.js';
 import { renderChartSvg } from '../load/svg-chart.js';
 import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
+import type { KafkaConnection } from '../kafka/kafka-settings.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
@@ -35,6 +36,10 @@ const HELP = `Usage: npm run load-test -- [options]
                              records produced in the first <s> seconds (default 10)
   --batch-size <n>           ingester batch size (default: the ingester's)
   --linger-ms <n>            ingester linger (default: the ingester's)
+  --supervisors <n>          more than 1: the supervisors share the branches through a Kafka
+                             consumer group (--partitions auto), and the same workload is run
+                             first with one supervisor, so both are compared in one run
+  --skip-baseline            with --supervisors: run only the scaled-out pass
   --seed <n>                 seed of the produced data (default 1)
   --keep                     keep the scratch topics and database for inspection
   --report-dir <dir>         where the JSON report and the SVG chart go (default reports)
@@ -50,7 +55,7 @@ interface Sample {
 runMain('load-test', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
-    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' }, supervisors: { type: 'string' },
+    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' }, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
     seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
   });
   if (flags.help) {
@@ -76,20 +81,52 @@ runMain('load-test', async () => {
   // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
   // ingester processes inherit it.
   const kafka = readKafka(problems, {});
-  const brokers = kafka.brokers;
   const reportDir = path.resolve(PROJECT_DIR, flags['report-dir'] ?? 'reports');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
-  const runId = `loadtest-${mode}-${stamp}`;
+  const settings: RunSettings = Object.freeze({ mode, branches, customers, transactions, rate, duration, warmup, seed, ingesterArgs, kafka, reportDir, keep: Boolean(flags.keep) });
   await mkdir(reportDir, { recursive: true });
   const undoKafka = await ensureLocalKafka();
-  const scratch = await createScratchEnvironment({ kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: Boolean(flags.keep) });
+  try {
+    // A scaled-out run is compared with one supervisor on the same workload (same seed, a fresh
+    // topic pair and database each), one pass after the other, so that both figures come from one
+    // run on one machine.
+    const passes = supervisors > 1 && !flags['skip-baseline'] ? [1, supervisors] : [supervisors];
+    const results: PassResult[] = [];
+    for (const count of passes) {
+      const runId = `loadtest-${mode}-${stamp}${passes.length > 1 ? `-${count}sup` : ''}`;
+      if (passes.length > 1) process.stderr.write(`load-test: pass ${results.length + 1} of ${passes.length}: ${count} supervisor${count === 1 ? '' : 's'}\n`);
+      results.push(await runPass(settings, count, runId));
+    }
+    if (results.length > 1) await writeComparison(reportDir, `loadtest-${mode}-${stamp}`, results);
+    return results.every((r) => r.report.verification.ok) ? 0 : 1;
+  } finally {
+    await undoKafka();
+  }
+});
+
+interface RunSettings {
+  mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; warmup: number; seed: number;
+  ingesterArgs: string[]; kafka: KafkaConnection; reportDir: string; keep: boolean;
+}
+
+interface PassResult {
+  supervisors: number;
+  report: Report;
+  jsonPath: string;
+}
+
+/** One measured run: produce, ingest with `supervisors` supervisors, verify, report. */
+async function runPass(s: RunSettings, supervisors: number, runId: string): Promise<PassResult> {
+  const { mode, branches, transactions, warmup } = s;
+  const brokers = s.kafka.brokers;
+  const scratch = await createScratchEnvironment({ kafka: s.kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: s.keep });
   let ingester: IngesterProcess | IngesterGroup | undefined;
   try {
     const databaseUrl = await scratch.newDatabase('ledger');
-    const produceArgs = ['--brokers', brokers, '--branches', String(branches), '--customers', String(customers), '--transactions', String(transactions), '--seed', String(seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic];
-    const common = { brokers, databaseUrl, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: ingesterArgs, logFile: path.join(reportDir, `${runId}-ingester.log`) };
+    const produceArgs = ['--brokers', brokers, '--branches', String(branches), '--customers', String(s.customers), '--transactions', String(transactions), '--seed', String(s.seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic];
+    const common = { brokers, databaseUrl, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: s.ingesterArgs, logFile: path.join(s.reportDir, `${runId}-ingester.log`) };
     const startIngester = () =>
       supervisors === 1 ? new IngesterProcess({ ...common, partitions: `0-${branches - 1}` }) : new IngesterGroup(supervisors, { ...common, group: runId });
 
@@ -106,9 +143,9 @@ runMain('load-test', async () => {
     } else {
       ingester = startIngester();
       await ingester.waitUntilWorkersStarted(branches);
-      process.stderr.write(`load-test: producing ${rate} transactions/s for ${duration} s over ${branches} branches while the ingester runs\n`);
+      process.stderr.write(`load-test: producing ${s.rate} transactions/s for ${s.duration} s over ${branches} branches while the ingester runs\n`);
       started = Date.now();
-      produced = runProducer([...produceArgs, '--rate', String(rate)]);
+      produced = runProducer([...produceArgs, '--rate', String(s.rate)]);
     }
 
     const db = new pg.Client({ connectionString: databaseUrl });
@@ -119,7 +156,7 @@ runMain('load-test', async () => {
       const finishedAt = new Array<number | null>(branches).fill(null);
       const progress = new Progress('load-test', transactions);
       let summary: ProduceSummary | undefined;
-      void produced.then((s) => (summary = s), () => undefined);
+      void produced.then((p) => (summary = p), () => undefined);
       const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
       for (;;) {
         await new Promise((r) => setTimeout(r, SAMPLE_MS));
@@ -142,35 +179,61 @@ runMain('load-test', async () => {
       const seconds = samples.at(-1)!.seconds;
       progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
       const memory = await ingester.memory();
-      const cpuSeconds = await ingester.cpuSeconds();
+      // Start-up CPU (module loading, JIT, connecting) is not the drain's: counted from the first sample.
+      const cpuSeconds = (await ingester.cpuSeconds()) - samples[0]!.cpuSeconds;
       const exitCode = await ingester.stop();
       const latencies = await latency(db);
       // Start-up (JIT, connections, the customers produced first) is not the steady state.
       const steadyLatencies = mode === 'live' && warmup > 0 ? await latency(db, started + warmup * 1000) : latencies;
       const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
 
-      const report = buildReport({ runId, mode, branches, customers, transactions, rate, duration, seed, ingesterArgs, supervisors, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
-      const jsonPath = path.join(reportDir, `${runId}.json`);
-      const svgPath = path.join(reportDir, `${runId}.svg`);
+      const report = buildReport({ runId, ...s, supervisors, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
+      const jsonPath = path.join(s.reportDir, `${runId}.json`);
+      const svgPath = path.join(s.reportDir, `${runId}.svg`);
       await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
       await writeFile(svgPath, chart(report, samples, await latencyOverTime(db, mode === 'live' ? started : null)));
       printTable(report);
       process.stdout.write(`report: ${jsonPath}\nchart:  ${svgPath}\n`);
-      if (!verification.ok) {
-        process.stdout.write(`VERIFICATION FAILED:\n  - ${verification.problems.join('\n  - ')}\n`);
-        return 1;
-      }
-      process.stdout.write(`verified: all ${finalSummary.totals.transactions} transactions in the ledger exactly once, balances equal the produced totals\n`);
-      return 0;
+      if (verification.ok) process.stdout.write(`verified: all ${finalSummary.totals.transactions} transactions in the ledger exactly once, balances equal the produced totals\n`);
+      else process.stdout.write(`VERIFICATION FAILED:\n  - ${verification.problems.join('\n  - ')}\n`);
+      return { supervisors, report, jsonPath };
     } finally {
       await db.end();
     }
   } finally {
     if (ingester?.running) await ingester.stop();
     await scratch.cleanup();
-    await undoKafka();
   }
-});
+}
+
+/** The passes side by side: on stdout, and as a JSON report that names each pass's own. */
+async function writeComparison(reportDir: string, id: string, results: PassResult[]): Promise<void> {
+  const base = results[0]!.report.totals;
+  const rows = results.map((r) => {
+    const t = r.report.totals;
+    return {
+      supervisors: r.supervisors,
+      transactionsPerSecond: t.transactionsPerSecond,
+      throughputVsOneSupervisor: t.transactionsPerSecond / base.transactionsPerSecond,
+      latencyMs: t.latencyMs,
+      afterWarmupLatencyMs: t.afterWarmup.latencyMs,
+      ingesterCpuSeconds: t.ingesterCpuSeconds,
+      ingesterPeakRssMB: t.ingesterPeakRssMB,
+      verified: r.report.verification.ok,
+      report: r.jsonPath,
+    };
+  });
+  const cols = ['supervisors', 'tx/s', 'vs 1', 'p50 ms', 'p99 ms', 'CPU s', 'peak RSS MB', 'verified'];
+  const w = [11, 9, 6, 8, 8, 7, 12, 9];
+  const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
+  process.stdout.write(`\ncomparison (same workload, one pass after the other; RSS is the sum over the supervisors):\n${line(cols)}\n`);
+  for (const r of rows) {
+    process.stdout.write(`${line([r.supervisors, Math.round(r.transactionsPerSecond), r.throughputVsOneSupervisor.toFixed(2), r.latencyMs.p50.toFixed(1), r.latencyMs.p99.toFixed(1), r.ingesterCpuSeconds.toFixed(1), r.ingesterPeakRssMB.toFixed(0), r.verified ? 'yes' : 'NO'])}\n`);
+  }
+  const jsonPath = path.join(reportDir, `${id}-comparison.json`);
+  await writeFile(jsonPath, `${JSON.stringify({ id, machine: results[0]!.report.machine, passes: rows }, null, 2)}\n`);
+  process.stdout.write(`comparison: ${jsonPath}\n`);
+}
 
 function buildReport(r: {
   runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[]; supervisors: number;

@@ -38,9 +38,19 @@ export class SupervisorProcess {
     void this.exited.then(() => process.removeListener('exit', killOnExit));
   }
 
-  kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  /**
+   * Sends the signal and waits for the exit. A supervisor that has not exited within `withinMs`
+   * fails the test with its last log lines (a hang is a finding, not a test timeout to puzzle
+   * over), and is SIGKILLed so that nothing is left running.
+   */
+  async kill(signal: NodeJS.Signals, withinMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    return this.exited;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), withinMs)));
+    const exit = await Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
+    if (exit !== 'late') return exit;
+    this.child.kill('SIGKILL');
+    throw new Error(`supervisor ${this.child.pid} did not exit within ${withinMs} ms of ${signal}; its last log lines:\n${this.lines.slice(-40).join('\n')}`);
   }
 
   /** The port /metrics, /healthz and /readyz are served on, once the supervisor has said it. */
