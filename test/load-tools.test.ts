@@ -91,17 +91,30 @@ t.test('load-test --supervisors 2 runs the workload with one supervisor, then tw
   t.match(result.stdout, /^\s+2\s+\d+\s+\d+\.\d\d\s/m, 'with a row for two supervisors');
 });
 
-t.test('bench measures COPY, the naive consumer and the ingester on the same rows', async (t) => {
-  const result = await runNode('dist/tools/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2'], {}, 240_000);
+t.test('bench measures COPY, the naive consumer and the ingester on the same rows, runs twice, and splits the CPU by process', async (t) => {
+  const result = await runNode('dist/tools/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2', '--runs', '2'], {}, 240_000);
   t.equal(result.code, 0, 'bench succeeds', { stderr: result.stderr.slice(-2000) });
-  t.match(result.stdout, /^COPY\s+4000\s/m);
-  t.match(result.stdout, /^naive\s+\d+\s/m);
-  t.match(result.stdout, /^ingester\s+4000\s/m);
-  t.match(result.stdout, /ingester\/COPY = \d+\.\d+ {3}ingester\/naive = \d+\.\d/);
+  t.match(result.stdout, /^1\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 1');
+  t.match(result.stdout, /^2\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 2');
+  t.match(result.stdout, /^median\s+\d+\s+\d+\s+\d+\s+\d\.\d\d/m, 'and their median');
+  t.match(result.stdout, /^naive: \d+ rows in /m);
+  t.match(result.stdout, /ingester\/COPY = \d+\.\d+ \(median of 2: \d\.\d\d, \d\.\d\d\) {3}ingester\/naive = \d+\.\d/);
   const reportPath = /report: (.*\.json)/.exec(result.stdout)?.[1];
   t.ok(reportPath, 'names its report');
   const report = JSON.parse(await readFile(reportPath!, 'utf8'));
-  t.equal(report.ingester.verified, true, 'the ingester ledger was verified');
-  t.ok(report.naive.rows > 0 && report.copy.rowsPerSecond > 0);
-  await rm(reportPath!, { force: true });
+  t.teardown(() => rm(reportPath!, { force: true }));
+  t.equal(report.verified, true, 'every ingester ledger was verified');
+  t.equal(report.runs.length, 2);
+  t.ok(report.naive.rows > 0);
+  for (const run of report.runs) {
+    t.equal(run.ingester.rows, 4000);
+    t.ok(run.copy.rowsPerSecond > 0 && run.ingester.rowsPerSecond > 0);
+    t.ok(run.ingester.rowsPerSecondWithStartup < run.ingester.rowsPerSecond, 'the figure with start-up is the lower one');
+    t.ok(run.ingester.cpu.cpuSeconds.ingester > 0, `run ${run.run}: the ingester's CPU is measured`);
+    t.ok(run.ingester.cpu.cpuSeconds.postgres > 0, `run ${run.run}: and Postgres's, apart`);
+    t.ok(run.copy.cpu.cpuSeconds.postgres > 0, `run ${run.run}: COPY's Postgres CPU too`);
+    t.equal(run.ingesterToCopy, run.ingester.rowsPerSecond / run.copy.rowsPerSecond, 'the ratio is within the run');
+  }
+  const ratios = report.runs.map((r: { ingesterToCopy: number }) => r.ingesterToCopy).sort((a: number, b: number) => a - b);
+  t.equal(report.median.ingesterToCopy, (ratios[0] + ratios[1]) / 2, 'the median of two runs is their mean');
 });

@@ -5,10 +5,9 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './cpu-split.js';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on every mainstream kernel). */
-const CLOCK_TICKS = 100;
 
 export interface IngesterSettings {
   partitions: string;
@@ -69,10 +68,14 @@ export class IngesterProcess {
 
   /** CPU seconds used so far by the supervisor and all its threads. */
   async cpuSeconds(): Promise<number> {
-    const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const seconds = await processCpuSeconds(this.child.pid!);
+    if (seconds === undefined) throw new Error(`the supervisor (pid ${this.child.pid}) is gone`);
+    return seconds;
+  }
+
+  /** Its process id, for the CPU split. */
+  get pids(): number[] {
+    return [this.child.pid!];
   }
 
   /** Resident memory now and at its peak, in bytes. */
@@ -122,6 +125,10 @@ export class IngesterGroup {
 
   async cpuSeconds(): Promise<number> {
     return (await Promise.all(this.#members.map((m) => m.cpuSeconds()))).reduce((a, b) => a + b, 0);
+  }
+
+  get pids(): number[] {
+    return this.#members.flatMap((m) => m.pids);
   }
 
   async memory(): Promise<{ rssBytes: number; peakRssBytes: number }> {

@@ -14,6 +14,8 @@ export interface ScratchEnvironment {
   partitions: number;
   /** Creates (and migrates) a fresh database named after the run; dropped by cleanup. */
   newDatabase(suffix: string): Promise<string>;
+  /** Drops one of them early (a benchmark's runs would otherwise pile up on disk); unless kept. */
+  dropDatabase(url: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -39,6 +41,11 @@ export async function createScratchEnvironment(options: { kafka: KafkaConnection
       });
       if (code !== 0) throw new Error(`migrating ${suffix} database failed (exit ${code})`);
       return databaseUrl;
+    },
+    async dropDatabase(url: string) {
+      if (options.keep) return;
+      await dropDatabase(url);
+      databases.splice(databases.indexOf(url), 1);
     },
     async cleanup() {
       if (options.keep) return;
