@@ -112,7 +112,8 @@ t.test('bench measures COPY, the naive consumer and the ingester on the same row
     t.ok(run.ingester.rowsPerSecondWithStartup < run.ingester.rowsPerSecond, 'the figure with start-up is the lower one');
     t.ok(run.ingester.cpu.cpuSeconds.ingester > 0, `run ${run.run}: the ingester's CPU is measured`);
     t.ok(run.ingester.cpu.cpuSeconds.postgres > 0, `run ${run.run}: and Postgres's, apart`);
-    t.ok(run.copy.cpu.cpuSeconds.postgres > 0, `run ${run.run}: COPY's Postgres CPU too`);
+    // 4,000 rows COPY in a few ms, under the 10 ms resolution of /proc: present, maybe zero.
+    t.ok(Number.isFinite(run.copy.cpu.microsecondsPerRecord.postgres), `run ${run.run}: COPY's Postgres CPU per row is reported`);
     t.equal(run.ingesterToCopy, run.ingester.rowsPerSecond / run.copy.rowsPerSecond, 'the ratio is within the run');
   }
   const ratios = report.runs.map((r: { ingesterToCopy: number }) => r.ingesterToCopy).sort((a: number, b: number) => a - b);
