@@ -16,7 +16,7 @@ import { committedPerBranch, verifyLedger } from '../load/ledger-check.js';
 import { ensureLocalKafka, runProducer } from '../load/local-services.js';
 import { runNaiveConsumer } from '../load/naive-consumer.js';
 import { createScratchEnvironment, type ScratchEnvironment } from '../load/scratch-environment.js';
-import { CpuMeter } from '../load/cpu-split.js';
+import { CpuMeter, type CpuSplit } from '../load/cpu-split.js';
 import type { ProduceSummary } from '../load/local-services.js';
 import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
@@ -125,12 +125,13 @@ async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: num
   await checkpoint(url);
   await copyRows(url, 'customer', ['custid', 'fname', 'lname', 'created_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'], customerLines(plan, scratch.customersTopic));
   let meter: CpuMeter | undefined;
-  const seconds = await copyRows(url, '"transaction"', ['custid', 'kind', 'amount_cents', 'occurred_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'], transactionLines(plan, scratch.transactionsTopic), async () => {
-    meter = await CpuMeter.start();
+  let cpu: CpuSplit | undefined;
+  const seconds = await copyRows(url, '"transaction"', ['custid', 'kind', 'amount_cents', 'occurred_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'], transactionLines(plan, scratch.transactionsTopic), {
+    start: async () => void (meter = await CpuMeter.start()),
+    end: async () => void (cpu = await meter!.end(plan.transactions)),
   });
-  const cpu = await meter!.end(plan.transactions);
   await scratch.dropDatabase(url);
-  return { rows: plan.transactions, seconds, rowsPerSecond: plan.transactions / seconds, cpu };
+  return { rows: plan.transactions, seconds, rowsPerSecond: plan.transactions / seconds, cpu: cpu! };
 }
 
 /** The ingester draining the whole backlog into a fresh database, timed from when every worker is connected. */
