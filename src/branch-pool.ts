@@ -9,6 +9,7 @@ import type { IngesterConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { IngesterMetrics } from './metrics.js';
 import { Backoff } from './ingest/backoff.js';
+import type { CompiledModule } from './db/query-compiler-module.js';
 import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 
 /** A worker that ran this long before dying is healthy again: its next restart waits little. */
@@ -17,6 +18,18 @@ const HEALTHY_RUN_MS = 60_000;
 interface RunningBranch {
   stop: Int32Array;
   done: Promise<void>;
+}
+
+export interface BranchPoolOptions {
+  config: IngesterConfig;
+  log: Logger;
+  metrics: IngesterMetrics;
+  /** Worker threads kept (min) and allowed (max): one per branch. */
+  threads: { min: number; max: number };
+  /** Prisma's query compiler, compiled once by the supervisor (src/db/query-compiler-module.ts). */
+  queryCompilerModule: CompiledModule;
+  /** Called after each committed batch with the branch's next transactions offset. */
+  onCommitted?: (partition: number, nextOffset: number) => void;
 }
 
 export class BranchPool {
@@ -30,7 +43,7 @@ export class BranchPool {
   /** Called after each committed batch with the branch's next transactions offset. */
   readonly #onCommitted: (partition: number, nextOffset: number) => void;
 
-  constructor(config: IngesterConfig, log: Logger, metrics: IngesterMetrics, threads: { min: number; max: number }, onCommitted: (partition: number, nextOffset: number) => void = () => undefined) {
+  constructor({ config, log, metrics, threads, queryCompilerModule, onCommitted = () => undefined }: BranchPoolOptions) {
     this.#config = config;
     this.#log = log;
     this.#metrics = metrics;
@@ -46,6 +59,8 @@ export class BranchPool {
       // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
       // of taking the whole process (and every other branch) down with it.
       resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb },
+      // Shared, not copied: each worker's Prisma uses the supervisor's compiled query compiler.
+      workerData: { queryCompilerModule },
     });
   }
 

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BranchConsumer, isOffsetReset } from './kafka/branch-consumer.js';
 import { createPrisma, type PrismaClient } from './db/prisma.js';
+import { adoptWorkerQueryCompilerModule } from './db/query-compiler-module.js';
 import type { RawRecord } from './ingest/batch.js';
 import { parkedStats, readOffsets } from './ingest/batch-writer.js';
 import { BatchCommitter } from './ingest/batch-committer.js';
@@ -33,6 +34,9 @@ const LEASE_POLL_MS = 1_000;
 const GAP_POLL_MS = 2_000;
 /** While an action keeps failing the same way, a full log line at most this often. */
 const REPEAT_LOG_MS = 60_000;
+
+// Before any Prisma client of this thread runs a query.
+adoptWorkerQueryCompilerModule();
 
 export default async function runBranch(task: BranchTask): Promise<BranchResult> {
   return new BranchWorker(task).run();

@@ -14,6 +14,7 @@ import { GroupMembership } from './kafka/group-membership.js';
 import { IngesterMetrics } from './metrics.js';
 import { startHttpServer } from './http-server.js';
 import { runStartupChecks } from './startup-checks.js';
+import { compileQueryCompilerModule, useQueryCompilerModule } from './db/query-compiler-module.js';
 
 export async function supervise(config: IngesterConfig, log: Logger): Promise<number> {
   // Raised by SIGTERM or SIGINT; every branch has a stop flag of its own besides (see BranchPool).
@@ -37,6 +38,9 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
+  // Compiled once here, used by this thread's Prisma clients and handed to every branch worker.
+  const queryCompilerModule = await compileQueryCompilerModule();
+  useQueryCompilerModule(queryCompilerModule);
   // Before any thread starts: a setup that can never work must not cost a thread per branch.
   const startup = await runStartupChecks(config, stop, log, metrics);
   if (startup.outcome !== 'ok') {
@@ -46,10 +50,10 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   let membership: GroupMembership | undefined;
   if (!config.autoPartitions) {
-    pool = new BranchPool(config, log, metrics, { min: config.partitions.length, max: config.partitions.length });
+    pool = new BranchPool({ config, log, metrics, queryCompilerModule, threads: { min: config.partitions.length, max: config.partitions.length } });
     for (const partition of config.partitions) pool.start(partition);
   } else {
-    const branches = pool = new BranchPool(config, log, metrics, { min: 0, max: startup.branches }, (partition, offset) => membership?.noteCommitted(partition, offset));
+    const branches = pool = new BranchPool({ config, log, metrics, queryCompilerModule, threads: { min: 0, max: startup.branches }, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) });
     membership = await joinGroup(config, log, metrics, branches, stop);
   }
   await untilStopped(stop);
