@@ -74,7 +74,7 @@ class BranchWorker {
     this.#topics = { customers: task.config.customersTopic, transactions: task.config.transactionsTopic };
     this.#stop = new Int32Array(task.stopFlag);
     this.#log = createLogger(task.config.logLevel, { branch: task.partition });
-    this.#prisma = createPrisma(task.config.databaseUrl, 2);
+    this.#prisma = createPrisma(task.config.databaseUrl, 1);
     this.#result = { partition: task.partition, batches: 0, records: 0 };
   }
 

@@ -11,6 +11,12 @@ export async function committedPerBranch(db: pg.Client, transactionsTopic: strin
   return result;
 }
 
+/** Connections to this database other than the caller's own: the ingester's, while it runs. */
+export async function otherConnections(db: pg.Client): Promise<number> {
+  const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  return Number(rows[0]?.n ?? 0);
+}
+
 export interface LatencySummary {
   p50: number;
   p95: number;

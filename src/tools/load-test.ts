@@ -13,7 +13,7 @@ import { IngesterGroup, IngesterProcess, PROJECT_DIR } from '../load/ingester-pr
 import { ensureLocalKafka, runProducer, type ProduceSummary } from '../load/local-services.js';
 import { checkpoint } from '../load/checkpoint.js';
 import { createScratchEnvironment } from '../load/scratch-environment.js';
-import { committedPerBranch, latency, latencyOverTime, verifyLedger, type Verification } from '../load/ledger-check.js';
+import { committedPerBranch, latency, latencyOverTime, otherConnections, verifyLedger, type Verification } from '../load/ledger-check.js';
 import { Progress } from '../load/progress.js';
 import { renderChartSvg } from '../load/svg-chart.js';
 import os from 'node:os';
@@ -50,6 +50,8 @@ interface Sample {
   committed: number[];
   rssMB: number;
   cpuSeconds: number;
+  /** The ingester's Postgres connections at that moment. */
+  connections: number;
 }
 
 runMain('load-test', async () => {
@@ -152,7 +154,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
     await db.connect();
     try {
       // A sample every 100 ms, the first at the start: a 20 s run still draws a curve.
-      const samples: Sample[] = [{ seconds: 0, committed: await committedPerBranch(db, scratch.transactionsTopic, branches), rssMB: (await ingester.memory()).rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds() }];
+      const samples: Sample[] = [{ seconds: 0, committed: await committedPerBranch(db, scratch.transactionsTopic, branches), rssMB: (await ingester.memory()).rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds(), connections: await otherConnections(db) }];
       const finishedAt = new Array<number | null>(branches).fill(null);
       const progress = new Progress('load-test', transactions);
       let summary: ProduceSummary | undefined;
@@ -164,7 +166,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
         const committed = await committedPerBranch(db, scratch.transactionsTopic, branches);
         const memory = await ingester.memory();
         const seconds = (Date.now() - started) / 1000;
-        samples.push({ seconds, committed, rssMB: memory.rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds() });
+        samples.push({ seconds, committed, rssMB: memory.rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds(), connections: await otherConnections(db) });
         const done = committed.reduce((a, b) => a + b, 0);
         progress.update(done, `ingester RSS ${Math.round(memory.rssBytes / 2 ** 20)} MB`);
         if (summary) {
@@ -241,6 +243,9 @@ function buildReport(r: {
   latencies: Awaited<ReturnType<typeof latency>>; steadyLatencies: Awaited<ReturnType<typeof latency>>; warmup: number; verification: Verification; workerDeaths: number; exitCode: number | null;
 }) {
   const steady = r.steadyLatencies.overall;
+  const branchRates = r.finalSummary.branches.map((b) => b.transactions / (r.finishedAt[b.branch] ?? r.seconds));
+  const meanBranchRate = branchRates.reduce((a, b) => a + b, 0) / Math.max(1, branchRates.length);
+  const peakConnections = Math.max(...r.samples.map((s) => s.connections));
   return {
     runId: r.runId,
     settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs, supervisors: r.supervisors },
@@ -260,6 +265,9 @@ function buildReport(r: {
       ingesterRss: rssTrend(r.samples, r.warmup),
       workerDeaths: r.workerDeaths,
       ingesterExitCode: r.exitCode,
+      // Starvation shows as one branch far below the others: its rate over the mean branch rate.
+      slowestBranchShare: meanBranchRate > 0 ? Math.min(...branchRates) / meanBranchRate : null,
+      postgresConnections: { peak: peakConnections, perBranch: peakConnections / r.branches },
     },
     branches: r.finalSummary.branches.map((b) => {
       const seconds = r.finishedAt[b.branch] ?? r.seconds;
@@ -306,6 +314,7 @@ function printTable(report: Report): void {
     process.stdout.write(`latency after the first ${t.afterWarmup.warmupSeconds} s: p50 ${ms(a.p50)}, p95 ${ms(a.p95)}, p99 ${ms(a.p99)}, max ${ms(a.max)} ms\n`);
   }
   process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`);
+  process.stdout.write(`Postgres connections: at most ${t.postgresConnections.peak} (${t.postgresConnections.perBranch.toFixed(2)} per branch); slowest branch at ${((t.slowestBranchShare ?? 0) * 100).toFixed(0)}% of the mean branch rate\n`);
   const m = t.ingesterRss;
   if (m && report.settings.mode === 'live') process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
 }
