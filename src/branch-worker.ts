@@ -74,7 +74,7 @@ class BranchWorker {
     this.#topics = { customers: task.config.customersTopic, transactions: task.config.transactionsTopic };
     this.#stop = new Int32Array(task.stopFlag);
     this.#log = createLogger(task.config.logLevel, { branch: task.partition });
-    this.#prisma = createPrisma(task.config.databaseUrl, 1);
+    this.#prisma = createPrisma(task.config.databaseUrl, Number(process.env.EXP_POOL ?? 1));
     this.#result = { partition: task.partition, batches: 0, records: 0 };
   }
 
@@ -153,7 +153,8 @@ class BranchWorker {
     try {
       const checked = await this.#waitUntilNoGap(lease, consumer, offsets);
       if (!checked) return 'stopped';
-      consumer.assign(checked);
+      const customersUntil = await consumer.assignCustomersFirst(checked, this.#topics);
+      if (customersUntil !== undefined) this.#log.info({ customersUntil }, 'customers first: transactions wait until the customers backlog is read, so that they need not be parked');
       const parkedAtStart = await this.#attempt('count parked transactions', () => parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }));
       if (!parkedAtStart) return 'stopped';
       this.#log.info({ offsets: Object.fromEntries(checked), parked: parkedAtStart.count, epoch: String(lease.epoch) }, 'branch worker started');

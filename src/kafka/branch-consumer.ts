@@ -36,6 +36,8 @@ export function isOffsetReset(err: unknown): boolean {
 export class BranchConsumer {
   readonly #consumer: Kafka.KafkaConsumer;
   readonly #options: BranchConsumerOptions;
+  /** Set while the transactions partition waits for the customers read up to `until`. */
+  #customersFirst: { customers: string; transactions: string; until: number } | undefined;
 
   private constructor(consumer: Kafka.KafkaConsumer, options: BranchConsumerOptions) {
     this.#consumer = consumer;
@@ -76,6 +78,34 @@ export class BranchConsumer {
     this.#consumer.assign(topics.map((topic) => ({ topic, partition, offset: offsets.get(topic) ?? OFFSET_BEGINNING })));
   }
 
+  /**
+   * Customers first. In a backlog both partitions are fetched side by side, so a branch read
+   * transactions before the customers they belong to, parked them, and posted them again later:
+   * at 32 branches the branches that parked at start finished last, at half the others' rate.
+   * The transactions partition stays paused until the customers partition has been read up to
+   * the log end it had now (or has nothing more to give). Resolves the offset waited for, or
+   * undefined when there is no customers backlog (or its end cannot be read: nothing is paused).
+   */
+  async assignCustomersFirst(offsets: ReadonlyMap<string, number>, topics: { customers: string; transactions: string }): Promise<number | undefined> {
+    // Asked before the assignment, so that the pause follows it at once, before any fetch.
+    const end = await this.watermarks(topics.customers).then((marks) => marks.high, () => undefined);
+    this.assign(offsets);
+    if (end === undefined || (offsets.get(topics.customers) ?? 0) >= end) return undefined;
+    this.#consumer.pause([{ topic: topics.transactions, partition: this.#options.partition }]);
+    this.#customersFirst = { ...topics, until: end };
+    return end;
+  }
+
+  /** Resumes the transactions once the customers backlog is read, or nothing more came. */
+  #resumeWhenCustomersRead(records: readonly RawRecord[], nothingCame: boolean): void {
+    const waiting = this.#customersFirst;
+    if (waiting === undefined) return;
+    const last = records.findLast((r) => r.topic === waiting.customers);
+    if (!nothingCame && (last === undefined || last.offset + 1 < waiting.until)) return;
+    this.#consumer.resume([{ topic: waiting.transactions, partition: this.#options.partition }]);
+    this.#customersFirst = undefined;
+  }
+
   /** The oldest offset still on the broker and the log end, asked of the broker now. */
   watermarks(topic: string): Promise<{ low: number; high: number }> {
     return new Promise((resolve, reject) => {
@@ -102,6 +132,8 @@ export class BranchConsumer {
     void writerIdle.finally(() => (writerBusy = false)).catch(() => undefined);
     const { lingerMs, maxBatchBytes } = this.#options;
     const batch = await this.#consumeOnce(1, Math.max(1, lingerMs));
+    // A whole linger without a record: the customers backlog (if one was waited for) is read.
+    this.#resumeWhenCustomersRead(batch, batch.length === 0);
     if (batch.length === 0) return batch;
     let bytes = recordBytes(batch[0]!);
     const deadline = Date.now() + lingerMs;
@@ -114,6 +146,7 @@ export class BranchConsumer {
         batch.push(record);
         bytes += recordBytes(record);
       }
+      this.#resumeWhenCustomersRead(more, false);
       if (Date.now() >= deadline && !writerBusy) break;
     }
     return batch;

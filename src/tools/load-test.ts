@@ -19,6 +19,7 @@ import { renderChartSvg } from '../load/svg-chart.js';
 import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
 import type { KafkaConnection } from '../kafka/kafka-settings.js';
+import { CpuMeter, type CpuSplit } from '../load/cpu-split.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
@@ -152,6 +153,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
 
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
+    const meter = await CpuMeter.start(() => ingester!.pids);
     try {
       // A sample every 100 ms, the first at the start: a 20 s run still draws a curve.
       const samples: Sample[] = [{ seconds: 0, committed: await committedPerBranch(db, scratch.transactionsTopic, branches), rssMB: (await ingester.memory()).rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds(), connections: await otherConnections(db) }];
@@ -178,6 +180,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
         if (Date.now() > deadline) throw new Error(`not drained within ${Math.round((deadline - started) / 1000)} s (${done} of ${transactions})`);
       }
       const finalSummary = await produced;
+      const cpuSplit = await meter.end(finalSummary.totals.transactions);
       const seconds = samples.at(-1)!.seconds;
       progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
       const memory = await ingester.memory();
@@ -189,7 +192,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
       const steadyLatencies = mode === 'live' && warmup > 0 ? await latency(db, started + warmup * 1000) : latencies;
       const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
 
-      const report = buildReport({ runId, ...s, supervisors, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
+      const report = buildReport({ runId, ...s, supervisors, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, cpuSplit, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
       const jsonPath = path.join(s.reportDir, `${runId}.json`);
       const svgPath = path.join(s.reportDir, `${runId}.svg`);
       await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -239,7 +242,7 @@ async function writeComparison(reportDir: string, id: string, results: PassResul
 
 function buildReport(r: {
   runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[]; supervisors: number;
-  seconds: number; samples: Sample[]; finishedAt: (number | null)[]; finalSummary: ProduceSummary; memory: { rssBytes: number; peakRssBytes: number }; cpuSeconds: number;
+  seconds: number; samples: Sample[]; finishedAt: (number | null)[]; finalSummary: ProduceSummary; memory: { rssBytes: number; peakRssBytes: number }; cpuSeconds: number; cpuSplit: CpuSplit;
   latencies: Awaited<ReturnType<typeof latency>>; steadyLatencies: Awaited<ReturnType<typeof latency>>; warmup: number; verification: Verification; workerDeaths: number; exitCode: number | null;
 }) {
   const steady = r.steadyLatencies.overall;
@@ -266,6 +269,8 @@ function buildReport(r: {
       workerDeaths: r.workerDeaths,
       ingesterExitCode: r.exitCode,
       // Starvation shows as one branch far below the others: its rate over the mean branch rate.
+      // Where the machine's CPU went during the run, by process role (from /proc).
+      cpuSplit: r.cpuSplit,
       slowestBranchShare: meanBranchRate > 0 ? Math.min(...branchRates) / meanBranchRate : null,
       postgresConnections: { peak: peakConnections, perBranch: peakConnections / r.branches },
     },
@@ -314,6 +319,8 @@ function printTable(report: Report): void {
     process.stdout.write(`latency after the first ${t.afterWarmup.warmupSeconds} s: p50 ${ms(a.p50)}, p95 ${ms(a.p95)}, p99 ${ms(a.p99)}, max ${ms(a.max)} ms\n`);
   }
   process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`);
+  const us = t.cpuSplit.microsecondsPerRecord;
+  process.stdout.write(`CPU per transaction: ingester ${us.ingester.toFixed(1)} µs, Postgres ${us.postgres.toFixed(1)} µs, Kafka broker ${us.kafka.toFixed(1)} µs, other ${us.other.toFixed(1)} µs; machine ${(t.cpuSplit.machineBusyShare * 100).toFixed(0)}% busy\n`);
   process.stdout.write(`Postgres connections: at most ${t.postgresConnections.peak} (${t.postgresConnections.perBranch.toFixed(2)} per branch); slowest branch at ${((t.slowestBranchShare ?? 0) * 100).toFixed(0)}% of the mean branch rate\n`);
   const m = t.ingesterRss;
   if (m && report.settings.mode === 'live') process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
