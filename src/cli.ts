@@ -7,8 +7,8 @@
 //   node dist/cli.js gaps list                   offset gaps: records deleted before a branch read them
 //   node dist/cli.js gaps accept --branch N      accepts a branch's open gaps so it goes on
 // Text output escapes control characters: record contents must not drive an operator's terminal.
-import { DEFAULTS, env } from './defaults.js';
-import { integerOption, nonEmptyOption, parseFlags, type Problems } from './cli/options.js';
+import { DEFAULTS } from './defaults.js';
+import { integerOption, parseFlags, type Problems } from './cli/options.js';
 import { runMain } from './cli/run-main.js';
 import { ConfigError, ERROR_CODES, IngesterError } from './errors.js';
 import { createPrisma, type PrismaClient } from './db/prisma.js';
@@ -20,7 +20,7 @@ import { writeBatch } from './ingest/batch-writer.js';
 import { acceptGaps, listGaps, type GapRow } from './ingest/offset-gaps.js';
 import { oneLine } from './text/printable.js';
 import { toDatabaseError } from './db/database-error.js';
-import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections } from './cli/connection-options.js';
+import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections, readTopics, TOPIC_FLAGS } from './cli/connection-options.js';
 import type { KafkaConnection } from './kafka/kafka-settings.js';
 import os from 'node:os';
 
@@ -54,15 +54,14 @@ runMain('cli', async () => {
     return command ? 0 : 2;
   }
   const flags = parseFlags(argv, {
-    ...CONNECTION_FLAGS, 'customers-topic': { type: 'string' }, 'transactions-topic': { type: 'string' },
+    ...CONNECTION_FLAGS, ...TOPIC_FLAGS,
     partitions: { type: 'string' }, branch: { type: 'string' }, 'older-than': { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string' }, value: { type: 'string' },
     json: { type: 'boolean' }, open: { type: 'boolean' }, by: { type: 'string' },
   });
   const problems: Problems = [];
   const common = {
     ...readConnections(problems, flags),
-    customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
-    transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),
+    ...readTopics(problems, flags),
   };
   if (command === 'status') {
     const parsed = parsePartitionList(flags.partitions ?? `0-${DEFAULTS.partitions - 1}`);

@@ -2,7 +2,7 @@
 // every problem reported in one ConfigError, then frozen.
 import { DEFAULTS, env } from './defaults.js';
 import { integerOption, nonEmptyOption, parseFlags, type Problems } from './cli/options.js';
-import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections } from './cli/connection-options.js';
+import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections, readTopics, TOPIC_FLAGS } from './cli/connection-options.js';
 import type { KafkaConnection } from './kafka/kafka-settings.js';
 import { parsePartitionList } from './ingest/partition-list.js';
 import { ConfigError } from './errors.js';
@@ -72,8 +72,7 @@ export function loadConfig(argv: string[]): ConfigResult {
     group: { type: 'string' },
     'group-session-timeout-ms': { type: 'string' },
     ...CONNECTION_FLAGS,
-    'customers-topic': { type: 'string' },
-    'transactions-topic': { type: 'string' },
+    ...TOPIC_FLAGS,
     'batch-size': { type: 'string' },
     'linger-ms': { type: 'string' },
     'max-payload-bytes': { type: 'string' },
@@ -103,8 +102,7 @@ export function loadConfig(argv: string[]): ConfigResult {
     groupSessionTimeoutMs: integerOption(problems, 'group-session-timeout-ms', flags['group-session-timeout-ms'] ?? env('KAFKA_GROUP_SESSION_TIMEOUT_MS'), 10_000, { min: 6_000, max: 300_000 }),
     kafka,
     databaseUrl,
-    customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
-    transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),
+    ...readTopics(problems, flags),
     batchSize: integerOption(problems, 'batch-size', flags['batch-size'] ?? env('BATCH_SIZE'), 2000, { min: 1, max: 50_000 }),
     lingerMs: integerOption(problems, 'linger-ms', flags['linger-ms'] ?? env('LINGER_MS'), 50, { min: 0, max: 60_000 }),
     maxPayloadBytes: integerOption(problems, 'max-payload-bytes', flags['max-payload-bytes'] ?? env('MAX_PAYLOAD_BYTES'), 65_536, { min: 64, max: 10_485_760 }),

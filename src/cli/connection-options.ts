@@ -14,6 +14,25 @@ export const KAFKA_FLAGS = Object.freeze({
   'kafka-config': { type: 'string' },
 } as const);
 
+/** The parseArgs options of the two topics, for commands to spread into theirs. */
+export const TOPIC_FLAGS = Object.freeze({
+  'customers-topic': { type: 'string' },
+  'transactions-topic': { type: 'string' },
+} as const);
+
+export interface Topics {
+  customersTopic: string;
+  transactionsTopic: string;
+}
+
+/** The two topics: flag, then CUSTOMERS_TOPIC / TRANSACTIONS_TOPIC, then the defaults. */
+export function readTopics(problems: Problems, flags: { 'customers-topic'?: string | undefined; 'transactions-topic'?: string | undefined }): Topics {
+  return {
+    customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
+    transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),
+  };
+}
+
 /** Kafka and database flags together. */
 export const CONNECTION_FLAGS = Object.freeze({ ...KAFKA_FLAGS, 'database-url': { type: 'string' } } as const);
 

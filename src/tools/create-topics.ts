@@ -1,10 +1,10 @@
 // npm run topics:create: creates the customers and transactions topics, one partition per branch.
 import { DEFAULTS, env } from '../defaults.js';
 import { ensureTopics } from '../kafka/ensure-topics.js';
-import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli/options.js';
+import { integerOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
-import { KAFKA_FLAGS, KAFKA_HELP, readKafka } from '../cli/connection-options.js';
+import { KAFKA_FLAGS, KAFKA_HELP, readKafka, readTopics, TOPIC_FLAGS } from '../cli/connection-options.js';
 
 const HELP = `Usage: npm run topics:create -- [options]
 
@@ -20,8 +20,7 @@ ${KAFKA_HELP}
 runMain('topics:create', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     ...KAFKA_FLAGS,
-    'customers-topic': { type: 'string' },
-    'transactions-topic': { type: 'string' },
+    ...TOPIC_FLAGS,
     partitions: { type: 'string' },
     help: { type: 'boolean' },
   });
@@ -31,8 +30,7 @@ runMain('topics:create', async () => {
   }
   const problems: Problems = [];
   const kafka = readKafka(problems, flags);
-  const customersTopic = nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic);
-  const transactionsTopic = nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic);
+  const { customersTopic, transactionsTopic } = readTopics(problems, flags);
   const partitions = integerOption(problems, 'partitions', flags.partitions ?? env('PARTITIONS'), DEFAULTS.partitions, { min: 1, max: 10_000 });
   if (customersTopic === transactionsTopic) problems.push('customers-topic and transactions-topic must differ');
   if (problems.length > 0) throw new ConfigError(problems);

@@ -2,10 +2,10 @@
 // topic and then deposits and withdrawals for them on the transactions topic, on the branch's
 // partition. Progress goes to stderr; the last line on stdout is a JSON summary for scripts.
 import { DEFAULTS, env } from '../defaults.js';
-import { integerOption, nonEmptyOption, parseFlags, type Problems } from '../cli/options.js';
+import { integerOption, parseFlags, type Problems } from '../cli/options.js';
 import { runMain } from '../cli/run-main.js';
 import { ConfigError } from '../errors.js';
-import { KAFKA_FLAGS, KAFKA_HELP, readKafka } from '../cli/connection-options.js';
+import { KAFKA_FLAGS, KAFKA_HELP, readKafka, readTopics, TOPIC_FLAGS } from '../cli/connection-options.js';
 import { ConfirmedProducer } from '../kafka/confirmed-producer.js';
 import { customersOfBranch, encodeEvent, LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, tallyTransaction, transactionsOfBranch, type BranchExpectation, type LoadPlan } from '../load/branch-load.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,8 +36,7 @@ runMain('produce', async () => {
     seed: { type: 'string' },
     'first-custid': { type: 'string' },
     ...KAFKA_FLAGS,
-    'customers-topic': { type: 'string' },
-    'transactions-topic': { type: 'string' },
+    ...TOPIC_FLAGS,
     help: { type: 'boolean' },
   });
   if (flags.help) {
@@ -56,8 +55,7 @@ runMain('produce', async () => {
   };
   const rate = integerOption(problems, 'rate', flags.rate, 0, { min: 0, max: 10_000_000 });
   const kafka = readKafka(problems, flags);
-  const customersTopic = nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic);
-  const transactionsTopic = nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic);
+  const { customersTopic, transactionsTopic } = readTopics(problems, flags);
   if (plan.transactions > 0 && plan.customers < plan.branches) {
     problems.push(`customers (${plan.customers}) must be at least branches (${plan.branches}) when transactions are sent: each branch needs a customer`);
   }
