@@ -36,6 +36,8 @@ export function isOffsetReset(err: unknown): boolean {
 export class BranchConsumer {
   readonly #consumer: Kafka.KafkaConsumer;
   readonly #options: BranchConsumerOptions;
+  /** Records fetched past the last batch's caps: the first of the next batch, in order. */
+  #carried: RawRecord[] = [];
   /** Set while the transactions partition waits for the customers read up to `until`. */
   #customersFirst: { customers: string; transactions: string; until: number } | undefined;
 
@@ -75,6 +77,7 @@ export class BranchConsumer {
   /** Starts fetching at the stored next offsets; a topic without one starts at its beginning. */
   assign(offsets: ReadonlyMap<string, number>): void {
     const { topics, partition } = this.#options;
+    this.#carried = [];
     this.#consumer.assign(topics.map((topic) => ({ topic, partition, offset: offsets.get(topic) ?? OFFSET_BEGINNING })));
   }
 
@@ -131,22 +134,40 @@ export class BranchConsumer {
     let writerBusy = true;
     void writerIdle.finally(() => (writerBusy = false)).catch(() => undefined);
     const { lingerMs, maxBatchBytes } = this.#options;
-    const batch = await this.#consumeOnce(1, Math.max(1, lingerMs));
-    // A whole linger without a record: the customers backlog (if one was waited for) is read.
-    this.#resumeWhenCustomersRead(batch, batch.length === 0);
-    if (batch.length === 0) return batch;
-    let bytes = recordBytes(batch[0]!);
+    const batch: RawRecord[] = [];
+    let bytes = 0;
+    // Bytes bound memory as well as counts: 2,000 records of 64 KiB would otherwise be 128 MB. A
+    // fetch can return more than fits (its size is guessed from the records seen so far, and a
+    // batch that starts with small customers goes on with large transactions): what does not fit
+    // is carried to the next batch, so the caps hold exactly. A record larger than the byte cap
+    // makes a batch of its own.
+    const take = (records: RawRecord[]) => {
+      for (let i = 0; i < records.length; i++) {
+        const size = recordBytes(records[i]!);
+        if (batch.length >= max || (batch.length > 0 && bytes + size > maxBatchBytes)) {
+          this.#carried.push(...records.slice(i));
+          return;
+        }
+        batch.push(records[i]!);
+        bytes += size;
+      }
+    };
+    if (this.#carried.length > 0) {
+      take(this.#carried.splice(0));
+    } else {
+      const first = await this.#consumeOnce(1, Math.max(1, lingerMs));
+      // A whole linger without a record: the customers backlog (if one was waited for) is read.
+      this.#resumeWhenCustomersRead(first, first.length === 0);
+      if (first.length === 0) return batch;
+      take(first);
+    }
     const deadline = Date.now() + lingerMs;
-    // Bytes bound memory as well as counts: 2,000 records of 64 KiB would otherwise be 128 MB.
-    while (batch.length < max && bytes < maxBatchBytes) {
+    while (this.#carried.length === 0 && batch.length < max && bytes < maxBatchBytes) {
       // Ask for about as many records as fit in the bytes left, judging by those seen so far.
       const fit = Math.floor((maxBatchBytes - bytes) / Math.max(1, bytes / batch.length)) + 1;
       const more = await this.#consumeOnce(Math.max(1, Math.min(max - batch.length, 500, fit)), COLLECT_WAIT_MS);
-      for (const record of more) {
-        batch.push(record);
-        bytes += recordBytes(record);
-      }
       this.#resumeWhenCustomersRead(more, false);
+      take(more);
       if (Date.now() >= deadline && !writerBusy) break;
     }
     return batch;

@@ -22,6 +22,7 @@ export interface IngesterSettings {
 export class IngesterProcess {
   readonly child: ChildProcess;
   #workersStarted = 0;
+  #workersStopped = 0;
   #died = 0;
   readonly exited: Promise<number | null>;
 
@@ -39,6 +40,7 @@ export class IngesterProcess {
       log.write(chunk);
       const text = chunk.toString();
       this.#workersStarted += text.split('"branch worker started"').length - 1;
+      this.#workersStopped += text.split('"branch worker stopping"').length - 1;
       this.#died += text.split('"branch worker died"').length - 1;
     });
     this.child.stderr!.pipe(log);
@@ -51,6 +53,11 @@ export class IngesterProcess {
 
   get workersStarted(): number {
     return this.#workersStarted;
+  }
+
+  /** Branch workers running now (started and not stopping): the branches this supervisor owns. */
+  get workersRunning(): number {
+    return this.#workersStarted - this.#workersStopped;
   }
 
   get workerDeaths(): number {
@@ -113,10 +120,16 @@ export class IngesterGroup {
     return this.#members.reduce((n, m) => n + m.workerDeaths, 0);
   }
 
-  /** Every branch has a worker somewhere (starts summed over the members). */
+  /**
+   * Every branch has a worker and the group has spread them: each member owns its share (at
+   * least floor(count / members)). Otherwise the first member to join drains alone for a while
+   * and the scaled-out run measures one supervisor.
+   */
   async waitUntilWorkersStarted(count: number, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#members.reduce((n, m) => n + m.workersStarted, 0) < count) {
+    const share = Math.floor(count / this.#members.length);
+    const spread = () => this.#members.reduce((n, m) => n + m.workersRunning, 0) >= count && this.#members.every((m) => m.workersRunning >= share);
+    while (!spread()) {
       if (!this.running) throw new Error('a supervisor exited during start-up');
       if (Date.now() > deadline) throw new Error(`branch workers did not start within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));

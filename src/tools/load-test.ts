@@ -246,7 +246,9 @@ function buildReport(r: {
   latencies: Awaited<ReturnType<typeof latency>>; steadyLatencies: Awaited<ReturnType<typeof latency>>; warmup: number; verification: Verification; workerDeaths: number; exitCode: number | null;
 }) {
   const steady = r.steadyLatencies.overall;
-  const branchRates = r.finalSummary.branches.map((b) => b.transactions / (r.finishedAt[b.branch] ?? r.seconds));
+  // Records committed before the clock started (while the last workers started) are not the drain's.
+  const timed = r.finalSummary.totals.transactions - r.samples[0]!.committed.reduce((a, b) => a + b, 0);
+  const branchRates = r.finalSummary.branches.map((b) => (b.transactions - (r.samples[0]!.committed[b.branch] ?? 0)) / (r.finishedAt[b.branch] ?? r.seconds));
   const meanBranchRate = branchRates.reduce((a, b) => a + b, 0) / Math.max(1, branchRates.length);
   const peakConnections = Math.max(...r.samples.map((s) => s.connections));
   return {
@@ -255,8 +257,9 @@ function buildReport(r: {
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     totals: {
       seconds: r.seconds,
-      transactionsPerSecond: r.finalSummary.totals.transactions / r.seconds,
-      megabytesPerSecond: r.finalSummary.totals.bytes / 2 ** 20 / r.seconds,
+      transactionsPerSecond: timed / r.seconds,
+      committedBeforeStart: r.finalSummary.totals.transactions - timed,
+      megabytesPerSecond: (r.finalSummary.totals.bytes * (timed / r.finalSummary.totals.transactions)) / 2 ** 20 / r.seconds,
       rowsWritten: r.verification.perBranch.reduce((n, b) => n + b.ledgerRows, 0),
       parked: r.verification.perBranch.reduce((n, b) => n + b.parked, 0),
       rejected: r.verification.perBranch.reduce((n, b) => n + b.rejected, 0),
@@ -278,7 +281,8 @@ function buildReport(r: {
       const seconds = r.finishedAt[b.branch] ?? r.seconds;
       const got = r.verification.perBranch.find((v) => v.branch === b.branch);
       const lat = r.latencies.perBranch.get(b.branch);
-      return { branch: b.branch, transactions: b.transactions, seconds, transactionsPerSecond: b.transactions / seconds, megabytesPerSecond: b.bytes / 2 ** 20 / seconds, rowsWritten: got?.ledgerRows ?? 0, parked: got?.parked ?? 0, rejected: got?.rejected ?? 0, latencyMs: lat ?? null };
+      const branchTimed = b.transactions - (r.samples[0]!.committed[b.branch] ?? 0);
+      return { branch: b.branch, transactions: b.transactions, seconds, transactionsPerSecond: branchTimed / seconds, megabytesPerSecond: (b.bytes * (branchTimed / Math.max(1, b.transactions))) / 2 ** 20 / seconds, rowsWritten: got?.ledgerRows ?? 0, parked: got?.parked ?? 0, rejected: got?.rejected ?? 0, latencyMs: lat ?? null };
     }),
     latencyHistogram: r.latencies.overall.histogram,
     verification: { ok: r.verification.ok, problems: r.verification.problems },
