@@ -1,7 +1,8 @@
 // The batch committer against the real database: when Postgres refuses one record of a batch
 // that also creates a customer, the transactions parked for that customer are posted in the
 // same commit, not left for a later idle check (which made the branch look finished while its
-// parked rows waited, and the record-isolation test flaky).
+// parked rows waited, and the record-isolation test flaky), and every transaction of the
+// customer posts in offset order, wherever the customer sits in the batch.
 import t from 'tap';
 import { withDatabase } from './helpers/fixtures.js';
 import { count, sql } from './helpers/supervisor.js';
@@ -35,8 +36,9 @@ t.test('a refused batch that creates a customer posts the transactions parked fo
   const early = await committer.commit([deposit(0, 6), deposit(1, 6), deposit(2, 6)], false);
   t.equal(early?.parked, 3, 'three transactions parked');
 
-  // One batch: customer 6, more of its transactions, and a deposit Postgres refuses.
-  const outcome = await committer.commit([customer(1, 6), deposit(3, 6), deposit(4, 5, 1000), deposit(5, 6)], true);
+  // One batch: more of customer 6's transactions, a deposit Postgres refuses, and customer 6,
+  // fetched last (the two topics arrive interleaved in any order).
+  const outcome = await committer.commit([deposit(3, 6), deposit(4, 5, 1000), deposit(5, 6), customer(1, 6)], true);
   t.equal(outcome?.refused, 1, 'the overflowing deposit is refused');
   t.equal(outcome?.customersCreated, 1, 'customer 6 is created');
   t.equal(outcome?.unparked, 3, 'its parked transactions are posted in the same commit');
@@ -45,6 +47,8 @@ t.test('a refused batch that creates a customer posts the transactions parked fo
   t.equal(await count(url, '"transaction"', 'custid = 6'), 5, 'all five transactions of customer 6 are posted');
   const [b6] = await sql<{ balance_cents: string; transaction_count: string }>(url, 'SELECT balance_cents, transaction_count FROM balance WHERE custid = 6');
   t.same(b6, { balance_cents: '500', transaction_count: '5' }, 'its balance counts each of them once');
+  const order = await sql<{ kafka_offset: string }>(url, 'SELECT kafka_offset FROM "transaction" WHERE custid = 6 ORDER BY posted_at, kafka_offset');
+  t.same(order.map((r) => Number(r.kafka_offset)), [0, 1, 2, 3, 5], 'posted in offset order: the parked ones first, none parked anew');
   const rejected = await sql<{ kafka_offset: string; reason_code: string }>(url, 'SELECT kafka_offset, reason_code FROM rejected_event');
   t.same(rejected, [{ kafka_offset: '4', reason_code: 'database_rejected' }], 'only the refused deposit is quarantined');
   const offsets = await sql<{ topic: string; next_offset: string }>(url, 'SELECT topic, next_offset FROM consumer_offset ORDER BY topic');

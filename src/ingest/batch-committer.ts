@@ -53,12 +53,14 @@ export class BatchCommitter {
 
     this.#log.warn({ records: records.length, sqlstate: first.sqlstate, err: first.message }, 'Postgres refused the batch; isolating the records it refuses');
     const total = new Tally();
-    if (checkParked && (await this.#postParked(total)) === STOPPED) return undefined;
-    // Tried whole again only when the parked transactions were part of the refused write.
-    if ((await this.#isolate(records, checkParked, total)) === STOPPED) return undefined;
-    // The halves are written without the parked check, so transactions parked for a customer
-    // this batch created are posted now, in this commit, not on a later idle check.
-    if (total.outcome.customersCreated > 0 && (await this.#postParked(total)) === STOPPED) return undefined;
+    // In the order of a whole write: the batch's customers, then the transactions parked for
+    // them (older than any transaction of the batch), then the batch's transactions. Halving the
+    // mixed list instead could post a customer's later transactions before its earlier ones.
+    const customers = records.filter((r) => r.topic === this.#options.topics.customers);
+    const transactions = records.filter((r) => r.topic !== this.#options.topics.customers);
+    if (customers.length > 0 && (await this.#isolate(customers, true, total)) === STOPPED) return undefined;
+    if ((checkParked || total.outcome.customersCreated > 0) && (await this.#postParked(total)) === STOPPED) return undefined;
+    if (transactions.length > 0 && (await this.#isolate(transactions, true, total)) === STOPPED) return undefined;
     this.#log.warn({ refused: total.outcome.refused, extraWrites: total.outcome.extraWrites }, 'refused records quarantined as database_rejected, see table rejected_event');
     return total.outcome;
   }
