@@ -50,7 +50,7 @@ export class SupervisorProcess {
     const exit = await Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
     if (exit !== 'late') return exit;
     this.child.kill('SIGKILL');
-    throw new Error(`supervisor ${this.child.pid} did not exit within ${withinMs} ms of ${signal}; its last log lines:\n${this.lines.slice(-40).join('\n')}`);
+    throw new Error(`supervisor ${this.child.pid} did not exit within ${withinMs} ms of ${signal}; its last log lines:\n${this.tail()}`);
   }
 
   /** The port /metrics, /healthz and /readyz are served on, once the supervisor has said it. */
@@ -67,6 +67,11 @@ export class SupervisorProcess {
   async get(path: string): Promise<{ status: number; text: string }> {
     const res = await fetch(`http://127.0.0.1:${await this.httpPort()}${path}`);
     return { status: res.status, text: await res.text() };
+  }
+
+  /** Its last log lines as text, for a failure message. */
+  tail(lines = 40): string {
+    return this.lines.slice(-lines).join('\n');
   }
 
   /** Parsed JSON log lines. */
