@@ -74,7 +74,9 @@ class BranchWorker {
     this.#topics = { customers: task.config.customersTopic, transactions: task.config.transactionsTopic };
     this.#stop = new Int32Array(task.stopFlag);
     this.#log = createLogger(task.config.logLevel, { branch: task.partition });
-    this.#prisma = createPrisma(task.config.databaseUrl, Number(process.env.EXP_POOL ?? 1));
+    // One connection: the branch's writes, lease renewals and health checks take turns on it,
+    // so 64 branches fit in Postgres's default 100 connections.
+    this.#prisma = createPrisma(task.config.databaseUrl, 1);
     this.#result = { partition: task.partition, batches: 0, records: 0 };
   }
 

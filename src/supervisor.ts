@@ -49,13 +49,11 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   }
 
   let membership: GroupMembership | undefined;
-  if (!config.autoPartitions) {
-    pool = new BranchPool({ config, log, metrics, queryCompilerModule, threads: { min: config.partitions.length, max: config.partitions.length } });
-    for (const partition of config.partitions) pool.start(partition);
-  } else {
-    const branches = pool = new BranchPool({ config, log, metrics, queryCompilerModule, threads: { min: 0, max: startup.branches }, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) });
-    membership = await joinGroup(config, log, metrics, branches, stop);
-  }
+  // Static: a thread per listed branch from the start. Auto: threads as the group assigns branches.
+  const threads = config.autoPartitions ? { min: 0, max: startup.branches } : { min: config.partitions.length, max: config.partitions.length };
+  const branches = (pool = new BranchPool({ config, log, metrics, queryCompilerModule, threads, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) }));
+  if (config.autoPartitions) membership = await joinGroup(config, log, metrics, branches, stop);
+  else for (const partition of config.partitions) branches.start(partition);
   await untilStopped(stop);
   // Leaving the group first lets the other members take the branches over while ours drain.
   await membership?.leave();

@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on every mainstream kernel). */
-export const CLOCK_TICKS = 100;
+const CLOCK_TICKS = 100;
 
 export type CpuRole = 'ingester' | 'postgres' | 'kafka' | 'other';
 const ROLES: readonly CpuRole[] = ['ingester', 'postgres', 'kafka', 'other'];
@@ -20,13 +20,18 @@ export interface CpuSplit {
   machineBusyShare: number;
 }
 
-/** CPU seconds (user + system) a process and all its threads have used, or undefined when gone. */
-export async function processCpuSeconds(pid: number): Promise<number | undefined> {
+/** A process's command name and CPU seconds (user + system, all threads), or undefined when gone. */
+async function readStat(pid: number): Promise<{ comm: string; seconds: number } | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return undefined;
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS };
+}
+
+/** CPU seconds (user + system) a process and all its threads have used, or undefined when gone. */
+export async function processCpuSeconds(pid: number): Promise<number | undefined> {
+  return (await readStat(pid))?.seconds;
 }
 
 interface Snapshot {
@@ -74,12 +79,9 @@ async function snapshot(ingesterPids: number[]): Promise<Snapshot> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    const stat = await readStat(pid);
     if (stat === undefined) continue; // exited meanwhile
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    perProcess.set(pid, { role: await roleOf(pid, comm, ingester), seconds });
+    perProcess.set(pid, { role: await roleOf(pid, stat.comm, ingester), seconds: stat.seconds });
   }
   return { at, perProcess, machine: await machineTicks() };
 }

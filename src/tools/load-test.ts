@@ -181,7 +181,8 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
       }
       const finalSummary = await produced;
       // Per record the clock saw: those committed before it started are not in its CPU either.
-      const cpuSplit = await meter.end(finalSummary.totals.transactions - samples[0]!.committed.reduce((a, b) => a + b, 0));
+      const committedBeforeStart = samples[0]!.committed.reduce((a, b) => a + b, 0);
+      const cpuSplit = await meter.end(finalSummary.totals.transactions - committedBeforeStart);
       const seconds = samples.at(-1)!.seconds;
       progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
       const memory = await ingester.memory();
@@ -248,8 +249,9 @@ function buildReport(r: {
 }) {
   const steady = r.steadyLatencies.overall;
   // Records committed before the clock started (while the last workers started) are not the drain's.
-  const timed = r.finalSummary.totals.transactions - r.samples[0]!.committed.reduce((a, b) => a + b, 0);
-  const branchRates = r.finalSummary.branches.map((b) => (b.transactions - (r.samples[0]!.committed[b.branch] ?? 0)) / (r.finishedAt[b.branch] ?? r.seconds));
+  const timedPerBranch = new Map(r.finalSummary.branches.map((b) => [b.branch, b.transactions - (r.samples[0]!.committed[b.branch] ?? 0)]));
+  const timed = [...timedPerBranch.values()].reduce((a, b) => a + b, 0);
+  const branchRates = r.finalSummary.branches.map((b) => timedPerBranch.get(b.branch)! / (r.finishedAt[b.branch] ?? r.seconds));
   const meanBranchRate = branchRates.reduce((a, b) => a + b, 0) / Math.max(1, branchRates.length);
   const peakConnections = Math.max(...r.samples.map((s) => s.connections));
   return {
@@ -272,9 +274,9 @@ function buildReport(r: {
       ingesterRss: rssTrend(r.samples, r.warmup),
       workerDeaths: r.workerDeaths,
       ingesterExitCode: r.exitCode,
-      // Starvation shows as one branch far below the others: its rate over the mean branch rate.
       // Where the machine's CPU went during the run, by process role (from /proc).
       cpuSplit: r.cpuSplit,
+      // Starvation shows as one branch far below the others: its rate over the mean branch rate.
       slowestBranchShare: meanBranchRate > 0 ? Math.min(...branchRates) / meanBranchRate : null,
       postgresConnections: { peak: peakConnections, perBranch: peakConnections / r.branches },
     },
@@ -282,7 +284,7 @@ function buildReport(r: {
       const seconds = r.finishedAt[b.branch] ?? r.seconds;
       const got = r.verification.perBranch.find((v) => v.branch === b.branch);
       const lat = r.latencies.perBranch.get(b.branch);
-      const branchTimed = b.transactions - (r.samples[0]!.committed[b.branch] ?? 0);
+      const branchTimed = timedPerBranch.get(b.branch)!;
       return { branch: b.branch, transactions: b.transactions, seconds, transactionsPerSecond: branchTimed / seconds, megabytesPerSecond: (b.bytes * (branchTimed / Math.max(1, b.transactions))) / 2 ** 20 / seconds, rowsWritten: got?.ledgerRows ?? 0, parked: got?.parked ?? 0, rejected: got?.rejected ?? 0, latencyMs: lat ?? null };
     }),
     latencyHistogram: r.latencies.overall.histogram,
