@@ -54,3 +54,24 @@ t.test('a refused batch that creates a customer posts the transactions parked fo
   const offsets = await sql<{ topic: string; next_offset: string }>(url, 'SELECT topic, next_offset FROM consumer_offset ORDER BY topic');
   t.same(offsets, [{ topic: 'c', next_offset: '2' }, { topic: 'e', next_offset: '6' }], 'both topics committed past the batch');
 });
+
+t.test('the one-statement write assumes every customer exists, and writes the batch again with the lookup when one does not', async (t) => {
+  const url = await withDatabase(t);
+  const prisma = createPrisma(url);
+  t.teardown(() => prisma.$disconnect());
+  const committer = new BatchCommitter(prisma, { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } }, once, createLogger('silent'));
+  await committer.commit([customer(0, 7)], false);
+
+  // Nothing parked and no customer in the batch: the fast path, which the foreign key stops.
+  const outcome = await committer.commit([deposit(0, 7), deposit(1, 8), deposit(2, 7, 50)], false);
+  t.equal(outcome?.posted, 2, 'the transactions of the existing customer are posted');
+  t.equal(outcome?.parked, 1, 'the one without its customer is parked, not refused');
+  t.equal(outcome?.refused ?? 0, 0, 'nothing is refused');
+  t.equal(await count(url, 'rejected_event'), 0, 'nothing is quarantined');
+  const [b7] = await sql<{ balance_cents: string; transaction_count: string }>(url, 'SELECT balance_cents, transaction_count FROM balance WHERE custid = 7');
+  t.same(b7, { balance_cents: '150', transaction_count: '2' }, 'the balance counts each posted transaction once');
+  const [parked] = await sql<{ custid: string; kafka_offset: string }>(url, 'SELECT custid, kafka_offset FROM parked_transaction');
+  t.same(parked, { custid: '8', kafka_offset: '1' }, 'the parked one waits for customer 8');
+  const offsets = await sql<{ topic: string; next_offset: string }>(url, 'SELECT topic, next_offset FROM consumer_offset ORDER BY topic');
+  t.same(offsets, [{ topic: 'c', next_offset: '1' }, { topic: 'e', next_offset: '3' }], 'the batch is committed past its last record');
+});

@@ -7,7 +7,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   const first = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
   t.equal(first.code, 0, 'first run succeeds', { stderr: first.stderr });
   t.match(first.stdout, /created database/);
-  t.match(first.stdout, /applied 6 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason/);
+  t.match(first.stdout, /applied 7 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason, 20261125020000_balance_fillfactor/);
 
   const tables = (await query<{ table_name: string }>(url, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)).map((r) => r.table_name);
   t.same(tables, ['_prisma_migrations', 'balance', 'branch_lease', 'consumer_offset', 'customer', 'offset_gap', 'parked_transaction', 'rejected_event', 'transaction']);
@@ -22,6 +22,8 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   }
   const ledgerKey = await query<{ columns: string }>(url, `SELECT pg_get_indexdef('transaction_pkey'::regclass) AS columns`);
   t.match(ledgerKey[0]?.columns, /\(kafka_topic, kafka_partition, kafka_offset\)/, 'the ledger is keyed by Kafka coordinates');
+  const [balanceOptions] = await query<{ reloptions: string[] | null }>(url, `SELECT reloptions FROM pg_class WHERE oid = 'balance'::regclass`);
+  t.same(balanceOptions?.reloptions, ['fillfactor=20'], 'balance pages leave room for updates on the same page');
   const types = await query<{ table_name: string; column_name: string; data_type: string }>(
     url,
     `SELECT table_name, column_name, data_type FROM information_schema.columns
@@ -47,7 +49,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   t.equal(second.code, 0);
   t.match(second.stdout, /up to date, no migration applied/);
   const [history] = await query<{ n: string }>(url, `SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`);
-  t.equal(history?.n, '6', 'each migration is recorded once, as prisma migrate deploy records it');
+  t.equal(history?.n, '7', 'each migration is recorded once, as prisma migrate deploy records it');
 });
 
 t.test('db:migrate against an unreachable server fails with a clear error', async (t) => {
