@@ -75,3 +75,20 @@ t.test('the one-statement write assumes every customer exists, and writes the ba
   const offsets = await sql<{ topic: string; next_offset: string }>(url, 'SELECT topic, next_offset FROM consumer_offset ORDER BY topic');
   t.same(offsets, [{ topic: 'c', next_offset: '1' }, { topic: 'e', next_offset: '3' }], 'the batch is committed past its last record');
 });
+
+t.test('a customer without a balance row (written by another tool) gets its first balance from the batch', async (t) => {
+  const url = await withDatabase(t);
+  const prisma = createPrisma(url);
+  t.teardown(() => prisma.$disconnect());
+  const committer = new BatchCommitter(prisma, { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } }, once, createLogger('silent'));
+  await committer.commit([customer(0, 9), customer(1, 10)], false);
+  await sql(url, 'DELETE FROM balance WHERE custid = 9');
+
+  const outcome = await committer.commit([deposit(0, 9, 70), deposit(1, 10, 30), deposit(2, 9, 5)], false);
+  t.equal(outcome?.posted, 3, 'every transaction is posted');
+  const balances = await sql<{ custid: string; balance_cents: string; transaction_count: string }>(url, 'SELECT custid, balance_cents, transaction_count FROM balance ORDER BY custid');
+  t.same(balances, [
+    { custid: '9', balance_cents: '75', transaction_count: '2' },
+    { custid: '10', balance_cents: '30', transaction_count: '1' },
+  ], 'the missing balance row is created, the existing one updated');
+});

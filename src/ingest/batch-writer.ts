@@ -222,10 +222,23 @@ async function writeRecords(
       ${mode.duplicates === 'skip' ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING` : Prisma.empty}
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
-      SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid
+      SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid ORDER BY custid
     ), balances AS (
+      -- Every customer gets its balance row when it is created, so an UPDATE finds it. An
+      -- upsert (INSERT ... ON CONFLICT DO UPDATE) also locked each row before updating it: a
+      -- quarter more of Postgres's time per row. Joined in custid order when Postgres walks the
+      -- index, the order in which the customers' rows are locked.
+      UPDATE balance AS b
+         SET balance_cents = b.balance_cents + p.delta, transaction_count = b.transaction_count + p.n, updated_at = now()
+        FROM per_customer p
+       WHERE b.custid = p.custid
+      RETURNING b.custid
+    ), first_balances AS (
+      -- A customer without a balance row (written by something other than the ingester): its
+      -- first one. ON CONFLICT covers a row committed by another branch since this statement began.
       INSERT INTO balance AS b (custid, balance_cents, transaction_count, updated_at)
-      SELECT custid, delta, n, now() FROM per_customer ORDER BY custid
+      SELECT custid, delta, n, now() FROM per_customer p WHERE NOT EXISTS (SELECT 1 FROM balances u WHERE u.custid = p.custid)
+      ORDER BY custid
       ON CONFLICT (custid) DO UPDATE
         SET balance_cents = b.balance_cents + EXCLUDED.balance_cents,
             transaction_count = b.transaction_count + EXCLUDED.transaction_count,
