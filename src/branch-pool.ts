@@ -58,7 +58,7 @@ export class BranchPool {
       maxQueue: Math.max(1, threads.max),
       // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
       // of taking the whole process (and every other branch) down with it.
-      resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb, ...(process.env.EXP_YOUNG_MB ? { maxYoungGenerationSizeMb: Number(process.env.EXP_YOUNG_MB) } : {}) },
+      resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb },
       // Shared, not copied: each worker's Prisma uses the supervisor's compiled query compiler.
       workerData: { queryCompilerModule },
     });
