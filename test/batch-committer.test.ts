@@ -21,11 +21,17 @@ const customer = (offset: number, custid: number) => record(TOPICS.customers, of
 /** Database actions run once: this test has no outage to wait out. */
 const once: Attempt = async (_what, action) => action();
 
-t.test('a refused batch that creates a customer posts the transactions parked for it in the same commit', async (t) => {
+/** A fresh database and a committer for branch PARTITION writing into it. */
+async function committerOnNewDatabase(t: Parameters<typeof withDatabase>[0]): Promise<{ url: string; committer: BatchCommitter }> {
   const url = await withDatabase(t);
   const prisma = createPrisma(url);
   t.teardown(() => prisma.$disconnect());
   const committer = new BatchCommitter(prisma, { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } }, once, createLogger('silent'));
+  return { url, committer };
+}
+
+t.test('a refused batch that creates a customer posts the transactions parked for it in the same commit', async (t) => {
+  const { url, committer } = await committerOnNewDatabase(t);
 
   // Customer 5 exists, one deposit away from overflowing its balance.
   const setup = await committer.commit([customer(0, 5)], false);
@@ -56,10 +62,7 @@ t.test('a refused batch that creates a customer posts the transactions parked fo
 });
 
 t.test('the one-statement write assumes every customer exists, and writes the batch again with the lookup when one does not', async (t) => {
-  const url = await withDatabase(t);
-  const prisma = createPrisma(url);
-  t.teardown(() => prisma.$disconnect());
-  const committer = new BatchCommitter(prisma, { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } }, once, createLogger('silent'));
+  const { url, committer } = await committerOnNewDatabase(t);
   await committer.commit([customer(0, 7)], false);
 
   // Nothing parked and no customer in the batch: the fast path, which the foreign key stops.
@@ -77,10 +80,7 @@ t.test('the one-statement write assumes every customer exists, and writes the ba
 });
 
 t.test('a customer without a balance row (written by another tool) gets its first balance from the batch', async (t) => {
-  const url = await withDatabase(t);
-  const prisma = createPrisma(url);
-  t.teardown(() => prisma.$disconnect());
-  const committer = new BatchCommitter(prisma, { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } }, once, createLogger('silent'));
+  const { url, committer } = await committerOnNewDatabase(t);
   await committer.commit([customer(0, 9), customer(1, 10)], false);
   await sql(url, 'DELETE FROM balance WHERE custid = 9');
 
