@@ -60,8 +60,15 @@ export class GroupMembership {
     consumer.on('rebalance', (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => {
       const partitions = assignment.filter((a) => a.topic === topic).map((a) => a.partition).sort((a, b) => a - b);
       if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
-        // Paused for good: this consumer only holds the assignment, the workers read.
-        consumer.pause(assignment);
+        // Paused for good: this consumer only holds the assignment, the workers read. A pause
+        // fails ("Erroneous state") when the assignment arrives while the consumer is closing;
+        // thrown from this callback it ended the whole supervisor during a clean stop. Unpaused,
+        // the consumer at worst prefetches its 64 KB, which nothing reads.
+        try {
+          consumer.pause(assignment);
+        } catch {
+          // Nothing to undo: the assignment is still recorded below and released on close.
+        }
         for (const p of partitions) membership.#assigned.add(p);
         listener.assigned(partitions);
       } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {

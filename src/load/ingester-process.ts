@@ -22,7 +22,10 @@ export interface IngesterSettings {
 export class IngesterProcess {
   readonly child: ChildProcess;
   #workersStarted = 0;
-  #workersStopped = 0;
+  /** Branches whose worker logged "started" and not yet "stopping" (or "died"). */
+  readonly #runningBranches = new Set<number>();
+  /** The end of the last stdout chunk when it stopped mid-line. */
+  #partialLine = '';
   #died = 0;
   readonly exited: Promise<number | null>;
 
@@ -38,10 +41,9 @@ export class IngesterProcess {
     const log = createWriteStream(settings.logFile, { flags: 'a' });
     this.child.stdout!.on('data', (chunk: Buffer) => {
       log.write(chunk);
-      const text = chunk.toString();
-      this.#workersStarted += text.split('"branch worker started"').length - 1;
-      this.#workersStopped += text.split('"branch worker stopping"').length - 1;
-      this.#died += text.split('"branch worker died"').length - 1;
+      const lines = (this.#partialLine + chunk.toString()).split('\n');
+      this.#partialLine = lines.pop() ?? '';
+      for (const line of lines) this.#readLogLine(line);
     });
     this.child.stderr!.pipe(log);
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -57,7 +59,34 @@ export class IngesterProcess {
 
   /** Branch workers running now (started and not stopping): the branches this supervisor owns. */
   get workersRunning(): number {
-    return this.#workersStarted - this.#workersStopped;
+    return this.#runningBranches.size;
+  }
+
+  /**
+   * Follows the workers by branch. Counting "stopping" lines against "started" ones went wrong
+   * when the group moved a branch away before its worker had started: the stop was counted,
+   * the start never came, and the member looked as if it owned nothing.
+   */
+  #readLogLine(line: string): void {
+    const branch = () => {
+      try {
+        return (JSON.parse(line) as { branch?: number }).branch;
+      } catch {
+        return undefined;
+      }
+    };
+    if (line.includes('"branch worker started"')) {
+      this.#workersStarted += 1;
+      const b = branch();
+      if (b !== undefined) this.#runningBranches.add(b);
+    } else if (line.includes('"branch worker stopping"')) {
+      const b = branch();
+      if (b !== undefined) this.#runningBranches.delete(b);
+    } else if (line.includes('"branch worker died"')) {
+      this.#died += 1;
+      const b = branch();
+      if (b !== undefined) this.#runningBranches.delete(b);
+    }
   }
 
   get workerDeaths(): number {
