@@ -36,15 +36,12 @@ const LEDGER_CUSTOMER_KEY = 'transaction_custid_fkey';
 
 /**
  * How one ledger statement treats what may already be there.
- * duplicates: 'fail' spares every row the conflict check and fails the statement on a row
- * already posted; 'skip' checks every row and skips those.
- * customers: 'assumed' spares every row the lookup of its customer (the foreign key checks it
- * anyway) and fails the statement on a missing one; 'looked-up' parks the rows without one.
+ * 'optimistic' spares every row two index lookups: the check for a row already posted (the
+ * statement fails on one instead) and the lookup of its customer (the foreign key fails the
+ * statement on a missing one). 'checked' skips rows already posted and parks those without a
+ * customer.
  */
-interface LedgerMode {
-  duplicates: 'fail' | 'skip';
-  customers: 'assumed' | 'looked-up';
-}
+type LedgerMode = 'optimistic' | 'checked';
 
 export interface WriteOptions {
   partition: number;
@@ -86,12 +83,12 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
     const write = (mode: LedgerMode) => writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options, mode);
     let written;
     try {
-      written = await write({ duplicates: 'fail', customers: 'assumed' });
+      written = await write('optimistic');
     } catch (err) {
       // A record already in the ledger is only possible when stored offsets were moved back by
       // hand; a customer not yet created is a transaction read before its customer.
       if (!isUniqueViolation(err, LEDGER_KEY) && !isForeignKeyViolation(err, LEDGER_CUSTOMER_KEY)) throw err;
-      written = await write({ duplicates: 'skip', customers: 'looked-up' });
+      written = await write('checked');
     }
     return { customersCreated: 0, unparked: 0, ...written };
   }
@@ -107,7 +104,7 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
       // Transactions parked earlier come first: they are older than anything in this batch.
       const unparked = options.checkParked ? await takeParkedWithCustomer(tx, options) : [];
-      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch.nextOffsets, options, { duplicates: 'skip', customers: 'looked-up' });
+      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch.nextOffsets, options, 'checked');
       return { customersCreated, unparked: unparked.length, ...written };
     },
     // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
@@ -201,7 +198,7 @@ async function writeRecords(
   // Every row is from the branch's own transactions partition (re-drive included), so topic and
   // partition go once per statement, not per row.
   const topic = options.transactionsTopic;
-  const known = mode.customers === 'assumed' ? Prisma.sql`true` : Prisma.sql`EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)`;
+  const known = mode === 'optimistic' ? Prisma.sql`true` : Prisma.sql`EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)`;
   const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; inserted: bigint; parked: bigint; still_parked: bigint }[]>`
     WITH lease AS (${leaseCheck}), input AS (
       -- Unless assumed, one customer lookup per row decides between ledger and parking.
@@ -219,7 +216,7 @@ async function writeRecords(
       INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
       SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp()
         FROM input WHERE known ORDER BY n
-      ${mode.duplicates === 'skip' ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING` : Prisma.empty}
+      ${mode === 'checked' ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING` : Prisma.empty}
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
       SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid ORDER BY custid

@@ -68,25 +68,15 @@ export class IngesterProcess {
    * the start never came, and the member looked as if it owned nothing.
    */
   #readLogLine(line: string): void {
-    const branch = () => {
-      try {
-        return (JSON.parse(line) as { branch?: number }).branch;
-      } catch {
-        return undefined;
-      }
-    };
-    if (line.includes('"branch worker started"')) {
-      this.#workersStarted += 1;
-      const b = branch();
-      if (b !== undefined) this.#runningBranches.add(b);
-    } else if (line.includes('"branch worker stopping"')) {
-      const b = branch();
-      if (b !== undefined) this.#runningBranches.delete(b);
-    } else if (line.includes('"branch worker died"')) {
-      this.#died += 1;
-      const b = branch();
-      if (b !== undefined) this.#runningBranches.delete(b);
-    }
+    const started = line.includes('"branch worker started"');
+    const died = !started && line.includes('"branch worker died"');
+    if (!started && !died && !line.includes('"branch worker stopping"')) return;
+    if (started) this.#workersStarted += 1;
+    if (died) this.#died += 1;
+    const branch = branchOf(line);
+    if (branch === undefined) return;
+    if (started) this.#runningBranches.add(branch);
+    else this.#runningBranches.delete(branch);
   }
 
   get workerDeaths(): number {
@@ -181,5 +171,14 @@ export class IngesterGroup {
   async stop(): Promise<number | null> {
     const codes = await Promise.all(this.#members.map((m) => m.stop()));
     return codes.find((c) => c !== 0) ?? 0;
+  }
+}
+
+/** The branch a worker's JSON log line is about, when it names one. */
+function branchOf(line: string): number | undefined {
+  try {
+    return (JSON.parse(line) as { branch?: number }).branch;
+  } catch {
+    return undefined;
   }
 }
