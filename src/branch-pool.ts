@@ -57,8 +57,9 @@ export class BranchPool {
       concurrentTasksPerWorker: 1,
       maxQueue: Math.max(1, threads.max),
       // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
-      // of taking the whole process (and every other branch) down with it.
-      resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb },
+      // of taking the whole process (and every other branch) down with it. The young generation
+      // is capped too: left to V8, it alone grew to 32 MB per busy worker.
+      resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb, maxYoungGenerationSizeMb: config.workerYoungMb },
       // Shared, not copied: each worker's Prisma uses the supervisor's compiled query compiler.
       workerData: { queryCompilerModule },
     });

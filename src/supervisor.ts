@@ -15,6 +15,8 @@ import { IngesterMetrics } from './metrics.js';
 import { startHttpServer } from './http-server.js';
 import { runStartupChecks } from './startup-checks.js';
 import { compileQueryCompilerModule, useQueryCompilerModule } from './db/query-compiler-module.js';
+import { supervisorThrowAfterMs } from './ingest/fault-injection.js';
+import { endProcessOnUncaughtException } from './fatal-exit.js';
 
 export async function supervise(config: IngesterConfig, log: Logger): Promise<number> {
   // Raised by SIGTERM or SIGINT; every branch has a stop flag of its own besides (see BranchPool).
@@ -54,6 +56,8 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   const branches = (pool = new BranchPool({ config, log, metrics, queryCompilerModule, threads, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) }));
   if (config.autoPartitions) membership = await joinGroup(config, log, metrics, branches, stop);
   else for (const partition of config.partitions) branches.start(partition);
+  const throwAfterMs = supervisorThrowAfterMs();
+  if (throwAfterMs !== undefined) setTimeout(() => { throw new Error('injected supervisor fault (ZIPBANK_FAULT_SUPERVISOR_THROW_MS)'); }, throwAfterMs);
   await untilStopped(stop);
   // Leaving the group first lets the other members take the branches over while ours drain.
   await membership?.leave();
@@ -121,6 +125,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel, { role: 'supervisor' });
+  endProcessOnUncaughtException(log);
   // The bound is enforced here: a worker stuck past it is reported and the process exits 1,
   // rather than terminating a thread that may still hold a librdkafka handle.
   const stopping = new Promise<number>((resolve) => {

@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { PROJECT_DIR } from './helpers/fixtures.js';
 import { loadConfig } from '../src/config.js';
 import { readKafkaConnection } from '../src/kafka/kafka-settings.js';
+import { IMAGE_ENVIRONMENT } from '../src/load/ingester-process.js';
 
 t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root and starts the supervisor', async (t) => {
   const text = await readFile(path.join(PROJECT_DIR, 'Dockerfile'), 'utf8');
@@ -20,6 +21,10 @@ t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root an
   const runtime = instructions.filter((i) => i.getRange().start.line > runtimeStart);
   const keyword = (i: (typeof instructions)[number]) => i.getKeyword();
   const args = (i: (typeof instructions)[number]) => i.getArgumentsContent() ?? '';
+
+  // The load tools measure the ingester with the image's environment: the two must agree.
+  const envs = runtime.filter((i) => keyword(i) === 'ENV').map(args).join('\n');
+  for (const [name, value] of Object.entries(IMAGE_ENVIRONMENT)) t.match(envs, new RegExp(`\\b${name}=${value}\\b`), `the runtime stage sets ${name}=${value}, as the load tools do`);
 
   const users = runtime.filter((i) => keyword(i) === 'USER').map(args);
   t.ok(users.length > 0 && !['root', '0'].includes(users.at(-1)!.trim()), `runtime stage runs as a non-root user (${users.at(-1)})`);

@@ -22,3 +22,12 @@ function branchFault(spec: string | undefined, partition: number): number | unde
   if (!match || Number(match[1]) !== partition) return undefined;
   return Number(match[2]);
 }
+
+/**
+ * ZIPBANK_FAULT_SUPERVISOR_THROW_MS="<ms>": the supervisor throws an exception nothing catches,
+ * <ms> after its branch workers started, as a bug in a callback would.
+ */
+export function supervisorThrowAfterMs(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const spec = env.ZIPBANK_FAULT_SUPERVISOR_THROW_MS?.trim();
+  return spec && /^\d+$/.test(spec) ? Number(spec) : undefined;
+}
