@@ -16,7 +16,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY scripts/prisma-generate.mjs ./scripts/prisma-generate.mjs
+COPY scripts/prisma-generate.mjs scripts/bundle-worker.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 # What the binding links against decides what the runtime stage installs: fail the build when a

@@ -8,6 +8,7 @@ import type { PrismaClient } from '../db/prisma.js';
 import type { Logger } from '../log.js';
 import { ERROR_CODES } from '../errors.js';
 import { DatabaseError } from '../db/database-error.js';
+import { forgetPrismaDebugHistory } from '../db/prisma-debug-history.js';
 import { assembleBatch, type Batch, type RawRecord } from './batch.js';
 import { postableParkedOffsets, rejectParked, writeBatch, type BatchOutcome, type WriteOptions } from './batch-writer.js';
 import { REJECT_REASONS } from './event-parser.js';
@@ -47,6 +48,15 @@ export class BatchCommitter {
 
   /** Commits the records in order; undefined when stop was requested before the end. */
   async commit(records: RawRecord[], checkParked: boolean): Promise<CommitOutcome | undefined> {
+    try {
+      return await this.#commit(records, checkParked);
+    } finally {
+      // Prisma's debug module would keep the last 100 statements with their parameters.
+      forgetPrismaDebugHistory();
+    }
+  }
+
+  async #commit(records: RawRecord[], checkParked: boolean): Promise<CommitOutcome | undefined> {
     const first = await this.#write(this.#assemble(records), checkParked);
     if (first === STOPPED) return undefined;
     if (!(first instanceof DatabaseError)) return { ...first, refused: 0, extraWrites: 0 };

@@ -1,0 +1,27 @@
+// Bundles the branch worker into one file, dist/branch-worker.bundle.js, which every branch
+// thread loads (src/branch-pool.ts). Each thread is its own V8 isolate and loads its modules
+// itself: the 120-odd modules behind dist/branch-worker.js cost each thread about 21 MB and
+// 0.33 CPU s, the minified bundle about 18 MB and 0.27 s (64 threads: 190 MB and 4 CPU s less).
+// Runs after tsc, from its output, so the bundle is the code the tests ran.
+import { build } from 'esbuild';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+const result = await build({
+  entryPoints: [path.join(dist, 'branch-worker.js')],
+  outfile: path.join(dist, 'branch-worker.bundle.js'),
+  bundle: true,
+  minify: true,
+  sourcemap: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // The binding is a native addon; the base64 copy of Prisma's query compiler is only read where
+  // no compiled module was handed over (src/db/query-compiler-module.ts), never in a branch thread.
+  external: ['node-rdkafka', '@prisma/client/runtime/query_compiler_fast_bg.postgresql.wasm-base64.mjs'],
+  // CommonJS packages in an ES module bundle call require() for Node's built-ins.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+if (result.errors.length > 0 || result.warnings.length > 0) process.exit(1);
