@@ -6,6 +6,7 @@
 // It writes only while it holds the branch's lease (src/ingest/branch-lease.ts); otherwise it
 // stands by, so two supervisors on the same branches never both write one.
 import os from 'node:os';
+import v8 from 'node:v8';
 import { randomUUID } from 'node:crypto';
 import { BranchConsumer, isOffsetReset } from './kafka/branch-consumer.js';
 import { createPrisma, type PrismaClient } from './db/prisma.js';
@@ -362,6 +363,7 @@ class BranchWorker {
     this.#emit({ type: 'database', partition: this.#partition, ok: parked !== undefined, reason });
     if (parked) this.#emit({ type: 'stats', partition: this.#partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
     this.#parked = parked;
+    this.#emit({ type: 'heap', partition: this.#partition, ...heapFigures() });
     const lag: Record<string, number> = {};
     for (const topic of [this.#topics.customers, this.#topics.transactions]) {
       const high = consumer.highWatermark(topic, this.#partition);
@@ -446,4 +448,10 @@ class BranchWorker {
       }
     }
   }
+}
+
+/** This thread's committed V8 heap: bounded by --worker-young-mb and --worker-heap-mb. */
+function heapFigures(): { youngBytes: number; totalBytes: number } {
+  const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  return { youngBytes: young?.space_size ?? 0, totalBytes: v8.getHeapStatistics().total_heap_size };
 }

@@ -27,6 +27,7 @@ export class IngesterMetrics {
   readonly #rejected = new Counter({ name: 'zipbank_rejected_records_total', help: 'Records quarantined in rejected_event', labelNames: ['branch', 'reason'], registers: [this.registry] });
   readonly #parkedNow = new Gauge({ name: 'zipbank_parked_transactions', help: 'Transactions waiting for their customer', labelNames: ['branch'], registers: [this.registry] });
   readonly #parkedAge = new Gauge({ name: 'zipbank_oldest_parked_age_seconds', help: 'Age of the oldest parked transaction (0 when none)', labelNames: ['branch'], registers: [this.registry] });
+  readonly #workerHeap = new Gauge({ name: 'zipbank_worker_heap_bytes', help: "V8 heap committed by the branch's worker thread: the young generation (capped by --worker-young-mb) and the whole heap", labelNames: ['branch', 'space'], registers: [this.registry] });
   readonly #lag = new Gauge({ name: 'zipbank_consumer_lag', help: 'High watermark minus the offset stored in Postgres', labelNames: ['branch', 'topic'], registers: [this.registry] });
   readonly #batchSize = new Histogram({ name: 'zipbank_batch_size', help: 'Records per committed batch', labelNames: ['branch'], buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [this.registry] });
   readonly #writeSeconds = new Histogram({ name: 'zipbank_batch_write_seconds', help: 'Time to write and commit one batch', labelNames: ['branch'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
@@ -87,6 +88,10 @@ export class IngesterMetrics {
       case 'stats':
         this.#parkedNow.set({ branch }, event.parked);
         this.#parkedAge.set({ branch }, event.oldestParkedAgeSeconds ?? 0);
+        break;
+      case 'heap':
+        this.#workerHeap.set({ branch, space: 'young' }, event.youngBytes);
+        this.#workerHeap.set({ branch, space: 'total' }, event.totalBytes);
         break;
     }
   }

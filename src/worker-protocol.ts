@@ -46,7 +46,9 @@ export type WorkerEvent =
   /** Lag per topic (high watermark minus stored offset); sent while retrying too. */
   | { type: 'lag'; partition: number; lag: Record<string, number> }
   /** Periodic figures: parked backlog. */
-  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null };
+  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null }
+  /** Periodic figures: the V8 heap of the branch's thread, committed bytes (young generation and all). */
+  | { type: 'heap'; partition: number; youngBytes: number; totalBytes: number };
 
 export interface BranchResult {
   partition: number;

@@ -46,3 +46,21 @@ t.test('a worker that reaches its heap limit is restarted; the process and other
   t.equal(sample(metrics, 'zipbank_worker_restarts_total{branch="0"}'), 0, 'branch 0 was not touched');
   t.equal((await supervisor.kill('SIGTERM')).code, 0, 'and it stops cleanly');
 });
+
+t.test("a worker thread's young generation stays within --worker-young-mb, and /metrics shows it", async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  await sendRecords([
+    [C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })],
+    ...Array.from({ length: 200 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100 })]),
+  ]);
+  // 3 MB: two 1 MB semi-spaces. Left to V8, loading the worker alone grows them to 8 MB.
+  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--worker-young-mb', '3']);
+  await waitFor('all posted', () => count(url, '"transaction"'), (n) => n === 200, 60_000);
+  const young = await waitFor('the heap figures', async () => sample((await supervisor.get('/metrics')).text, 'zipbank_worker_heap_bytes{branch="0",space="young"}'), (v) => v !== undefined, 30_000);
+  const total = sample((await supervisor.get('/metrics')).text, 'zipbank_worker_heap_bytes{branch="0",space="total"}') ?? 0;
+  t.ok(young! > 0 && young! <= 3 * 1_048_576, `young generation ${(young! / 1_048_576).toFixed(1)} MB, within 3 MB`);
+  t.ok(total > young!, `the whole heap (${(total / 1_048_576).toFixed(1)} MB) is larger`);
+  t.equal((await supervisor.kill('SIGTERM')).code, 0);
+});
