@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { withDatabase } from './helpers/fixtures.js';
 import { createPrisma } from '../src/db/prisma.js';
-import { forgetPrismaDebugHistory } from '../src/db/prisma-debug-history.js';
+import { forgetPrismaDebugHistory, forgetPrismaDebugHistoryAfter } from '../src/db/prisma-debug-history.js';
 
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
@@ -28,7 +28,11 @@ t.test("Prisma's debug history no longer keeps the last batches alive", async (t
   for (let i = 0; i < 100; i++) await prisma.$executeRawUnsafe('SELECT length($1::text)', String(i).padEnd(100_000, 'x'));
   const kept = usedMb() - before;
   t.ok(kept > 8, `without the workaround, the 100 statements' parameters stay on the heap (${kept.toFixed(1)} MB)`);
-  forgetPrismaDebugHistory();
+  // The writer clears it once a full batch's worth of records (2,000) has been written.
+  forgetPrismaDebugHistoryAfter(1_999);
+  const short = usedMb() - before;
+  t.ok(short > 8, `short of 2,000 records the history is left alone (${short.toFixed(1)} MB)`);
+  forgetPrismaDebugHistoryAfter(1);
   const left = usedMb() - before;
-  t.ok(left < 2, `after forgetPrismaDebugHistory they are gone (${left.toFixed(1)} MB left of ${kept.toFixed(1)})`);
+  t.ok(left < 2, `at 2,000 records they are gone (${left.toFixed(1)} MB left of ${kept.toFixed(1)})`);
 });

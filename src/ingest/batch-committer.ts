@@ -8,7 +8,7 @@ import type { PrismaClient } from '../db/prisma.js';
 import type { Logger } from '../log.js';
 import { ERROR_CODES } from '../errors.js';
 import { DatabaseError } from '../db/database-error.js';
-import { forgetPrismaDebugHistory } from '../db/prisma-debug-history.js';
+import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
 import { assembleBatch, type Batch, type RawRecord } from './batch.js';
 import { postableParkedOffsets, rejectParked, writeBatch, type BatchOutcome, type WriteOptions } from './batch-writer.js';
 import { REJECT_REASONS } from './event-parser.js';
@@ -52,7 +52,7 @@ export class BatchCommitter {
       return await this.#commit(records, checkParked);
     } finally {
       // Prisma's debug module would keep the last 100 statements with their parameters.
-      forgetPrismaDebugHistory();
+      forgetPrismaDebugHistoryAfter(records.length);
     }
   }
 
