@@ -5,9 +5,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { MigrationDirectory, MigrationList } from '@prisma/schema-engine-wasm';
+import { WholeScriptPrismaPg } from './whole-script-pg.js';
 
 const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_PRISMA_DIR = path.join(PROJECT_DIR, 'prisma');
@@ -33,7 +33,7 @@ export async function applyMigrations(databaseUrl: string, prismaDir = DEFAULT_P
   const { SchemaEngine } = await import('@prisma/schema-engine-wasm');
   const schemaPath = path.join(prismaDir, 'schema.prisma');
   const schema = await readFile(schemaPath, 'utf8');
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl, allowExitOnIdle: true }));
+  const adapter = bindMigrationAwareSqlAdapterFactory(new WholeScriptPrismaPg({ connectionString: databaseUrl, allowExitOnIdle: true }));
   const engineLog: string[] = [];
   const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, (line: string) => engineLog.push(line), adapter);
   try {
