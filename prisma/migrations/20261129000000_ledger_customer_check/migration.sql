@@ -6,8 +6,8 @@
 -- row with the foreign key, 15-16 µs without it: that foreign key was the largest single
 -- cost of a posted transaction. The same rule, "no ledger row without its customer", is kept here
 -- for every writer, as two triggers:
---   * after each INSERT or UPDATE statement on the ledger: one anti-join of the new rows of the
---     statement against customer fails the statement when a customer is missing,
+--   * after each INSERT or UPDATE statement on the ledger: one index probe of customer per new
+--     row of the statement fails the statement when a customer is missing,
 --   * a customer that ledger rows refer to cannot be deleted, re-keyed or truncated away.
 -- The errors are those of the foreign key (SQLSTATE 23503, constraint transaction_custid_fkey), so
 -- clients, and the fallback of the batch writer to parking, see no difference.
@@ -26,9 +26,13 @@ CREATE FUNCTION "transaction_custid_exists"() RETURNS trigger LANGUAGE plpgsql A
 DECLARE
   missing BIGINT;
 BEGIN
+  -- One index probe per new row, by construction (LIMIT keeps the lateral subquery a nested
+  -- loop): as a plain anti-join the planner hashed the whole customer table for every statement,
+  -- 4 ms for a 50-row batch with 10,000 customers, and worse as customers grow.
   SELECT n.custid INTO missing
     FROM new_ledger_rows n
-   WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.custid = n.custid)
+    LEFT JOIN LATERAL (SELECT true AS found FROM customer c WHERE c.custid = n.custid LIMIT 1) c ON true
+   WHERE c.found IS NULL
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'insert or update on table "transaction" violates foreign key constraint "transaction_custid_fkey"'
