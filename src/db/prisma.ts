@@ -1,6 +1,8 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlQuery } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { LEASE_TTL_SECONDS } from '../ingest/branch-lease.js';
+import { StatementNames } from './statement-names.js';
 
 /**
  * Bounds on every wait in Postgres. A frozen or half-open connection must not hold a branch
@@ -20,7 +22,9 @@ export const POOL_LIMITS = Object.freeze({
 
 /** A Prisma client over node-postgres (no native query engine). One small pool per worker. */
 export function createPrisma(databaseUrl: string, connections = 2): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: connections, ...POOL_LIMITS }) });
+  // The adapter hands the name to node-postgres, for which undefined means an unnamed statement.
+  const statementNameGenerator = new StatementNames().nameOf as (query: SqlQuery) => string;
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: connections, ...POOL_LIMITS }, { statementNameGenerator }) });
 }
 
 export type { PrismaClient };
