@@ -4,7 +4,8 @@
 // executeScript), which cuts a dollar-quoted function body, or a comment with a semicolon, into
 // pieces that are not SQL. Postgres runs a multi-statement string itself (the simple query
 // protocol) as one implicit transaction, so a migration also applies all or nothing, where the
-// split statements committed one by one.
+// split statements committed one by one. A statement that cannot run inside a transaction
+// block (CREATE INDEX CONCURRENTLY) therefore needs a migration of its own.
 import { PrismaPg } from '@prisma/adapter-pg';
 
 type PrismaPgAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
