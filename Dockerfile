@@ -45,5 +45,5 @@ USER node
 EXPOSE 9464
 # Migrations run separately (k8s/migrate-job.yaml):
 #   node --experimental-wasm-modules dist/tools/migrate.js
-ENTRYPOINT ["node", "dist/supervisor.js"]
+ENTRYPOINT ["node", "dist/main.cjs"]
 CMD ["--partitions", "0-7"]

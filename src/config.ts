@@ -40,7 +40,7 @@ export interface IngesterConfig {
   readonly metricsPort: number;
 }
 
-export const HELP = `Usage: node dist/supervisor.js [options]
+export const HELP = `Usage: node dist/main.cjs [options]
 
 Ingests branch partitions of the customers and transactions topics into PostgreSQL, one worker
 thread per partition.

@@ -1,7 +1,7 @@
-// The supervisor: `node dist/supervisor.js --partitions 0-7` (or `--partitions auto`: the Kafka
+// The supervisor: `node dist/main.cjs --partitions 0-7` (or `--partitions auto`: the Kafka
 // consumer group decides). One worker thread per branch through piscina (src/branch-pool.ts); a
 // worker that dies is restarted with backoff; SIGTERM or SIGINT stops every worker cooperatively
-// and the process exits 0 within the bound.
+// and the process exits 0 within the bound. src/main.cts, the process entry, loads this module.
 import { loadConfig, HELP, type IngesterConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
@@ -17,6 +17,7 @@ import { runStartupChecks } from './startup-checks.js';
 import { compileQueryCompilerModule, useQueryCompilerModule } from './db/query-compiler-module.js';
 import { supervisorThrowAfterMs } from './ingest/fault-injection.js';
 import { endProcessOnUncaughtException } from './fatal-exit.js';
+import { branchesWithoutCallThread, poolSize } from './kafka/call-threads.cjs';
 
 export async function supervise(config: IngesterConfig, log: Logger): Promise<number> {
   // Raised by SIGTERM or SIGINT; every branch has a stop flag of its own besides (see BranchPool).
@@ -36,7 +37,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs }, 'supervisor started');
+  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, kafkaCallThreads: poolSize(process.env.UV_THREADPOOL_SIZE) }, 'supervisor started');
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
@@ -49,6 +50,8 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return startup.outcome === 'stopped' ? 0 : 2;
   }
+
+  warnIfBranchesShareCallThreads(config.autoPartitions ? startup.branches : config.partitions.length, log);
 
   let membership: GroupMembership | undefined;
   // Static: a thread per listed branch from the start. Auto: threads as the group assigns branches.
@@ -101,6 +104,15 @@ async function joinGroup(config: IngesterConfig, log: Logger, metrics: IngesterM
     }
   }
   return undefined;
+}
+
+/** Started as `node dist/main.cjs`, the pool has a thread for each of 64 branches: more share. */
+function warnIfBranchesShareCallThreads(branches: number, log: Logger): void {
+  const threads = poolSize(process.env.UV_THREADPOOL_SIZE);
+  const sharing = branchesWithoutCallThread(branches, threads);
+  if (sharing > 0) {
+    log.warn({ branches, kafkaCallThreads: threads }, `${sharing} of up to ${branches} branches have no Kafka call thread of their own, so their consumers wait for each other: start the supervisor with UV_THREADPOOL_SIZE=${branches + 4} (src/kafka/call-threads.cts)`);
+  }
 }
 
 async function untilStopped(stop: Int32Array): Promise<void> {

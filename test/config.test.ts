@@ -25,12 +25,12 @@ t.test('configuration reports every bad value in one error', async (t) => {
 });
 
 t.test('the supervisor exits 2 naming every bad value, and --help lists the options', async (t) => {
-  const bad = await runNode('dist/supervisor.js', ['--partitions', 'x', '--batch-size=-1'], { LINGER_MS: 'never' });
+  const bad = await runNode('dist/main.cjs', ['--partitions', 'x', '--batch-size=-1'], { LINGER_MS: 'never' });
   t.equal(bad.code, 2);
   t.match(bad.stderr, /partitions: "x"/);
   t.match(bad.stderr, /batch-size/);
   t.match(bad.stderr, /linger-ms must be a whole number/);
-  const help = await runNode('dist/supervisor.js', ['--help']);
+  const help = await runNode('dist/main.cjs', ['--help']);
   t.equal(help.code, 0);
   for (const flag of ['--partitions', '--brokers', '--database-url', '--customers-topic', '--transactions-topic', '--batch-size', '--linger-ms', '--log-level']) {
     t.match(help.stdout, flag, `help lists ${flag}`);

@@ -29,7 +29,7 @@ t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root an
   const users = runtime.filter((i) => keyword(i) === 'USER').map(args);
   t.ok(users.length > 0 && !['root', '0'].includes(users.at(-1)!.trim()), `runtime stage runs as a non-root user (${users.at(-1)})`);
   const entry = runtime.find((i) => keyword(i) === 'ENTRYPOINT');
-  t.match(entry ? args(entry) : '', /"node",\s*"dist\/supervisor\.js"/, 'starts node dist/supervisor.js');
+  t.match(entry ? args(entry) : '', /"node",\s*"dist\/main\.cjs"/, 'starts node dist/main.cjs');
   const copies = runtime.filter((i) => keyword(i) === 'COPY').map((i) => i.getTextContent());
   t.ok(copies.length > 0 && copies.every((c) => c.includes('--from=build')), 'the runtime stage copies only build outputs');
   t.notOk(copies.some((c) => /\bsrc\b|\btest\b/.test(c)), 'no sources or tests in the image');

@@ -10,14 +10,14 @@ t.test('branches without a partition, or a missing topic, stop the supervisor at
   const topics = await withTopics(t, 8);
   const url = await withDatabase(t);
   const started = Date.now();
-  const tooMany = await runNode('dist/supervisor.js', ['--partitions', '0-99', '--metrics-port', '0', '--brokers', BROKERS, '--database-url', url, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 60_000);
+  const tooMany = await runNode('dist/main.cjs', ['--partitions', '0-99', '--metrics-port', '0', '--brokers', BROKERS, '--database-url', url, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 60_000);
   t.equal(tooMany.code, 2, 'exit 2');
   t.ok(Date.now() - started < 20_000, `within seconds (${Date.now() - started} ms)`);
   t.match(tooMany.stderr, new RegExp(`topic ${topics.customersTopic} has 8 partitions \\(branches 0-7\\): no partition for branch 8-99`));
   t.notMatch(tooMany.stdout, /branch worker started/, 'no worker thread started');
   t.equal(await count(url, 'branch_lease'), 0, 'no lease rows left behind');
 
-  const missing = await runNode('dist/supervisor.js', ['--partitions', '0-1', '--metrics-port', '0', '--brokers', BROKERS, '--database-url', url, '--customers-topic', topics.customersTopic, '--transactions-topic', 'no-such-topic'], {}, 60_000);
+  const missing = await runNode('dist/main.cjs', ['--partitions', '0-1', '--metrics-port', '0', '--brokers', BROKERS, '--database-url', url, '--customers-topic', topics.customersTopic, '--transactions-topic', 'no-such-topic'], {}, 60_000);
   t.equal(missing.code, 2);
   t.match(missing.stderr, /topic no-such-topic does not exist \(create it with npm run topics:create\)/);
 });

@@ -82,14 +82,14 @@ t.test('ingests end to end through a SASL_SSL broker, refuses a wrong password o
   t.equal((await untrusted.kill('SIGTERM')).code, 0);
 
   // A bad setting is refused at start-up, every one named.
-  const bad = await runNode('dist/supervisor.js', ['--partitions', '0', '--brokers', secured, '--metrics-port', '0'], { KAFKA_CONFIG_FILE: properties, KAFKA_CFG_SASL_PASSWORD_FILE: passwordFile, KAFKA_CFG_NO_SUCH_SETTING: '1', KAFKA_CFG_SECURITY_PROTOCOL: 'bogus', KAFKA_CFG_GROUP_ID: 'mine', DATABASE_URL: urlWithPassword });
+  const bad = await runNode('dist/main.cjs', ['--partitions', '0', '--brokers', secured, '--metrics-port', '0'], { KAFKA_CONFIG_FILE: properties, KAFKA_CFG_SASL_PASSWORD_FILE: passwordFile, KAFKA_CFG_NO_SUCH_SETTING: '1', KAFKA_CFG_SECURITY_PROTOCOL: 'bogus', KAFKA_CFG_GROUP_ID: 'mine', DATABASE_URL: urlWithPassword });
   t.equal(bad.code, 2, 'exit 2 on bad settings');
   t.match(bad.stderr, /kafka setting no\.such\.setting: No such configuration property/);
   t.match(bad.stderr, /kafka setting security\.protocol: Invalid value "bogus"/);
   t.match(bad.stderr, /kafka setting group\.id: set by the ingester/);
   outputs.push(bad.stdout, bad.stderr);
 
-  const help = await runNode('dist/supervisor.js', ['--help'], {});
+  const help = await runNode('dist/main.cjs', ['--help'], {});
   t.match(help.stdout, /Give secrets by environment or file, not by flag/);
 
   const everything = [...outputs, ...supervisor.lines].join('\n');

@@ -41,13 +41,13 @@ t.test('supervisor, CLI and migrator work over sslmode=verify-full, and refuse a
   t.equal((await supervisor.kill('SIGTERM')).code, 0);
 
   const wrongCa = `${serverUrl}/zipbank_tls?sslmode=verify-full&sslrootcert=${encodeURIComponent(other.caCert)}`;
-  const refused = await runNode('dist/supervisor.js', ['--partitions', '0', '--metrics-port', '0', '--database-url', wrongCa, '--customers-topic', C, '--transactions-topic', E], {}, 30_000);
+  const refused = await runNode('dist/main.cjs', ['--partitions', '0', '--metrics-port', '0', '--database-url', wrongCa, '--customers-topic', C, '--transactions-topic', E], {}, 30_000);
   t.equal(refused.code, 2, 'a server certificate the CA did not sign stops the supervisor at start-up');
   t.match(refused.stderr, /TLS verification of the server failed \(.*(self[- ]signed|unable to verify|certificate).*\): check sslrootcert and sslmode/i);
   // A refused password is a setup that can never work: exit 2 naming it, not a retry loop.
   await sql(url, `CREATE ROLE zb_password_user LOGIN PASSWORD 'right-password'`);
   const wrongPassword = `${serverUrl.replace('postgres@', 'zb_password_user:wrong-password@')}/zipbank_tls?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca.caCert)}`;
-  const badLogin = await runNode('dist/supervisor.js', ['--partitions', '0', '--metrics-port', '0', '--database-url', wrongPassword, '--customers-topic', C, '--transactions-topic', E], {}, 30_000);
+  const badLogin = await runNode('dist/main.cjs', ['--partitions', '0', '--metrics-port', '0', '--database-url', wrongPassword, '--customers-topic', C, '--transactions-topic', E], {}, 30_000);
   t.equal(badLogin.code, 2, 'a refused password stops the supervisor at start-up');
   t.match(badLogin.stderr, /password authentication failed for user "zb_password_user": the password was refused: check the credentials in DATABASE_URL/);
   t.notMatch(badLogin.stderr + badLogin.stdout, /wrong-password/, 'without showing the password');

@@ -117,19 +117,19 @@ t.test('the supervisor refuses to start on a database that is missing or not mig
   const topics = await withTopics(t, 1);
   const empty = testDatabaseUrl(t);
   await ensureDatabase(empty);
-  const unmigrated = await runNode('dist/supervisor.js', ['--partitions', '0', '--metrics-port', '0', '--database-url', empty, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 30_000);
+  const unmigrated = await runNode('dist/main.cjs', ['--partitions', '0', '--metrics-port', '0', '--database-url', empty, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 30_000);
   t.equal(unmigrated.code, 2, 'exit 2 on an unmigrated database');
   t.match(unmigrated.stderr, /has no migrations applied: run npm run db:migrate/);
 
   const missing = testDatabaseUrl(t);
-  const noDatabase = await runNode('dist/supervisor.js', ['--partitions', '0', '--metrics-port', '0', '--database-url', missing, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 30_000);
+  const noDatabase = await runNode('dist/main.cjs', ['--partitions', '0', '--metrics-port', '0', '--database-url', missing, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 30_000);
   t.equal(noDatabase.code, 2, 'exit 2 when the database does not exist');
   t.match(noDatabase.stderr, /does not exist: create and migrate it with npm run db:migrate/);
 
   // One migration missing: the database is from an older build.
   const old = await withDatabase(t);
   await sql(old, `DELETE FROM _prisma_migrations WHERE migration_name = '20261125000000_offset_gap'`);
-  const behind = await runNode('dist/supervisor.js', ['--partitions', '0', '--metrics-port', '0', '--database-url', old, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 30_000);
+  const behind = await runNode('dist/main.cjs', ['--partitions', '0', '--metrics-port', '0', '--database-url', old, '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 30_000);
   t.equal(behind.code, 2);
   t.match(behind.stderr, /lacks 1 migration\(s\) of this build \(20261125000000_offset_gap\): run npm run db:migrate/);
   t.notMatch(behind.stderr, /\n\s+at /, 'one line, no stack');

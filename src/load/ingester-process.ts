@@ -41,7 +41,7 @@ export class IngesterProcess {
     this.child = spawn(
       process.execPath,
       [
-        'dist/supervisor.js', '--partitions', settings.partitions, '--brokers', settings.brokers, '--database-url', settings.databaseUrl,
+        'dist/main.cjs', '--partitions', settings.partitions, '--brokers', settings.brokers, '--database-url', settings.databaseUrl,
         '--customers-topic', settings.customersTopic, '--transactions-topic', settings.transactionsTopic, '--metrics-port', '0', ...(settings.extraArgs ?? []),
       ],
       { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...IMAGE_ENVIRONMENT, ...process.env } },

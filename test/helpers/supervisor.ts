@@ -1,4 +1,4 @@
-// Runs the real supervisor (node dist/supervisor.js) as a child process for a test, and reads
+// Runs the real supervisor (node dist/main.cjs) as a child process for a test, and reads
 // what it wrote with plain SQL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -10,15 +10,25 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
+export interface SupervisorOptions {
+  /**
+   * tap makes every Node process a test spawns preload its --import hook (NODE_OPTIONS, put back
+   * even into an environment given in full); `env -u` takes it out, so the supervisor starts as
+   * it would in production.
+   */
+  withoutTestHooks?: boolean;
+}
+
 export class SupervisorProcess {
   readonly child: ChildProcess;
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[], env: Record<string, string> = {}) {
+  constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[], env: Record<string, string> = {}, options: SupervisorOptions = {}) {
+    const node = options.withoutTestHooks ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath] : [process.execPath];
     this.child = spawn(
-      process.execPath,
-      [path.join(PROJECT_DIR, 'dist/supervisor.js'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...args],
+      node[0]!,
+      [...node.slice(1), path.join(PROJECT_DIR, 'dist/main.cjs'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...args],
       { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     let buffered = '';
