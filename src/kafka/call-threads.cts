@@ -11,7 +11,9 @@
 // CommonJS (loaded synchronously) and sets the size before it loads anything else. CommonJS here
 // too, so that the entry can require it. An ES module preloaded with --import or --loader (in
 // NODE_OPTIONS, say, by a tracing agent or a test runner) has used the pool before the entry
-// runs: the size is then left as the environment gave it, and the supervisor warns.
+// runs: the size is then left as the environment gave it, and the supervisor warns. (So has a
+// --require preload that reads files or resolves names asynchronously as it loads; that one
+// this cannot see: give UV_THREADPOOL_SIZE in the environment with such an agent.)
 
 /** libuv's pool size when UV_THREADPOOL_SIZE is not set; Node's own fs, dns and crypto use these. */
 export const LIBUV_DEFAULT_THREADS = 4;
