@@ -37,7 +37,9 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, kafkaCallThreads: poolSize(process.env.UV_THREADPOOL_SIZE) }, 'supervisor started');
+  // As libuv read it when the pool was first used (src/main.cts sizes it before that).
+  const callThreads = poolSize(process.env.UV_THREADPOOL_SIZE);
+  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, kafkaCallThreads: callThreads }, 'supervisor started');
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
@@ -51,7 +53,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
     return startup.outcome === 'stopped' ? 0 : 2;
   }
 
-  warnIfBranchesShareCallThreads(config.autoPartitions ? startup.branches : config.partitions.length, log);
+  warnIfBranchesShareCallThreads(config.autoPartitions ? startup.branches : config.partitions.length, callThreads, log);
 
   let membership: GroupMembership | undefined;
   // Static: a thread per listed branch from the start. Auto: threads as the group assigns branches.
@@ -107,8 +109,7 @@ async function joinGroup(config: IngesterConfig, log: Logger, metrics: IngesterM
 }
 
 /** Started as `node dist/main.cjs`, the pool has a thread for each of 64 branches: more share. */
-function warnIfBranchesShareCallThreads(branches: number, log: Logger): void {
-  const threads = poolSize(process.env.UV_THREADPOOL_SIZE);
+function warnIfBranchesShareCallThreads(branches: number, threads: number, log: Logger): void {
   const sharing = branchesWithoutCallThread(branches, threads);
   if (sharing > 0) {
     log.warn({ branches, kafkaCallThreads: threads }, `${sharing} of up to ${branches} branches have no Kafka call thread of their own, so their consumers wait for each other: start the supervisor with UV_THREADPOOL_SIZE=${branches + 4} (src/kafka/call-threads.cts)`);

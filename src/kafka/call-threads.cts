@@ -41,14 +41,13 @@ function preloadsEsModules(execArgv: readonly string[], nodeOptions: string | un
 
 /**
  * Sets UV_THREADPOOL_SIZE for DEFAULT_BRANCH_THREADS branches unless a usable size is given or
- * the pool is in use already; true when it set it.
+ * the pool is in use already.
  */
-export function sizeCallThreads(env: NodeJS.ProcessEnv, execArgv: readonly string[]): boolean {
+export function sizeCallThreads(env: NodeJS.ProcessEnv, execArgv: readonly string[]): void {
   const given = env.UV_THREADPOOL_SIZE;
-  if (given !== undefined && /^\s*[1-9]\d*\s*$/.test(given)) return false;
-  if (preloadsEsModules(execArgv, env.NODE_OPTIONS)) return false;
+  if (given !== undefined && /^\s*[1-9]\d*\s*$/.test(given)) return;
+  if (preloadsEsModules(execArgv, env.NODE_OPTIONS)) return;
   env.UV_THREADPOOL_SIZE = String(LIBUV_DEFAULT_THREADS + DEFAULT_BRANCH_THREADS);
-  return true;
 }
 
 /** Branches of `branches` that share pool threads instead of having one each. */

@@ -254,8 +254,9 @@ function buildReport(r: {
   // A branch that had committed all its records before the clock started (64 threads take
   // seconds to start) has nothing timed: it was first, not starved, so it is left out of the
   // comparison instead of counting as a rate of 0.
-  const doneBeforeStart = r.finalSummary.branches.filter((b) => timedPerBranch.get(b.branch)! === 0).length;
-  const branchRates = r.finalSummary.branches.filter((b) => timedPerBranch.get(b.branch)! > 0).map((b) => timedPerBranch.get(b.branch)! / (r.finishedAt[b.branch] ?? r.seconds));
+  const comparedBranches = r.finalSummary.branches.filter((b) => timedPerBranch.get(b.branch)! > 0);
+  const doneBeforeStart = r.finalSummary.branches.length - comparedBranches.length;
+  const branchRates = comparedBranches.map((b) => timedPerBranch.get(b.branch)! / (r.finishedAt[b.branch] ?? r.seconds));
   const meanBranchRate = branchRates.reduce((a, b) => a + b, 0) / Math.max(1, branchRates.length);
   const peakConnections = Math.max(...r.samples.map((s) => s.connections));
   return {

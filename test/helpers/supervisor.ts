@@ -25,10 +25,10 @@ export class SupervisorProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[], env: Record<string, string> = {}, options: SupervisorOptions = {}) {
-    const node = options.withoutTestHooks ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath] : [process.execPath];
+    const [command, ...prefix] = options.withoutTestHooks ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath] : [process.execPath];
     this.child = spawn(
-      node[0]!,
-      [...node.slice(1), path.join(PROJECT_DIR, 'dist/main.cjs'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...args],
+      command!,
+      [...prefix, path.join(PROJECT_DIR, 'dist/main.cjs'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...args],
       { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     let buffered = '';
