@@ -24,12 +24,17 @@ export interface BranchPoolOptions {
   config: IngesterConfig;
   log: Logger;
   metrics: IngesterMetrics;
-  /** Worker threads kept (min) and allowed (max): one per branch. */
-  threads: { min: number; max: number };
+  /** Branches run from the start (min) and at most (max); threads follow from --branches-per-thread. */
+  branches: { min: number; max: number };
   /** Prisma's query compiler, compiled once by the supervisor (src/db/query-compiler-module.ts). */
   queryCompilerModule: CompiledModule;
   /** Called after each committed batch with the branch's next transactions offset. */
   onCommitted?: (partition: number, nextOffset: number) => void;
+}
+
+/** Worker threads that run `branches` branches, `perThread` to a thread. */
+export function threadsFor(branches: number, perThread: number): number {
+  return Math.ceil(branches / perThread);
 }
 
 export class BranchPool {
@@ -38,26 +43,30 @@ export class BranchPool {
   readonly #log: Logger;
   readonly #metrics: IngesterMetrics;
   readonly #branches = new Map<number, RunningBranch>();
+  readonly #supervisorBranches: number;
   /** Set by stopAll: a branch the group assigns while the supervisor stops is not started. */
   #closed = false;
   /** Called after each committed batch with the branch's next transactions offset. */
   readonly #onCommitted: (partition: number, nextOffset: number) => void;
 
-  constructor({ config, log, metrics, threads, queryCompilerModule, onCommitted = () => undefined }: BranchPoolOptions) {
+  constructor({ config, log, metrics, branches, queryCompilerModule, onCommitted = () => undefined }: BranchPoolOptions) {
     this.#config = config;
     this.#log = log;
     this.#metrics = metrics;
     this.#onCommitted = onCommitted;
+    this.#supervisorBranches = branches.max;
     this.#pool = new Piscina<BranchTask, BranchResult>({
       // branch-worker.ts and its modules in one file (scripts/bundle-worker.mjs): every thread
       // loads its own copy, and one minified file costs each about 3 MB less than 120 modules.
       filename: new URL('./branch-worker.bundle.js', import.meta.url).href,
-      minThreads: threads.min,
-      maxThreads: Math.max(1, threads.max),
+      // A thread per branch by default (the design card); with --branches-per-thread k, a thread
+      // runs up to k branch tasks side by side: they are async, so they interleave on its loop.
+      minThreads: threadsFor(branches.min, config.branchesPerThread),
+      maxThreads: Math.max(1, threadsFor(branches.max, config.branchesPerThread)),
       // Branch tasks live as long as their branch: an idle timeout would tear down live consumers.
       idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
-      maxQueue: Math.max(1, threads.max),
+      concurrentTasksPerWorker: config.branchesPerThread,
+      maxQueue: Math.max(1, branches.max),
       // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
       // of taking the whole process (and every other branch) down with it. The young generation
       // is capped too: left to V8, it alone grew to 32 MB per busy worker.
@@ -108,7 +117,7 @@ export class BranchPool {
   async #keepRunning(partition: number, stop: Int32Array): Promise<void> {
     const backoff = new Backoff(1_000, 30_000);
     let restarts = 0;
-    const task = { partition, config: this.#config, stopFlag: stop.buffer as SharedArrayBuffer };
+    const task = { partition, config: this.#config, stopFlag: stop.buffer as SharedArrayBuffer, supervisorBranches: this.#supervisorBranches };
     while (!stopRequested(stop)) {
       const started = Date.now();
       // A fresh channel per run: events of a dead run can never be mistaken for the new one's.

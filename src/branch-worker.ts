@@ -1,6 +1,7 @@
-// A branch worker: the body of one worker thread, owning one branch partition. It reads batches
-// from its consumer and commits each in Postgres, fetching the next batch while the current one
-// is written. Outages and schema problems are waited out with backoff; records Postgres refuses
+// A branch worker: the task of a worker thread that owns one branch partition (a thread runs one
+// such task by default; --branches-per-thread k lets k share a thread and its Postgres connection,
+// src/db/thread-prisma.ts). It reads batches from its consumer and commits each in Postgres,
+// fetching the next batch while the current one is written. Outages and schema problems are waited out with backoff; records Postgres refuses
 // are quarantined (src/ingest/batch-committer.ts); offset gaps stop the branch until an operator
 // accepts them (src/ingest/offset-gaps.ts). Nothing is ever skipped silently.
 // It writes only while it holds the branch's lease (src/ingest/branch-lease.ts); otherwise it
@@ -8,8 +9,10 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import { randomUUID } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { BranchConsumer, isOffsetReset } from './kafka/branch-consumer.js';
-import { createPrisma, type PrismaClient } from './db/prisma.js';
+import type { PrismaClient } from './db/prisma.js';
+import { threadPrisma } from './db/thread-prisma.js';
 import { adoptWorkerQueryCompilerModule } from './db/query-compiler-module.js';
 import type { RawRecord } from './ingest/batch.js';
 import { parkedStats, readOffsets } from './ingest/batch-writer.js';
@@ -74,10 +77,11 @@ class BranchWorker {
     this.#partition = task.partition;
     this.#topics = { customers: task.config.customersTopic, transactions: task.config.transactionsTopic };
     this.#stop = new Int32Array(task.stopFlag);
-    this.#log = createLogger(task.config.logLevel, { branch: task.partition });
-    // One connection: the branch's writes, lease renewals and health checks take turns on it,
-    // so 64 branches fit in Postgres's default 100 connections.
-    this.#prisma = createPrisma(task.config.databaseUrl, 1);
+    // The thread too: with --branches-per-thread, branches of one thread share its fate.
+    this.#log = createLogger(task.config.logLevel, { branch: task.partition, thread: threadId });
+    // The thread's one connection (its own, or shared with the thread's other branches): the
+    // writes, lease renewals and health checks take turns on it (src/db/thread-prisma.ts).
+    this.#prisma = threadPrisma.acquire(task.config.databaseUrl);
     this.#result = { partition: task.partition, batches: 0, records: 0 };
   }
 
@@ -120,7 +124,7 @@ class BranchWorker {
       this.#log.info({ batches: this.#result.batches, records: this.#result.records }, 'branch worker stopping');
       return this.#result;
     } finally {
-      await this.#prisma.$disconnect().catch(() => undefined);
+      await threadPrisma.release(this.#prisma).catch(() => undefined);
       this.#task.events.close();
     }
   }
@@ -149,7 +153,7 @@ class BranchWorker {
     if (!offsets) return 'stopped';
     const { kafka, lingerMs, maxBatchBytes } = this.#config;
     const consumer = await this.#attempt('connect to Kafka', () =>
-      BranchConsumer.connect({ kafka, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes }),
+      BranchConsumer.connect({ kafka, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes, supervisorBranches: this.#task.supervisorBranches }),
     );
     if (!consumer) return 'stopped';
     this.#consumer = consumer;

@@ -32,6 +32,12 @@ export interface IngesterConfig {
   readonly workerHeapMb: number;
   /** V8 young-generation limit of each branch worker thread, in MB (a third is one semi-space). */
   readonly workerYoungMb: number;
+  /**
+   * Branches that share one worker thread (and its Postgres connection). 1, the default, is the
+   * design card's dedicated thread per branch; more trades that isolation for memory and CPU when
+   * one supervisor runs many branches (README, "Many branches on one supervisor").
+   */
+  readonly branchesPerThread: number;
   readonly logLevel: string;
   /** Upper bound for a clean shutdown; see README "Shutdown". */
   readonly shutdownTimeoutMs: number;
@@ -58,6 +64,8 @@ ${CONNECTION_HELP}
   --max-batch-bytes <n>        bytes of keys and values per batch (MAX_BATCH_BYTES, default 16777216)
   --worker-heap-mb <n>         V8 heap limit of each branch worker thread (WORKER_HEAP_MB, default 256)
   --worker-young-mb <n>        V8 young-generation limit of each branch worker thread (WORKER_YOUNG_MB, default 12)
+  --branches-per-thread <n>    branches sharing a worker thread and its Postgres connection
+                               (BRANCHES_PER_THREAD, default 1: a thread of its own per branch)
   --shutdown-timeout-ms <n>    bound for a clean shutdown     (SHUTDOWN_TIMEOUT_MS, default 30000)
   --metrics-port <n>           /healthz, /readyz, /metrics; 0 = any free port, logged (METRICS_PORT, default 9464)
   --metrics-host <addr>        address to listen on            (METRICS_HOST, default 0.0.0.0)
@@ -82,6 +90,7 @@ export function loadConfig(argv: string[]): ConfigResult {
     'max-batch-bytes': { type: 'string' },
     'worker-heap-mb': { type: 'string' },
     'worker-young-mb': { type: 'string' },
+    'branches-per-thread': { type: 'string' },
     'shutdown-timeout-ms': { type: 'string' },
     'log-level': { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -118,6 +127,7 @@ export function loadConfig(argv: string[]): ConfigResult {
     // CPU per record; CPU profiles put garbage collection at 20 % of a branch thread's busy time
     // against 14 % at 48 MB (README, Performance).
     workerYoungMb: integerOption(problems, 'worker-young-mb', flags['worker-young-mb'] ?? env('WORKER_YOUNG_MB'), 12, { min: 3, max: 1_024 }),
+    branchesPerThread: integerOption(problems, 'branches-per-thread', flags['branches-per-thread'] ?? env('BRANCHES_PER_THREAD'), 1, { min: 1, max: 64 }),
     shutdownTimeoutMs: integerOption(problems, 'shutdown-timeout-ms', flags['shutdown-timeout-ms'] ?? env('SHUTDOWN_TIMEOUT_MS'), 30_000, { min: 1_000, max: 600_000 }),
     metricsHost: nonEmptyOption(problems, 'metrics-host', flags['metrics-host'] ?? env('METRICS_HOST'), '0.0.0.0'),
     metricsPort: integerOption(problems, 'metrics-port', flags['metrics-port'] ?? env('METRICS_PORT'), 9464, { min: 0, max: 65_535 }),

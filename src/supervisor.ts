@@ -39,7 +39,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   // As libuv read it when the pool was first used (src/main.cts sizes it before that).
   const callThreads = poolSize(process.env.UV_THREADPOOL_SIZE);
-  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, kafkaCallThreads: callThreads }, 'supervisor started');
+  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, branchesPerThread: config.branchesPerThread, kafkaCallThreads: callThreads }, 'supervisor started');
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
@@ -56,9 +56,9 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   warnIfBranchesShareCallThreads(config.autoPartitions ? startup.branches : config.partitions.length, callThreads, log);
 
   let membership: GroupMembership | undefined;
-  // Static: a thread per listed branch from the start. Auto: threads as the group assigns branches.
-  const threads = config.autoPartitions ? { min: 0, max: startup.branches } : { min: config.partitions.length, max: config.partitions.length };
-  const branches = (pool = new BranchPool({ config, log, metrics, queryCompilerModule, threads, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) }));
+  // Static: every listed branch from the start. Auto: branches as the group assigns them.
+  const branchCount = config.autoPartitions ? { min: 0, max: startup.branches } : { min: config.partitions.length, max: config.partitions.length };
+  const branches = (pool = new BranchPool({ config, log, metrics, queryCompilerModule, branches: branchCount, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) }));
   if (config.autoPartitions) membership = await joinGroup(config, log, metrics, branches, stop);
   else for (const partition of config.partitions) branches.start(partition);
   const throwAfterMs = supervisorThrowAfterMs();

@@ -11,6 +11,8 @@ export interface BranchTask {
   stopFlag: SharedArrayBuffer;
   /** Where the worker reports WorkerEvents (metrics, readiness) to the supervisor. */
   events: MessagePort;
+  /** Branches the supervisor may run at once (its listed ones, or the topic's with auto). */
+  supervisorBranches: number;
 }
 
 /** What a branch worker tells the supervisor while it runs. */

@@ -4,6 +4,8 @@ import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { assembleBatch } from '../src/ingest/batch.js';
 import { runNode } from './helpers/fixtures.js';
+import { threadsFor } from '../src/branch-pool.js';
+import { fetchWaitMs } from '../src/kafka/branch-consumer.js';
 
 t.test('partition lists', async (t) => {
   t.same(parsePartitionList('0-7').partitions, [0, 1, 2, 3, 4, 5, 6, 7]);
@@ -24,6 +26,23 @@ t.test('configuration reports every bad value in one error', async (t) => {
   if (!ok.help) t.same(ok.config.partitions, [2, 3, 4, 7]);
 });
 
+t.test('branches per thread: 1 by default, from the flag or BRANCHES_PER_THREAD, and the threads and fetch waits that follow', async (t) => {
+  const byDefault = loadConfig([]);
+  if (!byDefault.help) t.equal(byDefault.config.branchesPerThread, 1, 'a thread per branch by default (the design card)');
+  const flagged = loadConfig(['--branches-per-thread', '8']);
+  if (!flagged.help) t.equal(flagged.config.branchesPerThread, 8);
+  process.env.BRANCHES_PER_THREAD = '4';
+  try {
+    const fromEnv = loadConfig([]);
+    if (!fromEnv.help) t.equal(fromEnv.config.branchesPerThread, 4, 'from the environment');
+  } finally {
+    delete process.env.BRANCHES_PER_THREAD;
+  }
+  t.throws(() => loadConfig(['--branches-per-thread', '0']), /branches-per-thread/, '0 is refused');
+  t.same([1, 8, 9, 64].map((n) => threadsFor(n, 8)), [1, 1, 2, 8], 'threads: branches / k, rounded up');
+  t.same([1, 8, 16, 64, 80, 256].map(fetchWaitMs), [50, 50, 100, 400, 500, 500], 'empty polls spaced out as branches grow, within 50..500 ms');
+});
+
 t.test('the supervisor exits 2 naming every bad value, and --help lists the options', async (t) => {
   const bad = await runNode('dist/main.cjs', ['--partitions', 'x', '--batch-size=-1'], { LINGER_MS: 'never' });
   t.equal(bad.code, 2);
@@ -32,7 +51,7 @@ t.test('the supervisor exits 2 naming every bad value, and --help lists the opti
   t.match(bad.stderr, /linger-ms must be a whole number/);
   const help = await runNode('dist/main.cjs', ['--help']);
   t.equal(help.code, 0);
-  for (const flag of ['--partitions', '--brokers', '--database-url', '--customers-topic', '--transactions-topic', '--batch-size', '--linger-ms', '--log-level']) {
+  for (const flag of ['--partitions', '--brokers', '--database-url', '--customers-topic', '--transactions-topic', '--batch-size', '--linger-ms', '--branches-per-thread', '--log-level']) {
     t.match(help.stdout, flag, `help lists ${flag}`);
   }
 });

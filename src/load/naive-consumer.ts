@@ -18,7 +18,7 @@ export async function runNaiveConsumer(options: { kafka: KafkaConnection; databa
   let records = 0;
   try {
     for (let branch = 0; branch < options.branches; branch++) {
-      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576 });
+      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576, supervisorBranches: 1 });
       consumer.assign(new Map());
       try {
         let done = 0;

@@ -37,6 +37,8 @@ const HELP = `Usage: npm run load-test -- [options]
                              records produced in the first <s> seconds (default 10)
   --batch-size <n>           ingester batch size (default: the ingester's)
   --linger-ms <n>            ingester linger (default: the ingester's)
+  --branches-per-thread <n>  branches sharing an ingester worker thread (default: the
+                             ingester's, 1; README, "Many branches on one supervisor")
   --supervisors <n>          more than 1: the supervisors share the branches through a Kafka
                              consumer group (--partitions auto), and the same workload is run
                              first with one supervisor, so both are compared in one run
@@ -58,7 +60,7 @@ interface Sample {
 runMain('load-test', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
-    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' }, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
+    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' }, 'branches-per-thread': { type: 'string' }, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
     seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
   });
   if (flags.help) {
@@ -78,6 +80,7 @@ runMain('load-test', async () => {
   const ingesterArgs: string[] = [];
   if (flags['batch-size'] !== undefined) ingesterArgs.push('--batch-size', String(integerOption(problems, 'batch-size', flags['batch-size'], 0, { min: 1, max: 50_000 })));
   if (flags['linger-ms'] !== undefined) ingesterArgs.push('--linger-ms', String(integerOption(problems, 'linger-ms', flags['linger-ms'], 0, { min: 0, max: 60_000 })));
+  if (flags['branches-per-thread'] !== undefined) ingesterArgs.push('--branches-per-thread', String(integerOption(problems, 'branches-per-thread', flags['branches-per-thread'], 1, { min: 1, max: 64 })));
   if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
   // More than one: supervisors share the branches through a consumer group (--partitions auto).
   const supervisors = integerOption(problems, 'supervisors', flags.supervisors, 1, { min: 1, max: 64 });
@@ -321,6 +324,7 @@ function printTable(report: Report): void {
   const w = [6, 9, 7, 9, 7, 9, 8, 8, 8, 8];
   const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
   const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
+  if (report.settings.ingesterArgs.length > 0) process.stdout.write(`ingester options: ${report.settings.ingesterArgs.join(' ')}\n`);
   process.stdout.write(`${line(cols)}\n`);
   for (const b of report.branches) {
     process.stdout.write(`${line([b.branch, Math.round(b.transactionsPerSecond), b.megabytesPerSecond.toFixed(2), b.rowsWritten, b.parked, b.rejected, ms(b.latencyMs?.p50), ms(b.latencyMs?.p95), ms(b.latencyMs?.p99), ms(b.latencyMs?.max)])}\n`);
