@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import type { IngesterMetrics } from './metrics.js';
 import { Backoff } from './ingest/backoff.js';
 import type { CompiledModule } from './db/query-compiler-module.js';
+import type { ConsumerPacing } from './kafka/consumer-pacing.js';
 import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 
 /** A worker that ran this long before dying is healthy again: its next restart waits little. */
@@ -26,6 +27,8 @@ export interface BranchPoolOptions {
   metrics: IngesterMetrics;
   /** Branches run from the start (min) and at most (max); threads follow from --branches-per-thread. */
   branches: { min: number; max: number };
+  /** How every branch consumer waits when there is nothing to read. */
+  pacing: ConsumerPacing;
   /** Prisma's query compiler, compiled once by the supervisor (src/db/query-compiler-module.ts). */
   queryCompilerModule: CompiledModule;
   /** Called after each committed batch with the branch's next transactions offset. */
@@ -43,18 +46,18 @@ export class BranchPool {
   readonly #log: Logger;
   readonly #metrics: IngesterMetrics;
   readonly #branches = new Map<number, RunningBranch>();
-  readonly #supervisorBranches: number;
+  readonly #pacing: ConsumerPacing;
   /** Set by stopAll: a branch the group assigns while the supervisor stops is not started. */
   #closed = false;
   /** Called after each committed batch with the branch's next transactions offset. */
   readonly #onCommitted: (partition: number, nextOffset: number) => void;
 
-  constructor({ config, log, metrics, branches, queryCompilerModule, onCommitted = () => undefined }: BranchPoolOptions) {
+  constructor({ config, log, metrics, branches, pacing, queryCompilerModule, onCommitted = () => undefined }: BranchPoolOptions) {
     this.#config = config;
     this.#log = log;
     this.#metrics = metrics;
     this.#onCommitted = onCommitted;
-    this.#supervisorBranches = branches.max;
+    this.#pacing = pacing;
     this.#pool = new Piscina<BranchTask, BranchResult>({
       // branch-worker.ts and its modules in one file (scripts/bundle-worker.mjs): every thread
       // loads its own copy, and one minified file costs each about 3 MB less than 120 modules.
@@ -117,7 +120,7 @@ export class BranchPool {
   async #keepRunning(partition: number, stop: Int32Array): Promise<void> {
     const backoff = new Backoff(1_000, 30_000);
     let restarts = 0;
-    const task = { partition, config: this.#config, stopFlag: stop.buffer as SharedArrayBuffer, supervisorBranches: this.#supervisorBranches };
+    const task = { partition, config: this.#config, stopFlag: stop.buffer as SharedArrayBuffer, pacing: this.#pacing };
     while (!stopRequested(stop)) {
       const started = Date.now();
       // A fresh channel per run: events of a dead run can never be mistaken for the new one's.

@@ -153,7 +153,7 @@ class BranchWorker {
     if (!offsets) return 'stopped';
     const { kafka, lingerMs, maxBatchBytes } = this.#config;
     const consumer = await this.#attempt('connect to Kafka', () =>
-      BranchConsumer.connect({ kafka, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes, supervisorBranches: this.#task.supervisorBranches }),
+      BranchConsumer.connect({ kafka, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes, pacing: this.#task.pacing }),
     );
     if (!consumer) return 'stopped';
     this.#consumer = consumer;

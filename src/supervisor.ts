@@ -9,7 +9,8 @@ import { redact } from './db/database-url.js';
 import { describeSettings } from './kafka/kafka-settings.js';
 import { Backoff } from './ingest/backoff.js';
 import { requestStop, sleepUnlessStopped, stopRequested } from './worker-protocol.js';
-import { BranchPool } from './branch-pool.js';
+import { BranchPool, threadsFor } from './branch-pool.js';
+import { consumerPacing } from './kafka/consumer-pacing.js';
 import { GroupMembership } from './kafka/group-membership.js';
 import { IngesterMetrics } from './metrics.js';
 import { startHttpServer } from './http-server.js';
@@ -39,7 +40,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   // As libuv read it when the pool was first used (src/main.cts sizes it before that).
   const callThreads = poolSize(process.env.UV_THREADPOOL_SIZE);
-  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, branchesPerThread: config.branchesPerThread, kafkaCallThreads: callThreads }, 'supervisor started');
+  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, kafkaCallThreads: callThreads }, 'supervisor started');
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
@@ -58,7 +59,9 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   let membership: GroupMembership | undefined;
   // Static: every listed branch from the start. Auto: branches as the group assigns them.
   const branchCount = config.autoPartitions ? { min: 0, max: startup.branches } : { min: config.partitions.length, max: config.partitions.length };
-  const branches = (pool = new BranchPool({ config, log, metrics, queryCompilerModule, branches: branchCount, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) }));
+  const pacing = consumerPacing(branchCount.max, callThreads, config.lingerMs);
+  log.info({ branches: branchCount.max, branchesPerThread: config.branchesPerThread, workerThreads: threadsFor(branchCount.max, config.branchesPerThread), ...pacing }, 'branch workers');
+  const branches = (pool = new BranchPool({ config, log, metrics, queryCompilerModule, branches: branchCount, pacing, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) }));
   if (config.autoPartitions) membership = await joinGroup(config, log, metrics, branches, stop);
   else for (const partition of config.partitions) branches.start(partition);
   const throwAfterMs = supervisorThrowAfterMs();

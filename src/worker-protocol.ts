@@ -3,6 +3,7 @@
 // supervisor never terminates a thread holding a live librdkafka handle (that crashes the process).
 import type { MessagePort } from 'node:worker_threads';
 import type { IngesterConfig } from './config.js';
+import type { ConsumerPacing } from './kafka/consumer-pacing.js';
 
 export interface BranchTask {
   partition: number;
@@ -11,8 +12,8 @@ export interface BranchTask {
   stopFlag: SharedArrayBuffer;
   /** Where the worker reports WorkerEvents (metrics, readiness) to the supervisor. */
   events: MessagePort;
-  /** Branches the supervisor may run at once (its listed ones, or the topic's with auto). */
-  supervisorBranches: number;
+  /** How the branch's consumer waits when there is nothing to read (src/kafka/consumer-pacing.ts). */
+  pacing: ConsumerPacing;
 }
 
 /** What a branch worker tells the supervisor while it runs. */

@@ -10,6 +10,7 @@ import type { KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
 import { connectClient } from './connect-client.js';
 import type { RawRecord } from '../ingest/batch.js';
+import type { ConsumerPacing } from './consumer-pacing.js';
 
 /** librdkafka's logical offset for "the oldest record still on the broker". */
 const OFFSET_BEGINNING = -2;
@@ -23,39 +24,22 @@ export interface BranchConsumerOptions {
   lingerMs: number;
   /** A batch stops growing once its keys and values reach this many bytes. */
   maxBatchBytes: number;
-  /** Branches the supervisor may run at once: the broker's idle polls are shared out by it. */
-  supervisorBranches: number;
-}
-
-/**
- * Fetches of partitions with nothing new the broker answers in a second, across all of one
- * supervisor's branches: 8 branches polling every 50 ms. A fetch returns as soon as a record
- * arrives, so a longer wait costs no latency while records flow; it only spaces out the empty
- * polls. At 64 branches, 50 ms each made the broker's CPU per transaction in a catch-up about 4
- * times that of 400 ms (README, "Many branches on one supervisor").
- */
-const IDLE_FETCHES_PER_SECOND = 160;
-const FETCH_WAIT_MIN_MS = 50;
-/** librdkafka's own default. */
-const FETCH_WAIT_MAX_MS = 500;
-
-/** fetch.wait.max.ms for one of `branches` branch consumers. */
-export function fetchWaitMs(branches: number): number {
-  return Math.min(FETCH_WAIT_MAX_MS, Math.max(FETCH_WAIT_MIN_MS, Math.round((1000 * branches) / IDLE_FETCHES_PER_SECOND)));
+  /** How long the broker and a consume call wait when there is nothing (consumer-pacing.ts). */
+  pacing: ConsumerPacing;
 }
 
 /**
  * How a branch consumer fetches. Defaults: a KAFKA_CFG_ setting of the same name replaces one
  * (README, "Kafka settings").
  */
-function fetchTuning(supervisorBranches: number): Kafka.ConsumerGlobalConfig {
+function fetchTuning(pacing: ConsumerPacing): Kafka.ConsumerGlobalConfig {
   return {
     // Keep the next batches fetched in the background while the current one is written.
     'queued.min.messages': 10_000,
     // librdkafka's default prefetch cap is 64 MB per partition; two partitions per branch
     // and eight branches would let a backlog take a gigabyte. 4 MB keeps batches full.
     'queued.max.messages.kbytes': 4096,
-    'fetch.wait.max.ms': fetchWaitMs(supervisorBranches),
+    'fetch.wait.max.ms': pacing.fetchWaitMs,
     // When the prefetch queue is over those limits librdkafka postpones the partition's next
     // fetch by this much (default 1000 ms): a branch then drained its queue and sat idle for
     // most of a second, capping it near 16,000 records/s. A short pause keeps it fed.
@@ -87,7 +71,7 @@ export class BranchConsumer {
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
     const consumer = retainHandle(new Kafka.KafkaConsumer(
       {
-        ...fetchTuning(options.supervisorBranches),
+        ...fetchTuning(options.pacing),
         ...baseClientConfig(options.kafka, `zipbank-branch-${options.partition}`),
         // librdkafka insists on a group id; nothing is committed to it (offsets live in Postgres).
         'group.id': 'zipbank-ingester',
@@ -149,7 +133,7 @@ export class BranchConsumer {
   }
 
   /**
-   * Up to `max` records: waits up to the linger time for the first one, then keeps collecting
+   * Up to `max` records: waits up to the idle wait for the first one, then keeps collecting
    * until the batch is full, or the linger time since the first record has passed and
    * `writerIdle` has settled. The binding's own consume(n) waits its timeout *per record*, so
    * under a steady trickle a single call would hold a batch back for seconds; short calls under a
@@ -184,8 +168,9 @@ export class BranchConsumer {
     if (this.#carried.length > 0) {
       take(this.#carried.splice(0));
     } else {
-      const first = await this.#consumeOnce(1, Math.max(1, lingerMs));
-      // A whole linger without a record: the customers backlog (if one was waited for) is read.
+      // Returns at the first record; the wait only spaces out the calls that find nothing.
+      const first = await this.#consumeOnce(1, this.#options.pacing.idleWaitMs);
+      // A whole wait without a record: the customers backlog (if one was waited for) is read.
       this.#resumeWhenCustomersRead(first, first.length === 0);
       if (first.length === 0) return batch;
       take(first);
