@@ -33,11 +33,11 @@ t.test('two branches to a thread: half the threads and connections, every record
   const topics = await withTopics(t, BRANCHES);
   const url = await withDatabase(t);
   await sendRecords(customersAndDeposits(topics, 50));
-  // Started as in production: a Kafka call thread per branch, so the consumers' long idle wait.
+  // Started as in production: a Kafka call thread per branch (the pacing a deployment gets).
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', `0-${BRANCHES - 1}`, '--branches-per-thread', '2', '--linger-ms', '20'], {}, { withoutTestHooks: true });
   await waitFor('all posted', () => count(url, '"transaction"'), (n) => n === BRANCHES * 50, 60_000);
   const workers = supervisor.logs().find((l) => l.msg === 'branch workers');
-  t.match(workers, { branches: BRANCHES, branchesPerThread: 2, workerThreads: 2, idleWaitMs: 500, fetchWaitMs: 50 }, 'the supervisor logs its threads and the consumer pacing');
+  t.match(workers, { branches: BRANCHES, branchesPerThread: 2, workerThreads: 2, idleWaitMs: 50, fetchWaitMs: 50 }, 'the supervisor logs its threads and the consumer pacing');
   const threads = threadsOfBranches(supervisor);
   t.equal(threads.size, BRANCHES, 'every branch started');
   const perThread = new Map<number, number>();

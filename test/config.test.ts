@@ -5,7 +5,7 @@ import { ConfigError } from '../src/errors.js';
 import { assembleBatch } from '../src/ingest/batch.js';
 import { runNode } from './helpers/fixtures.js';
 import { threadsFor } from '../src/branch-pool.js';
-import { consumerPacing, fetchWaitMs } from '../src/kafka/consumer-pacing.js';
+import { consumerPacing, emptyWaitMs } from '../src/kafka/consumer-pacing.js';
 
 t.test('partition lists', async (t) => {
   t.same(parsePartitionList('0-7').partitions, [0, 1, 2, 3, 4, 5, 6, 7]);
@@ -40,9 +40,10 @@ t.test('branches per thread: 1 by default, from the flag or BRANCHES_PER_THREAD;
   }
   t.throws(() => loadConfig(['--branches-per-thread', '0']), /branches-per-thread/, '0 is refused');
   t.same([1, 8, 9, 64].map((n) => threadsFor(n, 8)), [1, 1, 2, 8], 'threads: branches / k, rounded up');
-  t.same([1, 8, 16, 64, 80, 256].map(fetchWaitMs), [50, 50, 100, 400, 500, 500], 'empty polls spaced out as branches grow, within 50..500 ms');
-  t.same(consumerPacing(64, 68, 50), { fetchWaitMs: 400, idleWaitMs: 500 }, 'a branch with a call thread of its own waits 500 ms for a first record');
-  t.same(consumerPacing(8, 4, 50), { fetchWaitMs: 50, idleWaitMs: 50 }, 'branches sharing call threads wait no longer than the linger time');
+  t.same([1, 8, 16, 64, 80, 256].map(emptyWaitMs), [50, 50, 100, 400, 500, 500], 'empty asks spaced out as branches grow, within 50..500 ms');
+  t.same(consumerPacing(64, 68, 50), { fetchWaitMs: 400, idleWaitMs: 400 }, '64 branches with call threads of their own wait 400 ms for a first record');
+  t.same(consumerPacing(8, 68, 50), { fetchWaitMs: 50, idleWaitMs: 50 }, '8 branches keep 50 ms');
+  t.same(consumerPacing(64, 4, 50), { fetchWaitMs: 400, idleWaitMs: 50 }, 'branches sharing call threads wait no longer than the linger time');
   t.equal(consumerPacing(8, 68, 2000).idleWaitMs, 2000, 'nor less than it');
 });
 

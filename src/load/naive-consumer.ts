@@ -3,7 +3,7 @@
 // offset, committed before the next record is read.
 import pg from 'pg';
 import { consumerPacing } from '../kafka/consumer-pacing.js';
-import { poolSize } from '../kafka/call-threads.cjs';
+import callThreads from '../kafka/call-threads.cjs';
 import { BranchConsumer } from '../kafka/branch-consumer.js';
 import { parseCustomer, parseTransaction } from '../ingest/event-parser.js';
 import type { KafkaConnection } from '../kafka/kafka-settings.js';
@@ -20,7 +20,7 @@ export async function runNaiveConsumer(options: { kafka: KafkaConnection; databa
   let records = 0;
   try {
     for (let branch = 0; branch < options.branches; branch++) {
-      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576, pacing: consumerPacing(1, poolSize(process.env.UV_THREADPOOL_SIZE), 100) });
+      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576, pacing: consumerPacing(1, callThreads.poolSize(process.env.UV_THREADPOOL_SIZE), 100) });
       consumer.assign(new Map());
       try {
         let done = 0;
