@@ -49,7 +49,7 @@ export interface IngesterConfig {
 export const HELP = `Usage: node dist/main.cjs [options]
 
 Ingests branch partitions of the customers and transactions topics into PostgreSQL, one worker
-thread per partition.
+thread per partition (or per --branches-per-thread partitions).
 
   --partitions <list>          branch partitions, e.g. 0-7, 0,3,5 or 2-4,7 (PARTITIONS_LIST, default 0-${DEFAULTS.partitions - 1});
                                auto: the Kafka consumer group spreads the branches over the supervisors
