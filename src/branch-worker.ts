@@ -1,9 +1,10 @@
 // A branch worker: the task of a worker thread that owns one branch partition (a thread runs one
 // such task by default; --branches-per-thread k lets k share a thread and its Postgres connection,
 // src/db/thread-prisma.ts). It reads batches from its consumer and commits each in Postgres,
-// fetching the next batch while the current one is written. Outages and schema problems are waited out with backoff; records Postgres refuses
-// are quarantined (src/ingest/batch-committer.ts); offset gaps stop the branch until an operator
-// accepts them (src/ingest/offset-gaps.ts). Nothing is ever skipped silently.
+// fetching the next batch while the current one is written. Outages and schema problems are
+// waited out with backoff; records Postgres refuses are quarantined
+// (src/ingest/batch-committer.ts); offset gaps stop the branch until an operator accepts them
+// (src/ingest/offset-gaps.ts). Nothing is ever skipped silently.
 // It writes only while it holds the branch's lease (src/ingest/branch-lease.ts); otherwise it
 // stands by, so two supervisors on the same branches never both write one.
 import os from 'node:os';

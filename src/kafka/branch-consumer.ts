@@ -29,8 +29,8 @@ export interface BranchConsumerOptions {
 }
 
 /**
- * How a branch consumer fetches. Defaults: a KAFKA_CFG_ setting of the same name replaces one
- * (README, "Kafka settings").
+ * How a branch consumer fetches. Defaults: a setting of the same name from the Kafka settings
+ * (file or KAFKA_CFG_*) replaces one (README, "Connecting to a secured cluster").
  */
 function fetchTuning(pacing: ConsumerPacing): Kafka.ConsumerGlobalConfig {
   return {

@@ -13,14 +13,19 @@ export interface NaiveResult {
   seconds: number;
 }
 
+/** It reads one record per call: the linger only bounds a wait that finds nothing. */
+const LINGER_MS = 100;
+
 export async function runNaiveConsumer(options: { kafka: KafkaConnection; databaseUrl: string; topic: string; kind: 'customers' | 'transactions'; branches: number; perBranch: number[]; timeBudgetMs: number }): Promise<NaiveResult> {
   const db = new pg.Client({ connectionString: options.databaseUrl });
   await db.connect();
   const started = Date.now();
   let records = 0;
+  // One consumer at a time, so one branch's pacing.
+  const pacing = consumerPacing(1, callThreads.poolSize(process.env.UV_THREADPOOL_SIZE), LINGER_MS);
   try {
     for (let branch = 0; branch < options.branches; branch++) {
-      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: 100, maxBatchBytes: 1_048_576, pacing: consumerPacing(1, callThreads.poolSize(process.env.UV_THREADPOOL_SIZE), 100) });
+      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: LINGER_MS, maxBatchBytes: 1_048_576, pacing });
       consumer.assign(new Map());
       try {
         let done = 0;
