@@ -127,7 +127,7 @@ export class BranchPool {
       const channel = new MessageChannel();
       channel.port1.on('message', (event: WorkerEvent) => {
         this.#metrics.record(event);
-        if ((event.type === 'batch' || event.type === 'ready') && event.transactionsNextOffset !== undefined) this.#onCommitted(partition, event.transactionsNextOffset);
+        if ((event.type === 'batches' || event.type === 'ready') && event.transactionsNextOffset !== undefined) this.#onCommitted(partition, event.transactionsNextOffset);
       });
       try {
         await this.#pool.run({ ...task, events: channel.port2 }, { transferList: [channel.port2] });

@@ -18,6 +18,7 @@ import { adoptWorkerQueryCompilerModule } from './db/query-compiler-module.js';
 import type { RawRecord } from './ingest/batch.js';
 import { parkedStats, readOffsets } from './ingest/batch-writer.js';
 import { BatchCommitter } from './ingest/batch-committer.js';
+import { BatchReports } from './ingest/batch-reports.js';
 import { createLogger, type Logger } from './log.js';
 import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
@@ -71,6 +72,8 @@ class BranchWorker {
   #stallRecorded: string | null = null;
   /** The parked backlog as the last health check saw it, for the stats log. */
   #parked: { count: number; oldestAgeSeconds: number | null; waitingFor: number[] } | undefined;
+  /** Committed batches not yet reported to the supervisor (src/ingest/batch-reports.ts). */
+  readonly #reports: BatchReports;
 
   constructor(task: BranchTask) {
     this.#task = task;
@@ -84,14 +87,22 @@ class BranchWorker {
     // writes, lease renewals and health checks take turns on it (src/db/thread-prisma.ts).
     this.#prisma = threadPrisma.acquire(task.config.databaseUrl);
     this.#result = { partition: task.partition, batches: 0, records: 0 };
+    this.#reports = new BatchReports(task.partition);
   }
 
   get #stopped(): boolean {
     return stopRequested(this.#stop);
   }
 
+  /** Sends an event, after the batches committed before it (so that readiness follows their order). */
   #emit(event: WorkerEvent): void {
+    this.#sendBatchReports();
     this.#task.events.postMessage(event);
+  }
+
+  #sendBatchReports(): void {
+    const pending = this.#reports.take();
+    if (pending) this.#task.events.postMessage(pending);
   }
 
   async run(): Promise<BranchResult> {
@@ -285,6 +296,8 @@ class BranchWorker {
         // Prefetch: the next batch is read from librdkafka while this one is written.
         next = fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
 
+        // Nothing more to write for now: what was committed is reported without waiting.
+        if (records.length === 0) this.#sendBatchReports();
         const idleUnpark = records.length === 0 && checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
         if (records.length > 0 || idleUnpark) {
           const writeStarted = process.hrtime.bigint();
@@ -292,9 +305,7 @@ class BranchWorker {
           if (!outcome) break; // stopping: what was not committed is read again
           for (const record of records) if ((this.#storedOffsets.get(record.topic) ?? -1) <= record.offset) this.#storedOffsets.set(record.topic, record.offset + 1);
           if (outcome.refused > 0) this.#emit({ type: 'writeFailed', partition, cause: 'data' });
-          this.#emit({
-            type: 'batch',
-            partition,
+          const report = this.#reports.add({
             records: records.length,
             customersCreated: outcome.customersCreated,
             posted: outcome.posted,
@@ -303,6 +314,7 @@ class BranchWorker {
             writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,
             transactionsNextOffset: this.#storedOffsets.get(this.#topics.transactions),
           });
+          if (report) this.#task.events.postMessage(report);
           lastUnparkCheck = Date.now();
           checkParked = outcome.stillParked > 0;
           this.#result.batches++;
@@ -349,6 +361,7 @@ class BranchWorker {
       // consumer is disconnected; its records are simply read again by the next owner.
       writerIdle();
       await next.catch(() => undefined);
+      this.#sendBatchReports();
     }
   }
 

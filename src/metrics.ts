@@ -76,13 +76,13 @@ export class IngesterMetrics {
       case 'lag':
         for (const [topic, lag] of Object.entries(event.lag)) this.#lag.set({ branch, topic }, lag);
         break;
-      case 'batch':
+      case 'batches':
         this.#consumed.inc({ branch }, event.records);
         this.#ledger.inc({ branch }, event.posted);
         this.#customers.inc({ branch }, event.customersCreated);
         for (const [reason, n] of Object.entries(event.rejectedByReason)) this.#rejected.inc({ branch, reason }, n);
-        this.#batchSize.observe({ branch }, event.records);
-        this.#writeSeconds.observe({ branch }, event.writeSeconds);
+        for (const size of event.sizes) this.#batchSize.observe({ branch }, size);
+        for (const seconds of event.writeSeconds) this.#writeSeconds.observe({ branch }, seconds);
         this.#setReady(event.partition, { database: true, databaseReason: undefined });
         break;
       case 'stats':

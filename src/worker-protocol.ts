@@ -22,16 +22,20 @@ export type WorkerEvent =
   | { type: 'ready'; partition: number; transactionsNextOffset?: number }
   /** Another supervisor holds the branch's lease: this worker waits to take over. */
   | { type: 'standby'; partition: number }
-  /** A batch committed. */
+  /**
+   * Batches committed since the last report (src/ingest/batch-reports.ts gathers them): their
+   * sizes and write times, one entry per batch, and their totals.
+   */
   | {
-      type: 'batch';
+      type: 'batches';
       partition: number;
+      sizes: number[];
+      writeSeconds: number[];
       records: number;
       customersCreated: number;
       posted: number;
       parked: number;
       rejectedByReason: Record<string, number>;
-      writeSeconds: number;
       /** The branch's next offset on the transactions topic, as now committed in Postgres. */
       transactionsNextOffset?: number;
     }

@@ -4,6 +4,7 @@
 import t from 'tap';
 import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { fullAt } from '../src/kafka/branch-consumer.js';
 
 t.test('a record sent to an idle branch posts long before the idle wait is over', async (t) => {
   const topics = await withTopics(t, 2);
@@ -28,4 +29,26 @@ t.test('a record sent to an idle branch posts long before the idle wait is over'
   }
   t.ok(latencies.every((ms) => ms < 1_500), `each posted within 1.5 s of the broker taking it (${latencies.join(', ')} ms)`);
   t.equal((await supervisor.kill('SIGTERM')).code, 0, 'it stops cleanly');
+});
+
+t.test('a backlog fills its batches without waiting out the linger', async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  const deposits = Array.from({ length: 2_000 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100 })]);
+  await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })], ...deposits]);
+  // Twenty batches of 100. Had each batch waited for its 3 s linger, the backlog would take a minute.
+  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '3000', '--batch-size', '100'], {}, { withoutTestHooks: true });
+  await waitFor('the customer', () => count(url, 'customer'), (n) => n === 1, 60_000);
+  const started = Date.now();
+  await waitFor('the backlog', () => count(url, '"transaction"'), (n) => n === 2_000, 30_000, 20);
+  const seconds = (Date.now() - started) / 1000;
+  t.ok(seconds < 10, `2,000 records in batches of 100 posted in ${seconds.toFixed(1)} s, not 20 lingers of 3 s`);
+  t.equal((await supervisor.kill('SIGTERM')).code, 0, 'it stops cleanly');
+});
+
+t.test('fullAt: when a batch would be full at the pace it grew', async (t) => {
+  t.equal(fullAt(1_000, 1_010, 500, 2_000), 1_040, 'a quarter full after 10 ms: full 40 ms after it started');
+  t.equal(fullAt(1_000, 1_000, 500, 2_000), Infinity, 'no time passed: no pace to judge by');
+  t.equal(fullAt(1_000, 1_020, 0, 2_000), Infinity, 'nothing taken: never');
 });

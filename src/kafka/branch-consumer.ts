@@ -139,7 +139,7 @@ export class BranchConsumer {
    * `writerIdle` has settled. The binding's own consume(n) waits its timeout *per record*, so
    * under a steady trickle a single call would hold a batch back for seconds; so after the first
    * record every call only takes what librdkafka has already fetched (a wait of 0), and between
-   * calls the batch sleeps until its deadline. Each call is a round trip through a pool thread
+   * calls the batch sleeps until its deadline, or until it would be full at the pace seen so far. Each call is a round trip through a pool thread
    * (two thread wake-ups and their system calls): calls that each waited a few milliseconds for
    * a further record made about ten of them per batch, and at a few thousand records a second
    * that polling, not the records, was most of the ingester's CPU.
@@ -180,7 +180,8 @@ export class BranchConsumer {
       if (first.length === 0) return batch;
       take(first);
     }
-    const deadline = Date.now() + lingerMs;
+    const started = Date.now();
+    const deadline = started + lingerMs;
     while (this.#carried.length === 0 && batch.length < max && bytes < maxBatchBytes) {
       // Ask for about as many records as fit in the bytes left, judging by those seen so far.
       const fit = Math.floor((maxBatchBytes - bytes) / Math.max(1, bytes / batch.length)) + 1;
@@ -190,8 +191,8 @@ export class BranchConsumer {
       take(more);
       // As many as asked: more may be waiting in librdkafka's queue already.
       if (more.length === asked) continue;
-      const left = deadline - Date.now();
-      if (left > 0) await sleep(left);
+      const now = Date.now();
+      if (now < deadline) await sleep(Math.max(1, Math.min(deadline, fullAt(started, now, batch.length, max)) - now));
       else if (writerBusy) await writerSettled;
       else break;
     }
@@ -232,6 +233,16 @@ export class BranchConsumer {
       });
     });
   }
+}
+
+/**
+ * When a batch that grew to `size` records between `started` and `now` reaches `max` at that
+ * pace: a backlog whose prefetch ran dry for a moment fills its batch long before the linger
+ * deadline, and is not kept waiting for it. Never, as far as can be told, when nothing came
+ * after the first call.
+ */
+export function fullAt(started: number, now: number, size: number, max: number): number {
+  return now > started && size > 0 ? started + ((now - started) * max) / size : Infinity;
 }
 
 function recordBytes(record: RawRecord): number {

@@ -25,7 +25,8 @@ export class ConfirmedProducer {
     });
   }
 
-  static async connect(brokersOrConnection: string | KafkaConnection, clientId: string): Promise<ConfirmedProducer> {
+  /** `lingerMs`: how long librdkafka gathers records per partition before sending them (default 5). */
+  static async connect(brokersOrConnection: string | KafkaConnection, clientId: string, { lingerMs = 5 } = {}): Promise<ConfirmedProducer> {
     const kafka = kafkaConnection(brokersOrConnection);
     const brokers = kafka.brokers;
     const producer = retainHandle(new Kafka.Producer({
@@ -33,7 +34,7 @@ export class ConfirmedProducer {
       dr_cb: true,
       // Idempotence: librdkafka's internal retries never write a record twice or out of order.
       'enable.idempotence': true,
-      'linger.ms': 5,
+      'linger.ms': lingerMs,
       'batch.num.messages': 10_000,
       'queue.buffering.max.messages': MAX_IN_FLIGHT * 2,
     }));

@@ -21,6 +21,8 @@ const HELP = `Usage: npm run produce -- [options]
   --rate <n>                   transactions per second over all branches, 0 = as fast as possible (default 0)
   --seed <n>                   seed of the random choices; the same seed sends the same events (default 1)
   --first-custid <n>           first customer id (default 1)
+  --linger-ms <n>              how long records gather per partition before a request goes to the broker
+                               (default 5); longer: fewer, larger requests, and each record waits up to that
 ${KAFKA_HELP}
   --customers-topic <name>     (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
   --transactions-topic <name>  (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
@@ -35,6 +37,7 @@ runMain('produce', async () => {
     rate: { type: 'string' },
     seed: { type: 'string' },
     'first-custid': { type: 'string' },
+    'linger-ms': { type: 'string' },
     ...KAFKA_FLAGS,
     ...TOPIC_FLAGS,
     help: { type: 'boolean' },
@@ -54,6 +57,7 @@ runMain('produce', async () => {
     maxAmountCents: LAB_MAX_AMOUNT_CENTS,
   };
   const rate = integerOption(problems, 'rate', flags.rate, 0, { min: 0, max: 10_000_000 });
+  const lingerMs = integerOption(problems, 'linger-ms', flags['linger-ms'], 5, { min: 0, max: 1_000 });
   const kafka = readKafka(problems, flags);
   const { customersTopic, transactionsTopic } = readTopics(problems, flags);
   if (plan.transactions > 0 && plan.customers < plan.branches) {
@@ -62,7 +66,7 @@ runMain('produce', async () => {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const started = Date.now();
-  const producer = await ConfirmedProducer.connect(kafka, 'zipbank-produce');
+  const producer = await ConfirmedProducer.connect(kafka, 'zipbank-produce', { lingerMs });
   const sent: BranchExpectation[] = [];
   try {
     for (let branch = 0; branch < plan.branches; branch++) {
