@@ -304,7 +304,6 @@ class BranchWorker {
           const outcome = await committer.commit(records, checkParked);
           if (!outcome) break; // stopping: what was not committed is read again
           for (const record of records) if ((this.#storedOffsets.get(record.topic) ?? -1) <= record.offset) this.#storedOffsets.set(record.topic, record.offset + 1);
-          if (outcome.refused > 0) this.#emit({ type: 'writeFailed', partition, cause: 'data' });
           const report = this.#reports.add({
             records: records.length,
             customersCreated: outcome.customersCreated,
@@ -315,6 +314,8 @@ class BranchWorker {
             transactionsNextOffset: this.#storedOffsets.get(this.#topics.transactions),
           });
           if (report) this.#task.events.postMessage(report);
+          // After the batch's report: sending it sends the batch's rejections with it.
+          if (outcome.refused > 0) this.#emit({ type: 'writeFailed', partition, cause: 'data' });
           lastUnparkCheck = Date.now();
           checkParked = outcome.stillParked > 0;
           this.#result.batches++;

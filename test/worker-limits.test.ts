@@ -18,7 +18,8 @@ t.test('a batch is capped by bytes as well as records', async (t) => {
   // 2,000 records a batch would be allowed by count; 256 KiB allows about five of these.
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--batch-size', '2000', '--max-batch-bytes', '262144', '--linger-ms', '200']);
   await waitFor('all posted', () => count(url, '"transaction"'), (n) => n === 40, 60_000);
-  const metrics = (await supervisor.get('/metrics')).text;
+  // Batches reach the metrics up to 250 ms after their commit (src/ingest/batch-reports.ts).
+  const metrics = await waitFor('every record in the metrics', async () => (await supervisor.get('/metrics')).text, (text) => sample(text, 'zipbank_records_consumed_total{branch="0"}') === 41, 10_000);
   const batches = sample(metrics, 'zipbank_batch_size_count{branch="0"}') ?? 0;
   t.ok(batches >= 8, `the 41 records took at least 8 batches (${batches})`);
   t.equal(sample(metrics, 'zipbank_batch_size_bucket{le="10",branch="0"}'), batches, 'no batch held more than 10 records');
