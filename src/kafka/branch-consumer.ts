@@ -139,10 +139,11 @@ export class BranchConsumer {
    * `writerIdle` has settled. The binding's own consume(n) waits its timeout *per record*, so
    * under a steady trickle a single call would hold a batch back for seconds; so after the first
    * record every call only takes what librdkafka has already fetched (a wait of 0), and between
-   * calls the batch sleeps until its deadline, or until it would be full at the pace seen so far. Each call is a round trip through a pool thread
-   * (two thread wake-ups and their system calls): calls that each waited a few milliseconds for
-   * a further record made about ten of them per batch, and at a few thousand records a second
-   * that polling, not the records, was most of the ingester's CPU.
+   * calls the batch sleeps until its deadline, or until it would be full at the pace seen so far.
+   * Each call is a round trip through a pool thread (two thread wake-ups and their system calls):
+   * calls that each waited a few milliseconds for a further record made about ten of them per
+   * batch, and at a few thousand records a second that polling, not the records, was most of the
+   * ingester's CPU.
    *
    * `writerIdle` is the write of the previous batch. While it runs, records would wait for it
    * anyway, so they join this batch rather than a later one: batches grow with the load, and a
