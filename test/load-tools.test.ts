@@ -92,7 +92,7 @@ t.test('load-test --supervisors 2 runs the workload with one supervisor, then tw
 });
 
 t.test('bench measures COPY, the naive consumer and the ingester on the same rows, runs twice, and splits the CPU by process', async (t) => {
-  const result = await runNode('dist/tools/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2', '--runs', '2'], {}, 240_000);
+  const result = await runNode('dist/tools/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2', '--runs', '2', '--batch-size', '500'], {}, 240_000);
   t.equal(result.code, 0, 'bench succeeds', { stderr: result.stderr.slice(-2000) });
   t.match(result.stdout, /^1\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 1');
   t.match(result.stdout, /^2\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 2');
@@ -104,6 +104,10 @@ t.test('bench measures COPY, the naive consumer and the ingester on the same row
   const report = JSON.parse(await readFile(reportPath!, 'utf8'));
   t.teardown(() => rm(reportPath!, { force: true }));
   t.equal(report.verified, true, 'every ingester ledger was verified');
+  t.match(result.stdout, /^ingester settings: --batch-size 500$/m, 'the ingester setting given is printed');
+  t.same(report.settings.ingesterArgs, ['--batch-size', '500'], 'and kept in the report');
+  const ingesterLog = await readFile(reportPath!.replace(/\.json$/, '-1-ingester.log'), 'utf8');
+  t.match(ingesterLog, /"batchSize":500\b/, 'and the ingester ran with it');
   t.equal(report.runs.length, 2);
   t.ok(report.naive.rows > 0);
   for (const run of report.runs) {

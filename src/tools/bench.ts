@@ -20,20 +20,24 @@ import { CpuMeter, type CpuSplit } from '../load/cpu-split.js';
 import type { ProduceSummary } from '../load/local-services.js';
 import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
+import { INGESTER_TUNING_FLAGS, INGESTER_TUNING_HELP, ingesterTuningArgs } from '../load/ingester-tuning.js';
 
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
+                          [ingester settings]
 
 A million transactions by default: with fewer, the ingester's drain is mostly warm-up (JIT,
 customer creation, the first fetches) and its figure says little about its steady rate.
 COPY and the ingester are each run --runs times, one after the other, each into a fresh
 database; every run's ratio and their median are printed, with the CPU per row of the ingester,
 the Postgres server processes and the broker (from /proc). The naive consumer runs once.
-`;
+
+Ingester settings, the same as the load test's (the ingester's defaults when not given):
+${INGESTER_TUNING_HELP}`;
 
 runMain('bench', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' }, 'naive-seconds': { type: 'string' },
-    seed: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' },
+    seed: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' }, ...INGESTER_TUNING_FLAGS,
   });
   if (flags.help) {
     process.stdout.write(HELP);
@@ -51,6 +55,7 @@ runMain('bench', async () => {
   };
   const naiveSeconds = integerOption(problems, 'naive-seconds', flags['naive-seconds'], 30, { min: 1, max: 3600 });
   const runs = integerOption(problems, 'runs', flags.runs, 3, { min: 1, max: 20 });
+  const ingesterArgs = ingesterTuningArgs(problems, flags);
   if (plan.customers < plan.branches) problems.push('customers must be at least branches');
   // Brokers and librdkafka settings from the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE,
   // KAFKA_CFG_*), which the producer and ingester processes inherit.
@@ -66,6 +71,7 @@ runMain('bench', async () => {
   const scratch = await createScratchEnvironment({ kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: plan.branches, runId, keep: Boolean(flags.keep) });
   try {
     say(`producing ${plan.transactions} transactions and ${plan.customers} customers over ${plan.branches} branches`);
+    if (ingesterArgs.length > 0) say(`ingester settings: ${ingesterArgs.join(' ')}`);
     const summary = await runProducer(['--brokers', brokers, '--branches', String(plan.branches), '--customers', String(plan.customers), '--transactions', String(plan.transactions), '--seed', String(plan.seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic]);
 
     // The naive consumer once: one Postgres transaction per message, for at most --naive-seconds.
@@ -82,14 +88,14 @@ runMain('bench', async () => {
     for (let run = 1; run <= runs; run++) {
       const copy = await measureCopy(scratch, plan, run);
       say(`run ${run}: COPY ${plan.transactions} rows in ${copy.seconds.toFixed(2)} s = ${Math.round(copy.rowsPerSecond)} rows/s`);
-      const ingester = await measureIngester(scratch, plan, summary.branches, path.join(reportDir, `${runId}-${run}-ingester.log`), run);
+      const ingester = await measureIngester(scratch, plan, summary.branches, { run, ingesterArgs, logFile: path.join(reportDir, `${runId}-${run}-ingester.log`) });
       say(`run ${run}: ingester ${plan.transactions} rows in ${ingester.seconds.toFixed(2)} s = ${Math.round(ingester.rowsPerSecond)} rows/s (after a ${ingester.startupSeconds.toFixed(1)} s start-up, ledger verified: ${ingester.verified})`);
       measured.push({ run, copy, ingester, ingesterToCopy: ingester.rowsPerSecond / copy.rowsPerSecond });
     }
 
     const result = {
       runId,
-      settings: { ...plan, naiveSeconds, runs },
+      settings: { ...plan, naiveSeconds, runs, ingesterArgs },
       machine: machine(),
       naive,
       runs: measured,
@@ -135,10 +141,10 @@ async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: num
 }
 
 /** The ingester draining the whole backlog into a fresh database, timed from when every worker is connected. */
-async function measureIngester(scratch: ScratchEnvironment, plan: LoadPlan, produced: ProduceSummary['branches'], logFile: string, run: number) {
+async function measureIngester(scratch: ScratchEnvironment, plan: LoadPlan, produced: ProduceSummary['branches'], { run, ingesterArgs, logFile }: { run: number; ingesterArgs: string[]; logFile: string }) {
   const url = await scratch.newDatabase(`ingester${run}`);
   await checkpoint(url);
-  const ingester = new IngesterProcess({ partitions: `0-${plan.branches - 1}`, brokers: scratch.kafka.brokers, databaseUrl: url, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, logFile });
+  const ingester = new IngesterProcess({ partitions: `0-${plan.branches - 1}`, brokers: scratch.kafka.brokers, databaseUrl: url, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: ingesterArgs, logFile });
   const spawned = Date.now();
   const db = new pg.Client({ connectionString: url });
   try {
@@ -179,6 +185,7 @@ async function measureIngester(scratch: ScratchEnvironment, plan: LoadPlan, prod
 }
 
 type BenchResult = {
+  settings: { ingesterArgs: string[] };
   machine: ReturnType<typeof machine>;
   naive: { rows: number; seconds: number; rowsPerSecond: number };
   runs: BenchRun[];
@@ -201,6 +208,7 @@ function printTable(r: BenchResult, reportPath: string): void {
   out.push(`naive: ${r.naive.rows} rows in ${r.naive.seconds.toFixed(2)} s = ${Math.round(r.naive.rowsPerSecond)} rows/s`);
   out.push(`ingester/COPY = ${m.ingesterToCopy.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.ingesterToCopy.toFixed(2)).join(', ')})   ingester/naive = ${m.ingesterToNaive.toFixed(1)}`);
   out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel ?? 'unknown CPU'}, ${r.machine.memoryGB} GB`);
+  out.push(`ingester settings: ${r.settings.ingesterArgs.length > 0 ? r.settings.ingesterArgs.join(' ') : "the ingester's defaults"}`);
   out.push(`report: ${reportPath}`, '');
   process.stdout.write(out.join('\n'));
 }

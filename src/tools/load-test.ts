@@ -20,6 +20,7 @@ import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
 import type { KafkaConnection } from '../kafka/kafka-settings.js';
 import { CpuMeter, type CpuSplit } from '../load/cpu-split.js';
+import { INGESTER_TUNING_FLAGS, INGESTER_TUNING_HELP, ingesterTuningArgs } from '../load/ingester-tuning.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
@@ -37,10 +38,6 @@ const HELP = `Usage: npm run load-test -- [options]
   --duration <s>             seconds of live production (default 60)
   --warmup <s>               live mode: latency and memory are also summarised without the
                              records produced in the first <s> seconds (default 10)
-  --batch-size <n>           ingester batch size (default: the ingester's)
-  --linger-ms <n>            ingester linger (default: the ingester's)
-  --branches-per-thread <n>  branches sharing an ingester worker thread (default: the
-                             ingester's, 1; README, "Many branches on one supervisor")
   --supervisors <n>          more than 1: the supervisors share the branches through a Kafka
                              consumer group (--partitions auto), and the same workload is run
                              first with one supervisor, so both are compared in one run
@@ -48,7 +45,9 @@ const HELP = `Usage: npm run load-test -- [options]
   --seed <n>                 seed of the produced data (default 1)
   --keep                     keep the scratch topics and database for inspection
   --report-dir <dir>         where the JSON report and the SVG chart go (default reports)
-`;
+
+Ingester settings (the ingester's defaults when not given):
+${INGESTER_TUNING_HELP}`;
 
 interface Sample {
   seconds: number;
@@ -62,7 +61,7 @@ interface Sample {
 runMain('load-test', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
-    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, 'batch-size': { type: 'string' }, 'linger-ms': { type: 'string' }, 'branches-per-thread': { type: 'string' }, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
+    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, ...INGESTER_TUNING_FLAGS, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
     seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
   });
   if (flags.help) {
@@ -79,10 +78,7 @@ runMain('load-test', async () => {
   const duration = integerOption(problems, 'duration', flags.duration, 60, { min: 1, max: 86_400 });
   const transactions = mode === 'live' ? rate * duration : integerOption(problems, 'transactions', flags.transactions, 1_000_000, { min: 1, max: 1_000_000_000 });
   const seed = integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 });
-  const ingesterArgs: string[] = [];
-  if (flags['batch-size'] !== undefined) ingesterArgs.push('--batch-size', String(integerOption(problems, 'batch-size', flags['batch-size'], 0, { min: 1, max: 50_000 })));
-  if (flags['linger-ms'] !== undefined) ingesterArgs.push('--linger-ms', String(integerOption(problems, 'linger-ms', flags['linger-ms'], 0, { min: 0, max: 60_000 })));
-  if (flags['branches-per-thread'] !== undefined) ingesterArgs.push('--branches-per-thread', String(integerOption(problems, 'branches-per-thread', flags['branches-per-thread'], 1, { min: 1, max: 64 })));
+  const ingesterArgs = ingesterTuningArgs(problems, flags);
   if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
   // More than one: supervisors share the branches through a consumer group (--partitions auto).
   const supervisors = integerOption(problems, 'supervisors', flags.supervisors, 1, { min: 1, max: 64 });
