@@ -77,6 +77,33 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 
 export type ConfigResult = { help: true } | { help: false; config: IngesterConfig };
 
+/**
+ * How branch workers batch and share threads: the settings the load test and the bench also hand
+ * to the ingester they start (src/load/ingester-tuning.ts), so both read them here.
+ */
+export const WORKER_TUNING_FLAGS = {
+  'batch-size': { type: 'string' },
+  'linger-ms': { type: 'string' },
+  'branches-per-thread': { type: 'string' },
+  'worker-young-mb': { type: 'string' },
+} as const;
+
+type WorkerTuning = Pick<IngesterConfig, 'batchSize' | 'lingerMs' | 'branchesPerThread' | 'workerYoungMb'>;
+
+export function readWorkerTuning(problems: Problems, flags: { [name in keyof typeof WORKER_TUNING_FLAGS]?: string | undefined }): WorkerTuning {
+  return {
+    batchSize: integerOption(problems, 'batch-size', flags['batch-size'] ?? env('BATCH_SIZE'), 2000, { min: 1, max: 50_000 }),
+    lingerMs: integerOption(problems, 'linger-ms', flags['linger-ms'] ?? env('LINGER_MS'), 50, { min: 0, max: 60_000 }),
+    branchesPerThread: integerOption(problems, 'branches-per-thread', flags['branches-per-thread'] ?? env('BRANCHES_PER_THREAD'), 1, { min: 1, max: 64 }),
+    // V8's own default (48 MB, two 16 MB semi-spaces and room to promote) made the young
+    // generation half of a busy worker's heap: 32 of its 60 MB. At 12 MB a scavenge comes every
+    // 4 MB allocated; the batch in flight (2,000 records) still fits. Load tests saw no change in
+    // CPU per record; CPU profiles put garbage collection at 20 % of a branch thread's busy time
+    // against 14 % at 48 MB (README, Performance).
+    workerYoungMb: integerOption(problems, 'worker-young-mb', flags['worker-young-mb'] ?? env('WORKER_YOUNG_MB'), 12, { min: 3, max: 1_024 }),
+  };
+}
+
 export function loadConfig(argv: string[]): ConfigResult {
   const flags = parseFlags(argv, {
     partitions: { type: 'string' },
@@ -84,13 +111,10 @@ export function loadConfig(argv: string[]): ConfigResult {
     'group-session-timeout-ms': { type: 'string' },
     ...CONNECTION_FLAGS,
     ...TOPIC_FLAGS,
-    'batch-size': { type: 'string' },
-    'linger-ms': { type: 'string' },
+    ...WORKER_TUNING_FLAGS,
     'max-payload-bytes': { type: 'string' },
     'max-batch-bytes': { type: 'string' },
     'worker-heap-mb': { type: 'string' },
-    'worker-young-mb': { type: 'string' },
-    'branches-per-thread': { type: 'string' },
     'shutdown-timeout-ms': { type: 'string' },
     'log-level': { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -116,18 +140,10 @@ export function loadConfig(argv: string[]): ConfigResult {
     kafka,
     databaseUrl,
     ...readTopics(problems, flags),
-    batchSize: integerOption(problems, 'batch-size', flags['batch-size'] ?? env('BATCH_SIZE'), 2000, { min: 1, max: 50_000 }),
-    lingerMs: integerOption(problems, 'linger-ms', flags['linger-ms'] ?? env('LINGER_MS'), 50, { min: 0, max: 60_000 }),
+    ...readWorkerTuning(problems, flags),
     maxPayloadBytes: integerOption(problems, 'max-payload-bytes', flags['max-payload-bytes'] ?? env('MAX_PAYLOAD_BYTES'), 65_536, { min: 64, max: 10_485_760 }),
     maxBatchBytes: integerOption(problems, 'max-batch-bytes', flags['max-batch-bytes'] ?? env('MAX_BATCH_BYTES'), 16_777_216, { min: 1_024, max: 268_435_456 }),
     workerHeapMb: integerOption(problems, 'worker-heap-mb', flags['worker-heap-mb'] ?? env('WORKER_HEAP_MB'), 256, { min: 64, max: 16_384 }),
-    // V8's own default (48 MB, two 16 MB semi-spaces and room to promote) made the young
-    // generation half of a busy worker's heap: 32 of its 60 MB. At 12 MB a scavenge comes every
-    // 4 MB allocated; the batch in flight (2,000 records) still fits. Load tests saw no change in
-    // CPU per record; CPU profiles put garbage collection at 20 % of a branch thread's busy time
-    // against 14 % at 48 MB (README, Performance).
-    workerYoungMb: integerOption(problems, 'worker-young-mb', flags['worker-young-mb'] ?? env('WORKER_YOUNG_MB'), 12, { min: 3, max: 1_024 }),
-    branchesPerThread: integerOption(problems, 'branches-per-thread', flags['branches-per-thread'] ?? env('BRANCHES_PER_THREAD'), 1, { min: 1, max: 64 }),
     shutdownTimeoutMs: integerOption(problems, 'shutdown-timeout-ms', flags['shutdown-timeout-ms'] ?? env('SHUTDOWN_TIMEOUT_MS'), 30_000, { min: 1_000, max: 600_000 }),
     metricsHost: nonEmptyOption(problems, 'metrics-host', flags['metrics-host'] ?? env('METRICS_HOST'), '0.0.0.0'),
     metricsPort: integerOption(problems, 'metrics-port', flags['metrics-port'] ?? env('METRICS_PORT'), 9464, { min: 0, max: 65_535 }),

@@ -20,7 +20,8 @@ import { CpuMeter, type CpuSplit } from '../load/cpu-split.js';
 import type { ProduceSummary } from '../load/local-services.js';
 import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
-import { INGESTER_TUNING_FLAGS, INGESTER_TUNING_HELP, ingesterTuningArgs } from '../load/ingester-tuning.js';
+import { INGESTER_TUNING_HELP, ingesterTuningArgs } from '../load/ingester-tuning.js';
+import { WORKER_TUNING_FLAGS } from '../config.js';
 
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
                           [ingester settings]
@@ -37,7 +38,7 @@ ${INGESTER_TUNING_HELP}`;
 runMain('bench', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' }, 'naive-seconds': { type: 'string' },
-    seed: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' }, ...INGESTER_TUNING_FLAGS,
+    seed: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' }, ...WORKER_TUNING_FLAGS,
   });
   if (flags.help) {
     process.stdout.write(HELP);

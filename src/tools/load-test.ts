@@ -20,7 +20,8 @@ import os from 'node:os';
 import { readKafka } from '../cli/connection-options.js';
 import type { KafkaConnection } from '../kafka/kafka-settings.js';
 import { CpuMeter, type CpuSplit } from '../load/cpu-split.js';
-import { INGESTER_TUNING_FLAGS, INGESTER_TUNING_HELP, ingesterTuningArgs } from '../load/ingester-tuning.js';
+import { INGESTER_TUNING_HELP, ingesterTuningArgs } from '../load/ingester-tuning.js';
+import { WORKER_TUNING_FLAGS } from '../config.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
@@ -61,7 +62,7 @@ interface Sample {
 runMain('load-test', async () => {
   const flags = parseFlags(process.argv.slice(2), {
     mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
-    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, ...INGESTER_TUNING_FLAGS, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
+    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, ...WORKER_TUNING_FLAGS, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
     seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
   });
   if (flags.help) {
