@@ -447,6 +447,14 @@ class BranchWorker {
         const err = thrown instanceof IngesterError ? thrown : toDatabaseError(thrown);
         if (!err.canRetry) throw err;
         const cause = err instanceof DatabaseError ? err.failure : undefined;
+        const delayMs = backoff.next();
+        // Logged before readiness changes, so an operator who sees /readyz turn finds the line.
+        if (err.message !== lastReason || Date.now() - lastLogged >= REPEAT_LOG_MS) {
+          const level = cause === 'schema' ? 'error' : backoff.attempts === 1 ? 'warn' : 'error';
+          this.#log[level]({ code: err.code, cause, attempt: backoff.attempts, delayMs, failingForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `could not ${what}, retrying: ${err.message}`);
+          lastReason = err.message;
+          lastLogged = Date.now();
+        }
         if (err.code.startsWith('KAFKA_')) this.#emit({ type: 'kafka', partition: this.#partition, ok: false, reason: `kafka: ${err.message}` });
         if (cause === 'outage' || cause === 'schema') {
           this.#emit({ type: 'writeFailed', partition: this.#partition, cause });
@@ -454,13 +462,6 @@ class BranchWorker {
           this.#emit({ type: 'database', partition: this.#partition, ok: false, reason: `${label}: ${err.message}` });
           // Reachable but refusing (schema): say so in Postgres too, where `cli status` reads it.
           if (cause === 'schema') await this.#recordStall(`${label}: ${err.message}`);
-        }
-        const delayMs = backoff.next();
-        if (err.message !== lastReason || Date.now() - lastLogged >= REPEAT_LOG_MS) {
-          const level = cause === 'schema' ? 'error' : backoff.attempts === 1 ? 'warn' : 'error';
-          this.#log[level]({ code: err.code, cause, attempt: backoff.attempts, delayMs, failingForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `could not ${what}, retrying: ${err.message}`);
-          lastReason = err.message;
-          lastLogged = Date.now();
         }
         await this.#reportLagFromBroker();
         if (await sleepUnlessStopped(this.#stop, delayMs)) return undefined;

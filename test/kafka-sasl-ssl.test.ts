@@ -64,7 +64,7 @@ t.test('ingests end to end through a SASL_SSL broker, refuses a wrong password o
   const refused = await waitFor('/readyz names the Kafka failure', () => wrong.get('/readyz'), (r) => /kafka:/.test(r.text), 60_000);
   t.equal(refused.status, 503);
   t.match(refused.text, /branch 0: kafka: .*(SASL authentication|Authentication failed|authentication)/i, 'readiness names the authentication failure');
-  t.ok(wrong.logs().some((l) => /(waiting for Kafka|could not connect to Kafka, retrying): .*authentication/i.test(String(l.msg))), 'the log names it');
+  t.ok(await wrong.logLine((l) => /(waiting for Kafka|could not connect to Kafka, retrying): .*authentication/i.test(String(l.msg))), 'the log names it');
   t.equal(await count(urlB, '"transaction"'), 0, 'nothing ingested');
   t.notOk(wrong.logs().some((l) => l.msg === 'branch worker died'), 'no crash loop');
   outputs.push(...wrong.lines, refused.text);

@@ -66,14 +66,13 @@ t.test('one bad record in a big batch is quarantined; the branch and the branche
   const offsets = order.map((r) => Number(r.kafka_offset));
   t.same(offsets, [...offsets].sort((a, b) => a - b), 'posted in offset order despite the split');
 
-  const logs = supervisor.logs();
-  const isolated = logs.find((l) => l.msg === 'refused records quarantined as database_rejected, see table rejected_event');
+  const isolated = await supervisor.logLine((l) => l.msg === 'refused records quarantined as database_rejected, see table rejected_event');
   t.ok(isolated, 'the isolation is logged');
   t.equal(isolated?.refused, 1);
   // Halving a batch of up to ~1,400 records: about two statements per level, 11 levels.
   t.ok(Number(isolated?.extraWrites) <= 30, `isolation took ${String(isolated?.extraWrites)} extra writes, not one per record`);
-  t.ok(logs.some((l) => l.msg === 'record refused by Postgres, quarantined as database_rejected' && l.sqlstate === '22003'), 'the refused record is logged with its SQLSTATE');
-  t.notOk(logs.some((l) => l.msg === 'branch worker died'), 'no worker died');
+  t.ok(await supervisor.logLine((l) => l.msg === 'record refused by Postgres, quarantined as database_rejected' && l.sqlstate === '22003'), 'the refused record is logged with its SQLSTATE');
+  t.notOk(supervisor.logs().some((l) => l.msg === 'branch worker died'), 'no worker died');
   const metrics = (await supervisor.get('/metrics')).text;
   t.match(metrics, /zipbank_write_failures_total\{branch="1",cause="data"\} [1-9]/, 'the refusal is counted as a data failure');
   t.match(metrics, /zipbank_rejected_records_total\{branch="1",reason="database_rejected"\} 1/);
@@ -99,7 +98,7 @@ t.test('a schema or privilege problem pauses the branch with a clear reason, and
   t.match(paused.text, /branch 0: database schema or privileges: 42P01 relation "balance" does not exist/, 'readiness names the cause');
   t.match(paused.text, /npm run db:migrate/, 'and the fix');
   t.equal(await count(url, '"transaction"'), 0, 'nothing posted meanwhile');
-  t.ok(supervisor.logs().some((l) => l.level === 'error' && /could not write batch, retrying: 42P01/.test(String(l.msg))), 'an error log names the cause');
+  t.ok(await supervisor.logLine((l) => l.level === 'error' && /could not write batch, retrying: 42P01/.test(String(l.msg))), 'an error log names the cause');
   const metrics = await (await get('/metrics')).text;
   t.match(metrics, /zipbank_write_failures_total\{branch="0",cause="schema"\} [1-9]/, 'counted as a schema failure');
 

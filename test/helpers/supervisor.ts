@@ -84,6 +84,20 @@ export class SupervisorProcess {
     return this.lines.slice(-lines).join('\n');
   }
 
+  /**
+   * The first log line that matches, waiting up to `withinMs` for it: a worker's log line reaches
+   * stdout through its own stream, after the event (readiness, a row) a test may have waited on.
+   * Undefined when no such line came, so the test's assertion fails with its own message.
+   */
+  async logLine(matches: (line: Record<string, unknown>) => boolean, withinMs = 10_000): Promise<Record<string, unknown> | undefined> {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      const line = this.logs().find(matches);
+      if (line || Date.now() > deadline) return line;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Parsed JSON log lines. */
   logs(): Record<string, unknown>[] {
     return this.lines.flatMap((line) => {
