@@ -20,6 +20,13 @@ export const POOL_LIMITS = Object.freeze({
   keepAliveInitialDelayMillis: 10_000,
 });
 
+/**
+ * Bounds for every interactive transaction the ingester opens: Prisma's default 2 s wait for a
+ * pooled connection is short when branches share a thread and its pool (--branches-per-thread),
+ * so all of them wait as long as a batch may; the run time stays within the shutdown bound.
+ */
+export const TRANSACTION_LIMITS = Object.freeze({ maxWait: 5_000, timeout: 15_000 });
+
 /** A Prisma client over node-postgres (no native query engine). One small pool per worker. */
 export function createPrisma(databaseUrl: string, connections = 2): PrismaClient {
   // The adapter hands the name to node-postgres, for which undefined means an unnamed statement.

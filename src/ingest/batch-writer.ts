@@ -4,7 +4,7 @@
 // at all, which is what makes redelivery after a crash harmless.
 import { Prisma } from '../generated/prisma/client.js';
 import { LeaseLostError, renew, renewalSql, type Lease } from './branch-lease.js';
-import type { PrismaClient } from '../db/prisma.js';
+import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-violation.js';
 import { toDatabaseError } from '../db/database-error.js';
@@ -108,7 +108,7 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       return { customersCreated, unparked: unparked.length, ...written };
     },
     // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
-    { maxWait: 5_000, timeout: 15_000 },
+    TRANSACTION_LIMITS,
   );
 }
 
@@ -306,7 +306,7 @@ export async function rejectParked(prisma: PrismaClient, options: WriteOptions, 
                ${REJECT_REASONS.DATABASE_REJECTED}, ${printable(`parked, then refused when posted: ${detail}`, 2_000)}
           FROM moved
         ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING`;
-    });
+    }, TRANSACTION_LIMITS);
   } catch (err) {
     throw toDatabaseError(err);
   }

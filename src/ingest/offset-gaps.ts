@@ -6,7 +6,7 @@
 // move forward: accepting a 'deleted' gap moves the branch to the first record still there;
 // accepting a 'beyond_end' gap lets the branch wait until the new topic reaches its stored
 // offset (the recreated topic's records below it are the accepted loss).
-import type { PrismaClient } from '../db/prisma.js';
+import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 
 export type GapKind = 'deleted' | 'beyond_end';
 
@@ -101,5 +101,5 @@ export async function acceptGaps(prisma: PrismaClient, topics: string[], partiti
          WHERE topic = ${gap.topic} AND "partition" = ${partition}`;
     }
     return accepted;
-  });
+  }, TRANSACTION_LIMITS);
 }
