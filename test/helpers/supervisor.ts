@@ -40,7 +40,9 @@ export class SupervisorProcess {
     };
     this.child.stdout!.on('data', collect);
     this.child.stderr!.on('data', collect);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': it comes after stdout and stderr are read to the end, so a test that
+    // reads the log once the process has exited sees its last lines.
+    this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })));
     t.teardown(() => this.kill('SIGKILL'));
     // Safety net: never leave a supervisor behind, even when another teardown fails first.
     const killOnExit = () => this.child.kill('SIGKILL');
