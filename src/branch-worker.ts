@@ -22,7 +22,8 @@ import { BatchReports } from './ingest/batch-reports.js';
 import { createLogger, type Logger } from './log.js';
 import { sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from './worker-protocol.js';
 import { Backoff } from './ingest/backoff.js';
-import { crashAfterBatches, exhaustHeapAfterBatches } from './ingest/fault-injection.js';
+import { crashAfterBatches, deafAfterBatches, exhaustHeapAfterBatches } from './ingest/fault-injection.js';
+import { FetchStallWatch, type FetchPosition } from './kafka/fetch-stall.js';
 import { LeaseLostError, recordStall, release, renew, tryAcquire, type Lease } from './ingest/branch-lease.js';
 import { describeGap, findGaps, recordGaps, type Watermarks } from './ingest/offset-gaps.js';
 import { IngesterError } from './errors.js';
@@ -40,6 +41,10 @@ const LEASE_POLL_MS = 1_000;
 const GAP_POLL_MS = 2_000;
 /** While an action keeps failing the same way, a full log line at most this often. */
 const REPEAT_LOG_MS = 60_000;
+/** How often an owning branch asks the broker where its topics end (fetch-stall.ts). */
+const FETCH_CHECK_MS = 5_000;
+/** Records waiting this long on the broker while none of their topic arrive: a stalled consumer. */
+const FETCH_STALL_MS = 20_000;
 
 // Before any Prisma client of this thread runs a query.
 adoptWorkerQueryCompilerModule();
@@ -48,8 +53,11 @@ export default async function runBranch(task: BranchTask): Promise<BranchResult>
   return new BranchWorker(task).run();
 }
 
-/** Why ownership of the branch ended: asked to stop, or the offsets must be checked again. */
-type OwnershipEnd = 'stopped' | 'recheck-offsets';
+/**
+ * Why ownership of the branch ended: asked to stop, the offsets must be checked again, or the
+ * Kafka consumer stopped fetching and is recreated. All but 'stopped' start over at once.
+ */
+type OwnershipEnd = 'stopped' | 'recheck-offsets' | 'reconnect-kafka';
 
 class BranchWorker {
   readonly #task: BranchTask;
@@ -72,6 +80,12 @@ class BranchWorker {
   #stallRecorded: string | null = null;
   /** The parked backlog as the last health check saw it, for the stats log. */
   #parked: { count: number; oldestAgeSeconds: number | null; waitingFor: number[] } | undefined;
+  /** Kept across consumers: a stall that a new consumer does not cure is not retried forever. */
+  readonly #fetchWatch = new FetchStallWatch(FETCH_STALL_MS);
+  /** Log ends last read from the broker: the consumer's own figures freeze if it stops fetching. */
+  readonly #brokerLogEnds = new Map<string, number>();
+  /** ZIPBANK_FAULT_DEAF_BRANCH fires once per worker: the consumer that replaces it works. */
+  #deafFaultFired = false;
   /** Committed batches not yet reported to the supervisor (src/ingest/batch-reports.ts). */
   readonly #reports: BatchReports;
 
@@ -114,7 +128,7 @@ class BranchWorker {
         try {
           let end: OwnershipEnd;
           do end = await this.#ownBranch(lease);
-          while (end === 'recheck-offsets' && !this.#stopped);
+          while (end !== 'stopped' && !this.#stopped);
         } catch (err) {
           if (!(err instanceof LeaseLostError)) {
             // Failing: the consumer is closed and nothing more is written, so hand the branch to
@@ -266,6 +280,8 @@ class BranchWorker {
 
     // The batch being collected keeps growing until this loop is ready to write it (see consume).
     let writerIdle = () => {};
+    const deafAfter = deafAfterBatches(partition);
+    let lastFetchCheck = Date.now();
     const fetch = (idle?: Promise<void>) => {
       const batch = consumer.consume(config.batchSize, idle);
       // Handled now as well as where it is awaited: a fetch failing while a write is in flight
@@ -293,6 +309,7 @@ class BranchWorker {
           next = fetch();
           continue;
         }
+        if (records.length > 0) this.#fetchWatch.fetched(topicsOf(records));
         // Prefetch: the next batch is read from librdkafka while this one is written.
         next = fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
 
@@ -341,6 +358,16 @@ class BranchWorker {
             const hog: string[][] = [];
             for (;;) hog.push(Array.from({ length: 100_000 }, (_, i) => `${i}-${hog.length}`));
           }
+          if (!this.#deafFaultFired && deafAfter !== undefined && this.#result.batches >= deafAfter) {
+            this.#log.warn('injected fault: the Kafka consumer delivers nothing more (ZIPBANK_FAULT_DEAF_BRANCH)');
+            consumer.deafen();
+            this.#deafFaultFired = true;
+          }
+        }
+
+        if (Date.now() - lastFetchCheck >= FETCH_CHECK_MS) {
+          lastFetchCheck = Date.now();
+          if (await this.#fetchStalled(consumer)) return 'reconnect-kafka';
         }
 
         if (Date.now() - lastMetrics >= METRICS_INTERVAL_MS) {
@@ -385,10 +412,41 @@ class BranchWorker {
     this.#emit({ type: 'heap', partition: this.#partition, ...heapFigures() });
     const lag: Record<string, number> = {};
     for (const topic of [this.#topics.customers, this.#topics.transactions]) {
-      const high = consumer.highWatermark(topic, this.#partition);
-      if (high !== undefined) lag[topic] = Math.max(0, high - (this.#storedOffsets.get(topic) ?? 0));
+      const high = Math.max(consumer.highWatermark(topic, this.#partition) ?? -1, this.#brokerLogEnds.get(topic) ?? -1);
+      if (high >= 0) lag[topic] = Math.max(0, high - (this.#storedOffsets.get(topic) ?? 0));
     }
     this.#emitLag(lag);
+  }
+
+  /**
+   * Asks the broker where the branch's topics end, and whether records wait there that the
+   * consumer has stopped fetching (src/kafka/fetch-stall.ts): true when it must be recreated.
+   */
+  async #fetchStalled(consumer: BranchConsumer): Promise<boolean> {
+    const positions: FetchPosition[] = [];
+    for (const topic of [this.#topics.customers, this.#topics.transactions]) {
+      // Unanswered (the broker is away): no evidence either way, the next check asks again.
+      const marks = await consumer.watermarks(topic).catch(() => undefined);
+      if (!marks) continue;
+      this.#brokerLogEnds.set(topic, marks.high);
+      // Held back on purpose (customers first): not fetching it is expected.
+      if (consumer.isPaused(topic)) continue;
+      // A topic never read starts at its oldest record, wherever retention has moved that.
+      positions.push({ topic, nextOffset: Math.max(this.#storedOffsets.get(topic) ?? 0, marks.low), logEnd: marks.high });
+    }
+    const verdict = this.#fetchWatch.observe(Date.now(), positions);
+    if (!verdict) return false;
+    const { topic, nextOffset, logEnd, forMs } = verdict.stall;
+    const fields = { topic, nextOffset, logEnd, waitingSeconds: Math.round(forMs / 1000) };
+    const where = `${topic}[${this.#partition}] has records from offset ${nextOffset} to ${logEnd - 1} on the broker and none came for ${fields.waitingSeconds} s`;
+    if (verdict.action === 'unfetchable') {
+      // Lag shows it and ZipBankBranchStalled fires; recreating the consumer again would not help.
+      this.#log.error(fields, `${where}, also after the Kafka consumer was recreated: the branch waits there until they can be read`);
+      return false;
+    }
+    this.#log.warn(fields, `${where}: the Kafka consumer stopped fetching, recreating it`);
+    this.#emit({ type: 'fetchStalled', partition: this.#partition });
+    return true;
   }
 
   #emitLag(lag: Record<string, number>): void {
@@ -468,6 +526,16 @@ class BranchWorker {
       }
     }
   }
+}
+
+/** The topics a batch holds records of (the branch reads two). */
+function topicsOf(records: readonly RawRecord[]): Set<string> {
+  const topics = new Set<string>();
+  for (const record of records) {
+    topics.add(record.topic);
+    if (topics.size === 2) break;
+  }
+  return topics;
 }
 
 /** This thread's committed V8 heap: bounded by --worker-young-mb and --worker-heap-mb. */

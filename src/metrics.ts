@@ -33,6 +33,7 @@ export class IngesterMetrics {
   readonly #writeSeconds = new Histogram({ name: 'zipbank_batch_write_seconds', help: 'Time to write and commit one batch', labelNames: ['branch'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly #restarts = new Counter({ name: 'zipbank_worker_restarts_total', help: 'Branch worker restarts after a failure', labelNames: ['branch'], registers: [this.registry] });
   readonly #writeFailures = new Counter({ name: 'zipbank_write_failures_total', help: 'Failed database writes by cause: outage (retried), schema (retried until fixed), data (records isolated and quarantined)', labelNames: ['branch', 'cause'], registers: [this.registry] });
+  readonly #fetchStalls = new Counter({ name: 'zipbank_kafka_fetch_stalls_total', help: "Times the branch's Kafka consumer fetched nothing while records waited on the broker, and was recreated", labelNames: ['branch'], registers: [this.registry] });
   readonly #gaps = new Gauge({ name: 'zipbank_offset_gaps_open', help: 'Offset gaps the branch is stopped on until an operator accepts them', labelNames: ['branch'], registers: [this.registry] });
   readonly #leaseHeld = new Gauge({ name: 'zipbank_branch_lease_held', help: '1 while this supervisor owns the branch (holds its lease and ingests), 0 while it stands by or restarts the worker', labelNames: ['branch'], registers: [this.registry] });
   readonly #branchReady = new Gauge({ name: 'zipbank_branch_ready', help: '1 while the branch has a connected consumer and a working database', labelNames: ['branch'], registers: [this.registry] });
@@ -56,7 +57,6 @@ export class IngesterMetrics {
         this.#setReady(event.partition, { consumer: false, standby: true, gap: undefined });
         this.#leaseHeld.set({ branch }, 0);
         this.#gaps.set({ branch }, 0);
-      this.#leaseHeld.set({ branch }, 0);
         break;
       case 'database':
         this.#setReady(event.partition, { database: event.ok, databaseReason: event.ok ? undefined : event.reason });
@@ -66,6 +66,9 @@ export class IngesterMetrics {
         break;
       case 'writeFailed':
         this.#writeFailures.inc({ branch, cause: event.cause });
+        break;
+      case 'fetchStalled':
+        this.#fetchStalls.inc({ branch });
         break;
       case 'gap':
         // Stopped on a gap, the worker still holds the lease (so no standby posts past the gap).
@@ -112,7 +115,7 @@ export class IngesterMetrics {
 
   /** Zero series from the start, so rates and alerts work before the first event. */
   #initialise(branch: string): void {
-    for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts]) metric.inc({ branch }, 0);
+    for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts, this.#fetchStalls]) metric.inc({ branch }, 0);
     for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
     // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
     // first quarantined record would never fire the alert.

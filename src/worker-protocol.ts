@@ -48,6 +48,8 @@ export type WorkerEvent =
   | { type: 'kafka'; partition: number; ok: boolean; reason?: string }
   /** A write failed: an outage or schema problem (retried), or records Postgres refused (isolated). */
   | { type: 'writeFailed'; partition: number; cause: 'outage' | 'schema' | 'data' }
+  /** The consumer fetched nothing while records waited on the broker, and is being recreated. */
+  | { type: 'fetchStalled'; partition: number }
   /** The branch stopped on offset gaps (open > 0, reason names them) or goes on again (open 0). */
   | { type: 'gap'; partition: number; open: number; reason?: string }
   /** Lag per topic (high watermark minus stored offset); sent while retrying too. */

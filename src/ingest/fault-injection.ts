@@ -16,6 +16,15 @@ export function exhaustHeapAfterBatches(partition: number, env: NodeJS.ProcessEn
   return branchFault(env.ZIPBANK_FAULT_HEAP_BRANCH, partition);
 }
 
+/**
+ * ZIPBANK_FAULT_DEAF_BRANCH="<branch>:<batches>": after <batches> batches, that branch's consumer
+ * delivers nothing more, without an error, as librdkafka's can after a broker restart
+ * (src/kafka/fetch-stall.ts). Once per worker: the consumer that replaces it works.
+ */
+export function deafAfterBatches(partition: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return branchFault(env.ZIPBANK_FAULT_DEAF_BRANCH, partition);
+}
+
 function branchFault(spec: string | undefined, partition: number): number | undefined {
   if (!spec) return undefined;
   const match = /^(\d+):(\d+)$/.exec(spec.trim());

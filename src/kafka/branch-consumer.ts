@@ -61,6 +61,8 @@ export class BranchConsumer {
   readonly #options: BranchConsumerOptions;
   /** Records fetched past the last batch's caps: the first of the next batch, in order. */
   #carried: RawRecord[] = [];
+  /** Fault injection only (deafen). */
+  #deaf = false;
   /** Set while the transactions partition waits for the customers read up to `until`. */
   #customersFirst: { customers: string; transactions: string; until: number } | undefined;
 
@@ -121,6 +123,11 @@ export class BranchConsumer {
     if (!nothingCame && (last === undefined || last.offset + 1 < waiting.until)) return;
     this.#consumer.resume([{ topic: waiting.transactions, partition: this.#options.partition }]);
     this.#customersFirst = undefined;
+  }
+
+  /** True while this topic is held back on purpose (customers first): not fetching is expected. */
+  isPaused(topic: string): boolean {
+    return this.#customersFirst?.transactions === topic;
   }
 
   /** The oldest offset still on the broker and the log end, asked of the broker now. */
@@ -200,7 +207,16 @@ export class BranchConsumer {
     return batch;
   }
 
+  /**
+   * Fault injection only (ZIPBANK_FAULT_DEAF_BRANCH): from now on every call finds nothing,
+   * without an error, as librdkafka's consumer can after a broker restart (fetch-stall.ts).
+   */
+  deafen(): void {
+    this.#deaf = true;
+  }
+
   #consumeOnce(max: number, waitMs: number): Promise<RawRecord[]> {
+    if (this.#deaf) return sleep(waitMs).then(() => []);
     this.#consumer.setDefaultConsumeTimeout(waitMs);
     return new Promise((resolve, reject) => {
       this.#consumer.consume(max, (err, messages) => {
