@@ -431,8 +431,11 @@ class BranchWorker {
       this.#brokerLogEnds.set(topic, marks.high);
       // Held back on purpose (customers first): not fetching it is expected.
       if (consumer.isPaused(topic)) continue;
-      // A topic never read starts at its oldest record, wherever retention has moved that.
-      positions.push({ topic, nextOffset: Math.max(this.#storedOffsets.get(topic) ?? 0, marks.low), logEnd: marks.high });
+      // Where reading has got to: committed, or handed over and not yet committed, or past
+      // transaction markers (which are never records to commit); a topic never read starts at
+      // its oldest record, wherever retention has moved that.
+      const reached = Math.max(this.#storedOffsets.get(topic) ?? 0, consumer.position(topic) ?? 0, marks.low);
+      positions.push({ topic, nextOffset: reached, logEnd: marks.high });
     }
     const verdict = this.#fetchWatch.observe(Date.now(), positions);
     if (!verdict) return false;

@@ -4,10 +4,27 @@
 // its consumer is recreated, and every record posts exactly once.
 import t from 'tap';
 import { FetchStallWatch } from '../src/kafka/fetch-stall.js';
-import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import { TopicAdmin } from '../src/kafka/topic-admin.js';
+import Kafka from 'node-rdkafka';
+import { BROKERS, json, sendRecords, uniqueName, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 
 const at = (topic: string, nextOffset: number, logEnd: number) => ({ topic, nextOffset, logEnd });
+
+/** Sends records in one Kafka transaction: its commit marker takes the offset after them. */
+async function sendInTransaction(records: [topic: string, partition: number, value: Buffer][]): Promise<void> {
+  const producer = new Kafka.Producer({ 'bootstrap.servers': BROKERS, 'transactional.id': uniqueName('fetch-stall-tx') });
+  const step = (run: (done: (err: unknown) => void) => void) => new Promise<void>((resolve, reject) => run((err) => (err ? reject(err as Error) : resolve())));
+  await step((done) => producer.connect({}, done));
+  try {
+    await step((done) => producer.initTransactions(10_000, done));
+    await step((done) => producer.beginTransaction(done));
+    for (const [topic, partition, value] of records) producer.produce(topic, partition, value, 'k');
+    await step((done) => producer.commitTransaction(10_000, done));
+  } finally {
+    await step((done) => producer.disconnect(done));
+  }
+}
 
 t.test('records waiting at the same offset for the stall time mean a reconnect, once', async (t) => {
   const watch = new FetchStallWatch(20_000);
@@ -73,5 +90,26 @@ t.test('a consumer that stops fetching is recreated; its lag is read from the br
   const invariants = await ledgerInvariants(url);
   t.equal(invariants.duplicates, 0, 'nothing posted twice');
   t.equal(invariants.balanceMismatches, 0, 'balances equal their ledgers');
+  t.equal((await supervisor.kill('SIGTERM')).code, 0, 'and it stops cleanly');
+});
+
+t.test('an idle branch behind a transaction marker is not taken for a stalled consumer', async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  await sendInTransaction([
+    [C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })],
+    ...Array.from({ length: 5 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100 })]),
+  ]);
+  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
+  await waitFor('the 5 deposits', () => count(url, '"transaction"'), (n) => n === 5, 30_000);
+  const admin = await TopicAdmin.connect(BROKERS);
+  const logEnd = await admin.highWatermark(E, 0).finally(() => admin.close());
+  t.equal(logEnd, 6, 'the log ends one past the 5 deposits: the commit marker');
+  // Longer than the stall time: the branch has read everything there is to read.
+  await new Promise((r) => setTimeout(r, 30_000));
+  const metrics = (await supervisor.get('/metrics')).text;
+  t.match(metrics, /zipbank_kafka_fetch_stalls_total\{branch="0"\} 0\n/, 'no stall counted');
+  t.notOk(supervisor.logs().some((l) => /Kafka consumer stopped fetching|also after the Kafka consumer was recreated/.test(String(l.msg))), 'no stall logged');
   t.equal((await supervisor.kill('SIGTERM')).code, 0, 'and it stops cleanly');
 });

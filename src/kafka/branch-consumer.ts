@@ -239,6 +239,19 @@ export class BranchConsumer {
     }
   }
 
+  /**
+   * The offset after the last record librdkafka handed over on this topic, transaction markers
+   * included (it steps over those itself); undefined before the first. No broker round trip.
+   */
+  position(topic: string): number | undefined {
+    try {
+      const [current] = this.#consumer.position([{ topic, partition: this.#options.partition }]);
+      return current && current.offset >= 0 ? current.offset : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Resolves when the consumer is closed; never throws (shutdown must go on). */
   disconnect(): Promise<void> {
     return new Promise((resolve) => {

@@ -6,7 +6,7 @@
 // feeds it here: records that wait on the broker while none of their topic arrive are a stall.
 // Pure logic, so that it is tested without a broker (test/fetch-stall.test.ts).
 
-/** Where a branch stands on one topic: its next offset to read and the broker's log end. */
+/** Where a branch stands on one topic: the offset its reading has reached, and the broker's log end. */
 export interface FetchPosition {
   topic: string;
   nextOffset: number;
@@ -21,7 +21,7 @@ export interface FetchStall extends FetchPosition {
 /**
  * 'reconnect': the first time records wait at this offset: recreate the consumer.
  * 'unfetchable': they still wait at the same offset after a reconnect, so a new consumer does not
- * help either (transaction markers at the log end look the same): said once, not retried.
+ * help either: said once, not retried in a loop.
  */
 export type FetchStallVerdict = { action: 'reconnect' | 'unfetchable'; stall: FetchStall };
 
