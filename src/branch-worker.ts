@@ -45,6 +45,8 @@ const REPEAT_LOG_MS = 60_000;
 const FETCH_CHECK_MS = 5_000;
 /** Records waiting this long on the broker while none of their topic arrive: a stalled consumer. */
 const FETCH_STALL_MS = 20_000;
+/** A broker that does not say where the topics end within this long is asked again later. */
+const LOG_END_TIMEOUT_MS = 2_000;
 
 // Before any Prisma client of this thread runs a query.
 adoptWorkerQueryCompilerModule();
@@ -410,12 +412,38 @@ class BranchWorker {
     if (parked) this.#emit({ type: 'stats', partition: this.#partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
     this.#parked = parked;
     this.#emit({ type: 'heap', partition: this.#partition, ...heapFigures() });
+    this.#emitLag(this.#lag(consumer));
+  }
+
+  /**
+   * Per topic, the log end minus the offset stored in Postgres. The log end is the higher of
+   * librdkafka's figure from its last fetch and the broker's last answer: the first freezes
+   * when the consumer stops fetching.
+   */
+  #lag(consumer: BranchConsumer): Record<string, number> {
     const lag: Record<string, number> = {};
     for (const topic of [this.#topics.customers, this.#topics.transactions]) {
       const high = Math.max(consumer.highWatermark(topic, this.#partition) ?? -1, this.#brokerLogEnds.get(topic) ?? -1);
       if (high >= 0) lag[topic] = Math.max(0, high - (this.#storedOffsets.get(topic) ?? 0));
     }
-    this.#emitLag(lag);
+    return lag;
+  }
+
+  /**
+   * Asks the broker where both topics start and end, at once and bounded, and keeps the log ends
+   * for lag. A topic it does not answer for is left out: no evidence either way.
+   */
+  async #readWatermarks(consumer: BranchConsumer): Promise<Map<string, Watermarks>> {
+    const topics = [this.#topics.customers, this.#topics.transactions];
+    const answers = await Promise.all(topics.map((topic) => consumer.watermarks(topic, LOG_END_TIMEOUT_MS).catch(() => undefined)));
+    const marks = new Map<string, Watermarks>();
+    topics.forEach((topic, i) => {
+      const answer = answers[i];
+      if (!answer) return;
+      marks.set(topic, answer);
+      this.#brokerLogEnds.set(topic, answer.high);
+    });
+    return marks;
   }
 
   /**
@@ -424,11 +452,7 @@ class BranchWorker {
    */
   async #fetchStalled(consumer: BranchConsumer): Promise<boolean> {
     const positions: FetchPosition[] = [];
-    for (const topic of [this.#topics.customers, this.#topics.transactions]) {
-      // Unanswered (the broker is away): no evidence either way, the next check asks again.
-      const marks = await consumer.watermarks(topic).catch(() => undefined);
-      if (!marks) continue;
-      this.#brokerLogEnds.set(topic, marks.high);
+    for (const [topic, marks] of await this.#readWatermarks(consumer)) {
       // Held back on purpose (customers first): not fetching it is expected.
       if (consumer.isPaused(topic)) continue;
       // Where reading has got to: committed, or handed over and not yet committed, or past
@@ -464,12 +488,8 @@ class BranchWorker {
   async #reportLagFromBroker(): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer || Date.now() - this.#lastLagReport < METRICS_INTERVAL_MS) return;
-    const lag: Record<string, number> = {};
-    for (const topic of [this.#topics.customers, this.#topics.transactions]) {
-      const marks = await consumer.watermarks(topic).catch(() => undefined);
-      if (marks) lag[topic] = Math.max(0, marks.high - (this.#storedOffsets.get(topic) ?? 0));
-    }
-    this.#emitLag(lag);
+    await this.#readWatermarks(consumer);
+    this.#emitLag(this.#lag(consumer));
   }
 
   /** Records (or clears) why the branch does not move, when it changed; failures are ignored. */

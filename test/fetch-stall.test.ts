@@ -5,6 +5,7 @@
 import t from 'tap';
 import { FetchStallWatch } from '../src/kafka/fetch-stall.js';
 import { TopicAdmin } from '../src/kafka/topic-admin.js';
+import { retainHandle } from '../src/kafka/retain-handle.js';
 import Kafka from 'node-rdkafka';
 import { BROKERS, json, sendRecords, uniqueName, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, SupervisorProcess, waitFor } from './helpers/supervisor.js';
@@ -13,7 +14,8 @@ const at = (topic: string, nextOffset: number, logEnd: number) => ({ topic, next
 
 /** Sends records in one Kafka transaction: its commit marker takes the offset after them. */
 async function sendInTransaction(records: [topic: string, partition: number, value: Buffer][]): Promise<void> {
-  const producer = new Kafka.Producer({ 'bootstrap.servers': BROKERS, 'transactional.id': uniqueName('fetch-stall-tx') });
+  // Kept reachable, as every client of the project is: the binding's destructor can abort the process under GC.
+  const producer = retainHandle(new Kafka.Producer({ 'bootstrap.servers': BROKERS, 'transactional.id': uniqueName('fetch-stall-tx') }));
   const step = (run: (done: (err: unknown) => void) => void) => new Promise<void>((resolve, reject) => run((err) => (err ? reject(err as Error) : resolve())));
   await step((done) => producer.connect({}, done));
   try {
@@ -69,7 +71,7 @@ t.test('a consumer that stops fetching is recreated; its lag is read from the br
   // Branch 1's consumer goes deaf after the branch's first batch, as librdkafka's can.
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1', '--linger-ms', '20'], { ZIPBANK_FAULT_DEAF_BRANCH: '1:1' });
   await waitFor('branch 0 posted its first 10', () => count(url, '"transaction"', 'kafka_partition = 0'), (n) => n === 10, 30_000);
-  await supervisor.logLine((l) => l.msg === 'injected fault: the Kafka consumer delivers nothing more (ZIPBANK_FAULT_DEAF_BRANCH)' && l.branch === 1, 30_000);
+  t.ok(await supervisor.logLine((l) => l.msg === 'injected fault: the Kafka consumer delivers nothing more (ZIPBANK_FAULT_DEAF_BRANCH)' && l.branch === 1, 30_000), "branch 1's consumer went deaf");
   const before = await count(url, '"transaction"', 'kafka_partition = 1');
   await sendRecords([...deposits(0, 10), ...deposits(1, 10)]);
   await waitFor('branch 0 posted the next 10', () => count(url, '"transaction"', 'kafka_partition = 0'), (n) => n === 20, 30_000);

@@ -131,9 +131,9 @@ export class BranchConsumer {
   }
 
   /** The oldest offset still on the broker and the log end, asked of the broker now. */
-  watermarks(topic: string): Promise<{ low: number; high: number }> {
+  watermarks(topic: string, timeoutMs = 10_000): Promise<{ low: number; high: number }> {
     return new Promise((resolve, reject) => {
-      this.#consumer.queryWatermarkOffsets(topic, this.#options.partition, 10_000, (err, offsets) => {
+      this.#consumer.queryWatermarkOffsets(topic, this.#options.partition, timeoutMs, (err, offsets) => {
         if (err) reject(new IngesterError(ERROR_CODES.KAFKA_ERROR, `cannot read the offsets of ${topic}[${this.#options.partition}]: ${err.message}`, { cause: err, canRetry: true }));
         else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
       });
