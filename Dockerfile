@@ -44,6 +44,6 @@ COPY --from=build /app/prisma ./prisma
 USER node
 EXPOSE 9464
 # Migrations run separately (k8s/migrate-job.yaml):
-#   node --experimental-wasm-modules dist/tools/migrate.js
+#   node --experimental-wasm-modules dist/setup/migrate.js
 ENTRYPOINT ["node", "dist/main.cjs"]
 CMD ["--partitions", "0-7"]

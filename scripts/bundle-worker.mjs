@@ -1,5 +1,5 @@
-// Bundles the branch worker into one file, dist/branch-worker.bundle.js, which every branch
-// thread loads (src/branch-pool.ts). Each thread is its own V8 isolate and loads its modules
+// Bundles the branch worker into one file, dist/worker/branch-worker.bundle.js, which every branch
+// thread loads (src/supervisor/branch-pool.ts). Each thread is its own V8 isolate and loads its modules
 // itself: the 120-odd modules behind dist/branch-worker.js cost each thread about 21 MB and
 // 0.33 CPU s, the minified bundle about 18 MB and 0.27 s (64 threads: 190 MB and 4 CPU s less).
 // Runs after tsc, from its output, so the bundle is the code the tests ran.
@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const result = await build({
-  entryPoints: [path.join(dist, 'branch-worker.js')],
-  outfile: path.join(dist, 'branch-worker.bundle.js'),
+  entryPoints: [path.join(dist, 'worker', 'branch-worker.js')],
+  outfile: path.join(dist, 'worker', 'branch-worker.bundle.js'),
   bundle: true,
   minify: true,
   sourcemap: true,

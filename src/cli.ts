@@ -7,20 +7,20 @@
 //   node dist/cli.js gaps list                   offset gaps: records deleted before a branch read them
 //   node dist/cli.js gaps accept --branch N      accepts a branch's open gaps so it goes on
 // Text output escapes control characters: record contents must not drive an operator's terminal.
-import { DEFAULTS } from './defaults.js';
-import { integerOption, parseFlags, type Problems } from './cli/options.js';
-import { runMain } from './cli/run-main.js';
-import { ConfigError, ERROR_CODES, IngesterError } from './errors.js';
+import { DEFAULTS } from './config/defaults.js';
+import { integerOption, parseFlags, type Problems } from './config/options.js';
+import { runMain } from './core/run-main.js';
+import { ConfigError, ERROR_CODES, IngesterError } from './core/errors.js';
 import { createPrisma, type PrismaClient } from './db/prisma.js';
 import { TopicAdmin } from './kafka/topic-admin.js';
-import { parsePartitionList } from './ingest/partition-list.js';
+import { parsePartitionList } from './core/partition-list.js';
 import { assembleBatch } from './ingest/batch.js';
 import { parseCustomer, parseTransaction } from './ingest/event-parser.js';
 import { writeBatch } from './ingest/batch-writer.js';
 import { acceptGaps, listGaps, type GapRow } from './ingest/offset-gaps.js';
-import { oneLine } from './text/printable.js';
+import { oneLine } from './core/printable.js';
 import { toDatabaseError } from './db/database-error.js';
-import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections, readTopics, TOPIC_FLAGS } from './cli/connection-options.js';
+import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections, readTopics, TOPIC_FLAGS } from './config/connection-options.js';
 import type { KafkaConnection } from './kafka/kafka-settings.js';
 import os from 'node:os';
 

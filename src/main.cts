@@ -4,7 +4,7 @@
 import { sizeCallThreads } from './kafka/call-threads.cjs';
 
 sizeCallThreads(process.env, process.execArgv);
-import('./supervisor.js').catch((err: unknown) => {
+import('./supervisor/supervise.js').catch((err: unknown) => {
   process.stderr.write(`supervisor: cannot load: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

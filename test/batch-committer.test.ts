@@ -7,7 +7,7 @@ import t from 'tap';
 import { withDatabase } from './helpers/fixtures.js';
 import { count, sql } from './helpers/supervisor.js';
 import { createPrisma } from '../src/db/prisma.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/core/log.js';
 import { BatchCommitter, type Attempt } from '../src/ingest/batch-committer.js';
 import type { RawRecord } from '../src/ingest/batch.js';
 

@@ -1,6 +1,6 @@
 // Batch reports gathered for the supervisor: pure bookkeeping, no I/O.
 import t from 'tap';
-import { BatchReports, REPORT_INTERVAL_MS } from '../src/ingest/batch-reports.js';
+import { BatchReports, REPORT_INTERVAL_MS } from '../src/worker/batch-reports.js';
 
 const batch = (records: number, extra: Partial<Parameters<BatchReports['add']>[0]> = {}) => ({
   records, customersCreated: 0, posted: records, parked: 0, rejectedByReason: {}, writeSeconds: records / 1000, transactionsNextOffset: undefined, ...extra,

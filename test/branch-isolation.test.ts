@@ -19,7 +19,7 @@ class FaultySupervisor extends SupervisorProcess {
 t.test('a failing branch worker is restarted with backoff while the others ingest everything', async (t) => {
   const topics = await withTopics(t, 3);
   const url = await withDatabase(t);
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '3', '--customers', '30', '--transactions', '15000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '3', '--customers', '30', '--transactions', '15000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(produced.code, 0);
   const supervisor = new FaultySupervisor(t, topics, url, ['--partitions', '0-2', '--batch-size', '100']);
 

@@ -12,7 +12,7 @@ t.test('a broker outage pauses ingestion, which resumes when the broker is back'
   await ensureTopics(broker.brokers, [topics.customersTopic, topics.transactionsTopic], 2);
   const url = await withDatabase(t);
   const produce = (seed: number, first: number) =>
-    runNode('dist/tools/produce.js', ['--brokers', broker.brokers, '--branches', '2', '--customers', '10', '--transactions', '2000', '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+    runNode('dist/lab/produce.js', ['--brokers', broker.brokers, '--branches', '2', '--customers', '10', '--transactions', '2000', '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
 
   t.equal((await produce(1, 1)).code, 0);
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1', '--brokers', broker.brokers]);

@@ -1,10 +1,10 @@
 import t from 'tap';
-import { parsePartitionList } from '../src/ingest/partition-list.js';
-import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { parsePartitionList } from '../src/core/partition-list.js';
+import { loadConfig } from '../src/config/ingester-config.js';
+import { ConfigError } from '../src/core/errors.js';
 import { assembleBatch } from '../src/ingest/batch.js';
 import { runNode } from './helpers/fixtures.js';
-import { threadsFor } from '../src/branch-pool.js';
+import { threadsFor } from '../src/supervisor/branch-pool.js';
 import { consumerPacing, emptyWaitMs } from '../src/kafka/consumer-pacing.js';
 
 t.test('partition lists', async (t) => {

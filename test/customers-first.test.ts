@@ -13,7 +13,7 @@ t.test('on a backlog the customers are read first and no transaction is parked',
   const url = await withDatabase(t);
   // The produce tool sends every customer, then the transactions: the backlog a branch meets
   // after an outage or on its first start.
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '2', '--customers', String(CUSTOMERS), '--transactions', String(TRANSACTIONS), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '2', '--customers', String(CUSTOMERS), '--transactions', String(TRANSACTIONS), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(produced.code, 0, 'the backlog was produced', { stderr: produced.stderr.slice(-1000) });
 
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1']);

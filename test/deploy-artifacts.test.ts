@@ -7,9 +7,9 @@ import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parseAllDocuments } from 'yaml';
 import { PROJECT_DIR } from './helpers/fixtures.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/ingester-config.js';
 import { readKafkaConnection } from '../src/kafka/kafka-settings.js';
-import { IMAGE_ENVIRONMENT } from '../src/load/ingester-process.js';
+import { IMAGE_ENVIRONMENT } from '../src/lab/load/ingester-process.js';
 
 t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root and starts the supervisor', async (t) => {
   const text = await readFile(path.join(PROJECT_DIR, 'Dockerfile'), 'utf8');
@@ -98,7 +98,7 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
   t.ok(pod.securityContext.runAsNonRoot && container.securityContext.readOnlyRootFilesystem && container.securityContext.allowPrivilegeEscalation === false, 'non-root, read-only');
   t.ok(container.resources.requests && container.resources.limits, 'requests and limits');
   t.same(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.key, 'DATABASE_URL', 'database URL from a Secret');
-  const helpText = (await import('../src/config.js')).HELP;
+  const helpText = (await import('../src/config/ingester-config.js')).HELP;
   const configMap = find('ConfigMap').data as Record<string, string>;
   for (const key of Object.keys(configMap).filter((k) => !k.startsWith('KAFKA_CFG_'))) t.match(helpText, `(${key}`, `ConfigMap key ${key} is a variable the supervisor reads`);
   // KAFKA_CFG_* keys are librdkafka settings: librdkafka itself must accept each.
@@ -123,13 +123,13 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
 
   const policy = find('NetworkPolicy');
   t.same(policy.spec.policyTypes, ['Ingress'], 'a NetworkPolicy restricts ingress');
-  t.same(policy.spec.ingress.map((r: any) => r.ports.map((p: any) => p.port)).flat(), ['metrics'], 'admitting only the metrics port');
+  t.same(policy.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port)), ['metrics'], 'admitting only the metrics port');
   t.same(policy.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels);
   t.equal(find('Service').spec.ports[0].targetPort, 'metrics');
   t.same(find('PodDisruptionBudget').spec.selector.matchLabels, deployment.spec.selector.matchLabels, 'the PDB selects the ingester pods');
   const job = find('Job').spec.template.spec;
-  t.match(job.initContainers[0].command.join(' '), /dist\/tools\/migrate\.js/, 'the Job runs the migrations first');
-  t.match(job.containers[0].command.join(' '), /dist\/tools\/db-roles\.js/, 'then creates the least-privilege roles');
+  t.match(job.initContainers[0].command.join(' '), /dist\/setup\/migrate\.js/, 'the Job runs the migrations first');
+  t.match(job.containers[0].command.join(' '), /dist\/setup\/db-roles\.js/, 'then creates the least-privilege roles');
   for (const c of [...job.initContainers, ...job.containers]) {
     t.equal(c.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name, 'zipbank-ingester-db-owner', `${c.name}: as the schema owner`);
   }

@@ -7,7 +7,7 @@ import { count, ledgerInvariants, sql, SupervisorProcess, waitFor } from './help
 t.test('killing the supervisor with SIGKILL mid-load and restarting leaves every record exactly once', async (t) => {
   const topics = await withTopics(t, 4);
   const url = await withDatabase(t);
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '4', '--customers', '40', '--transactions', '40000', '--seed', '3', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '4', '--customers', '40', '--transactions', '40000', '--seed', '3', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(produced.code, 0, 'produce succeeds', { stderr: produced.stderr });
   const summary = JSON.parse(produced.stdout.trim().split('\n').at(-1)!);
 
@@ -56,7 +56,7 @@ t.test('killing the supervisor with SIGKILL mid-load and restarting leaves every
 t.test('SIGTERM in the middle of a heavy load stops cleanly and loses nothing', async (t) => {
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '30000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '30000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(produced.code, 0);
   const args = ['--partitions', '0,1', '--batch-size', '500'];
   const first = new SupervisorProcess(t, topics, url, args);
@@ -77,7 +77,7 @@ t.test('SIGTERM in the middle of a heavy load stops cleanly and loses nothing', 
 t.test('stored offsets moved back by hand: the replayed records are skipped, not posted twice', async (t) => {
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '4000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '4000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(produced.code, 0);
   const summary = JSON.parse(produced.stdout.trim().split('\n').at(-1)!);
   const args = ['--partitions', '0,1', '--batch-size', '500'];

@@ -78,7 +78,7 @@ t.test('the CLI: one-line failures, status without a broker, data errors called 
 t.test('db:migrate ends as soon as it has printed its result', async (t) => {
   const url = await withDatabase(t);
   const started = Date.now();
-  const again = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  const again = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
   t.equal(again.code, 0);
   t.match(again.stdout, /up to date/);
   t.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms (it used to linger 10 s)`);
@@ -88,7 +88,7 @@ t.test('the demo ends by saying what to explore and leaves the broker running; p
   const topics = await withTopics(t, 8);
   const url = await withDatabase(t);
   const env = { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: topics.customersTopic, TRANSACTIONS_TOPIC: topics.transactionsTopic };
-  const demo = await runNode('dist/tools/demo.js', ['--customers', '16', '--transactions', '400'], env, 180_000);
+  const demo = await runNode('dist/lab/demo.js', ['--customers', '16', '--transactions', '400'], env, 180_000);
   t.equal(demo.code, 0, demo.stderr.slice(-2000));
   const said = demo.stdout + demo.stderr;
   t.match(said, /every produced record is in Postgres exactly once/);
@@ -96,7 +96,7 @@ t.test('the demo ends by saying what to explore and leaves the broker running; p
   t.match(said, /node dist\/cli\.js status/);
   t.equal((await runNode('dist/cli.js', ['status', '--json'], env)).code, 0, 'and the command it suggests works right after');
 
-  const again = await runNode('dist/tools/produce.js', ['--branches', '8', '--customers', '16', '--transactions', '0', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const again = await runNode('dist/lab/produce.js', ['--branches', '8', '--customers', '16', '--transactions', '0', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(again.code, 0);
   t.match(again.stderr, /sent 16 customer creations with ids 1 to 16; ids that already exist are repeats and create nothing \(use --first-custid for new ones\)/);
 });

@@ -1,6 +1,6 @@
 // The ingester settings the load test and the bench pass on: pure argument handling, no I/O.
 import t from 'tap';
-import { ingesterTuningArgs } from '../src/load/ingester-tuning.js';
+import { ingesterTuningArgs } from '../src/lab/load/ingester-tuning.js';
 
 t.test('given settings become the ingester\'s flags, in a fixed order', async (t) => {
   const problems: string[] = [];

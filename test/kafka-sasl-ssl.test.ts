@@ -39,10 +39,10 @@ t.test('ingests end to end through a SASL_SSL broker, refuses a wrong password o
 
   const topics = { customersTopic: 'secure-customers', transactionsTopic: 'secure-events', partitions: 2 };
   const outputs: string[] = [];
-  const created = await runNode('dist/tools/create-topics.js', ['--partitions', '2', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], kafkaEnv);
+  const created = await runNode('dist/setup/create-topics.js', ['--partitions', '2', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], kafkaEnv);
   outputs.push(created.stdout, created.stderr);
   t.equal(created.code, 0, `topics created over SASL_SSL: ${created.stderr}`);
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '500', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], kafkaEnv);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '500', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], kafkaEnv);
   outputs.push(produced.stdout, produced.stderr);
   t.equal(produced.code, 0, `produced over SASL_SSL: ${produced.stderr}`);
 

@@ -59,12 +59,12 @@ t.test('topics:create is idempotent, honours flags and environment, and reports 
     await admin.close();
   });
   const env = { KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: customersTopic, PARTITIONS: '3' };
-  const created = await runNode('dist/tools/create-topics.js', ['--transactions-topic', transactionsTopic], env);
+  const created = await runNode('dist/setup/create-topics.js', ['--transactions-topic', transactionsTopic], env);
   t.equal(created.code, 0, 'creates', { stderr: created.stderr });
   t.match(created.stdout, new RegExp(`${customersTopic}: created, 3 partitions`));
   t.match(created.stdout, new RegExp(`${transactionsTopic}: created, 3 partitions`));
 
-  const again = await runNode('dist/tools/create-topics.js', ['--transactions-topic', transactionsTopic], env);
+  const again = await runNode('dist/setup/create-topics.js', ['--transactions-topic', transactionsTopic], env);
   t.equal(again.code, 0, 'a second run succeeds');
   t.match(again.stdout, new RegExp(`${customersTopic}: exists, 3 partitions`));
 
@@ -73,7 +73,7 @@ t.test('topics:create is idempotent, honours flags and environment, and reports 
   t.equal(await admin.partitionCount(transactionsTopic), 3);
   await admin.close();
 
-  const tooFew = await runNode('dist/tools/create-topics.js', ['--transactions-topic', transactionsTopic, '--partitions', '8'], env);
+  const tooFew = await runNode('dist/setup/create-topics.js', ['--transactions-topic', transactionsTopic, '--partitions', '8'], env);
   t.equal(tooFew.code, 1, 'asking for more partitions than exist fails');
   t.match(tooFew.stderr, /KAFKA_TOPIC_MISMATCH/);
   t.match(tooFew.stderr, new RegExp(`${customersTopic} has 3 partitions, 8 were asked for`));

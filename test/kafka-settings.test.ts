@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeSettings, parseProperties, readKafkaConnection, settingName } from '../src/kafka/kafka-settings.js';
 import { failureCause } from '../src/kafka/connect-client.js';
-import { readDatabaseUrl, readSecret } from '../src/cli/connection-options.js';
+import { readDatabaseUrl, readSecret } from '../src/config/connection-options.js';
 
 t.test('client.properties format: key=value, key: value, comments and blank lines', async (t) => {
   const parsed = parseProperties('# a comment\n! another\n\nsecurity.protocol=SASL_SSL\nsasl.mechanisms : SCRAM-SHA-512\nssl.ca.location=/etc/ca.pem\nbroken line\n');

@@ -14,7 +14,7 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   for (const mode of [['--mode', 'catch-up', '--transactions', '20000'], ['--mode', 'live', '--rate', '500', '--duration', '3', '--warmup', '1']]) {
-    const result = await runNode('dist/tools/load-test.js', [...mode, '--branches', '2', '--customers', '20', '--report-dir', dir], {}, 240_000);
+    const result = await runNode('dist/lab/load-test.js', [...mode, '--branches', '2', '--customers', '20', '--report-dir', dir], {}, 240_000);
     t.equal(result.code, 0, `${mode[1]} run succeeds`, { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
     t.match(result.stdout, /verified: all \d+ transactions in the ledger exactly once/);
     t.match(result.stdout, /^\s+total\s+\d+/m, 'prints a total row');
@@ -70,7 +70,7 @@ t.test('load-test in catch-up and live mode verifies the ledger and writes a JSO
 t.test('load-test --supervisors 2 runs the workload with one supervisor, then two sharing the branches through a consumer group, and compares them', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const result = await runNode('dist/tools/load-test.js', ['--mode', 'catch-up', '--transactions', '20000', '--branches', '4', '--customers', '40', '--supervisors', '2', '--report-dir', dir], {}, 360_000);
+  const result = await runNode('dist/lab/load-test.js', ['--mode', 'catch-up', '--transactions', '20000', '--branches', '4', '--customers', '40', '--supervisors', '2', '--report-dir', dir], {}, 360_000);
   t.equal(result.code, 0, 'the run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
   t.equal(result.stdout.match(/verified: all 20000 transactions in the ledger exactly once/g)?.length, 2, 'both passes verified');
   const files = await readdir(dir);
@@ -92,7 +92,7 @@ t.test('load-test --supervisors 2 runs the workload with one supervisor, then tw
 });
 
 t.test('bench measures COPY, the naive consumer and the ingester on the same rows, runs twice, and splits the CPU by process', async (t) => {
-  const result = await runNode('dist/tools/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2', '--runs', '2', '--batch-size', '500'], {}, 240_000);
+  const result = await runNode('dist/lab/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2', '--runs', '2', '--batch-size', '500'], {}, 240_000);
   t.equal(result.code, 0, 'bench succeeds', { stderr: result.stderr.slice(-2000) });
   t.match(result.stdout, /^1\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 1');
   t.match(result.stdout, /^2\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 2');

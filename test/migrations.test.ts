@@ -5,7 +5,7 @@ import { sql as query } from './helpers/supervisor.js';
 
 t.test('db:migrate creates the database, every table and constraint, and a second run is a no-op', async (t) => {
   const url = testDatabaseUrl(t);
-  const first = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  const first = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
   t.equal(first.code, 0, 'first run succeeds', { stderr: first.stderr });
   t.match(first.stdout, /created database/);
   t.match(first.stdout, /applied 8 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason, 20261125020000_balance_fillfactor, 20261129000000_ledger_customer_check/);
@@ -68,7 +68,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   const [row] = await query<{ epoch: string }>(url, `SELECT extract(epoch FROM occurred_at)::bigint AS epoch FROM "transaction"`);
   t.equal(row?.epoch, '1587398219', 'times round-trip exactly');
 
-  const second = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  const second = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
   t.equal(second.code, 0);
   t.match(second.stdout, /up to date, no migration applied/);
   const [history] = await query<{ n: string }>(url, `SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`);
@@ -76,14 +76,14 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
 });
 
 t.test('db:migrate against an unreachable server fails with a clear error', async (t) => {
-  const result = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' });
+  const result = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' });
   t.equal(result.code, 1);
   t.match(result.stderr, /MIGRATION_FAILED: migrating postgresql:\/\/postgres@127\.0\.0\.1:1\/nowhere failed/);
 });
 
 t.test('a customer deleted while a ledger row for it is being written: one of the two fails, never an orphan', async (t) => {
   const url = testDatabaseUrl(t);
-  const migrated = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  const migrated = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
   t.equal(migrated.code, 0, 'migrated', { stderr: migrated.stderr });
   await query(url, `INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset) VALUES (70, 'Grace', 'Hopper', now(), 'c', 0, 0)`);
   const deleter = new pg.Client({ connectionString: url });

@@ -43,7 +43,7 @@ t.test('a real Prometheus scraping a supervisor under load: throughput per branc
   const prometheus = await PrometheusServer.start(t, { job: 'zipbank-ingester', targets: [`127.0.0.1:${port}`], ruleFiles: [RULES] });
   await waitFor('Prometheus scrapes the supervisor', () => prometheus.query('up{job="zipbank-ingester"}'), (r) => r[0]?.value[1] === '1', 30_000);
 
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '20', '--transactions', '20000', '--rate', '4000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '2', '--customers', '20', '--transactions', '20000', '--rate', '4000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(produced.code, 0);
   await sendRecords([[topics.transactionsTopic, 1, Buffer.from('not json')], [topics.transactionsTopic, 1, json({ custid: 1, type: 'bonus', date: 1, amt: 1 })]]);
 

@@ -12,7 +12,7 @@ t.test('a database outage pauses the branches, which resume afterwards without l
   t.teardown(() => proxy.down());
   const proxiedUrl = url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`);
   const produce = (seed: number, first: number) =>
-    runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '2000', '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+    runNode('dist/lab/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '2000', '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
 
   t.equal((await produce(1, 1)).code, 0);
   const supervisor = new SupervisorProcess(t, topics, proxiedUrl, ['--partitions', '0-1', '--batch-size', '200']);

@@ -20,11 +20,11 @@ t.test('supervisor, CLI and migrator work over sslmode=verify-full, and refuse a
   // database: the migrator must not need one when its database exists.
   await server.createDatabase('zipbank_tls');
 
-  const plain = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: `${serverUrl}/zipbank_tls?sslmode=disable` });
+  const plain = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: `${serverUrl}/zipbank_tls?sslmode=disable` });
   t.equal(plain.code, 1, 'the server admits TLS connections only');
   t.match(plain.stderr, /pg_hba.conf rejects connection .* no encryption/);
 
-  const migrated = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  const migrated = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
   t.equal(migrated.code, 0, `migrator over verify-full, without the postgres database: ${migrated.stderr}`);
   t.match(migrated.stdout, /applied \d+ migration/);
 
@@ -51,7 +51,7 @@ t.test('supervisor, CLI and migrator work over sslmode=verify-full, and refuse a
   t.equal(badLogin.code, 2, 'a refused password stops the supervisor at start-up');
   t.match(badLogin.stderr, /password authentication failed for user "zb_password_user": the password was refused: check the credentials in DATABASE_URL/);
   t.notMatch(badLogin.stderr + badLogin.stdout, /wrong-password/, 'without showing the password');
-  const migrateRefused = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: wrongCa });
+  const migrateRefused = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: wrongCa });
   t.equal(migrateRefused.code, 1, 'and the migrator');
   t.match(migrateRefused.stderr, /certificate/i);
 });
@@ -65,10 +65,10 @@ t.test('the ingester and the operator run as least-privilege roles; DDL and TRUN
     await sql(url, `DROP OWNED BY ${ingester}, ${operator}`).catch(() => undefined);
     await sql(url.replace(/\/[^/?]*$/, '/postgres'), `DROP ROLE IF EXISTS ${ingester}, ${operator}`).catch(() => undefined);
   });
-  const granted = await runNode('dist/tools/db-roles.js', ['--ingester-role', ingester, '--operator-role', operator], { DATABASE_URL: url, INGESTER_PASSWORD: 'ingester-secret', OPERATOR_PASSWORD: 'operator-secret' });
+  const granted = await runNode('dist/setup/db-roles.js', ['--ingester-role', ingester, '--operator-role', operator], { DATABASE_URL: url, INGESTER_PASSWORD: 'ingester-secret', OPERATOR_PASSWORD: 'operator-secret' });
   t.equal(granted.code, 0, granted.stderr);
   t.notMatch(granted.stdout + granted.stderr, /secret/, 'no password in the output');
-  const again = await runNode('dist/tools/db-roles.js', ['--ingester-role', ingester, '--operator-role', operator], { DATABASE_URL: url });
+  const again = await runNode('dist/setup/db-roles.js', ['--ingester-role', ingester, '--operator-role', operator], { DATABASE_URL: url });
   t.equal(again.code, 0, 'idempotent');
 
   const asRole = (role: string) => url.replace('postgres@', `${role}@`);

@@ -1,6 +1,6 @@
 // Pure rules of src/text/printable.ts: producer text made safe for Postgres text and terminals.
 import t from 'tap';
-import { oneLine, printable } from '../src/text/printable.js';
+import { oneLine, printable } from '../src/core/printable.js';
 
 t.test('printable escapes NUL and other control characters, keeps tabs and newlines, caps the length', async (t) => {
   t.equal(printable('a\u0000b'), 'a\\u0000b', 'NUL cannot reach a text column');

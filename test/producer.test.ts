@@ -1,10 +1,10 @@
 import t from 'tap';
 import { readTopicWithKcat, runNode, withTopics } from './helpers/fixtures.js';
-import { expectationOf, type LoadPlan } from '../src/load/branch-load.js';
+import { expectationOf, type LoadPlan } from '../src/lab/load/branch-load.js';
 
 t.test('what produce reports equals what kcat reads back from the broker', async (t) => {
   const topics = await withTopics(t, 4);
-  const result = await runNode('dist/tools/produce.js', [
+  const result = await runNode('dist/lab/produce.js', [
     '--branches', '4', '--customers', '10', '--transactions', '200', '--seed', '7',
     '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic,
   ]);
@@ -39,8 +39,8 @@ t.test('the same seed sends the same events; the summary equals the plan', async
   const topics = await withTopics(t, 3);
   const args = ['--branches', '3', '--customers', '9', '--transactions', '90', '--seed', '42',
     '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic];
-  const first = await runNode('dist/tools/produce.js', args);
-  const second = await runNode('dist/tools/produce.js', args);
+  const first = await runNode('dist/lab/produce.js', args);
+  const second = await runNode('dist/lab/produce.js', args);
   t.equal(first.code, 0, 'produce exits 0', { stderr: first.stderr });
   const a = JSON.parse(first.stdout.trim().split('\n').at(-1)!);
   const b = JSON.parse(second.stdout.trim().split('\n').at(-1)!);
@@ -55,7 +55,7 @@ t.test('the same seed sends the same events; the summary equals the plan', async
 });
 
 t.test('bad options are all reported at once with exit status 2', async (t) => {
-  const result = await runNode('dist/tools/produce.js', ['--branches', '0', '--rate', 'fast', '--customers=-3']);
+  const result = await runNode('dist/lab/produce.js', ['--branches', '0', '--rate', 'fast', '--customers=-3']);
   t.equal(result.code, 2);
   t.match(result.stderr, /branches must be between 1/);
   t.match(result.stderr, /rate must be a whole number/);

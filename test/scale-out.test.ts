@@ -31,7 +31,7 @@ t.test('supervisors share the branches through the consumer group, exactly once'
   const balanced = (map: Map<number, number>, members: SupervisorProcess[]) =>
     map.size === 8 && members.every((m) => { const n = perPid(map).get(m.child.pid!) ?? 0; return n >= Math.floor(8 / members.length) && n <= Math.ceil(8 / members.length); });
 
-  const load = runNode('dist/tools/produce.js', ['--branches', '8', '--customers', '80', '--transactions', String(TRANSACTIONS), '--rate', '800', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 180_000);
+  const load = runNode('dist/lab/produce.js', ['--branches', '8', '--customers', '80', '--transactions', String(TRANSACTIONS), '--rate', '800', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic], {}, 180_000);
   const members = [new SupervisorProcess(t, topics, url, args), new SupervisorProcess(t, topics, url, args), new SupervisorProcess(t, topics, url, args)];
   const startedAt = Date.now();
   // Each phase is announced: should the file time out, the output shows where it stood.
@@ -125,7 +125,10 @@ async function groupOffsets(group: string, topic: string): Promise<number[]> {
     // Bounded: a disconnect that never calls back must not hold the test until its timeout.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 10_000);
-      consumer.disconnect(() => (clearTimeout(timer), resolve()));
+      consumer.disconnect(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 }

@@ -12,7 +12,7 @@ t.test('a standby supervisor takes over a killed owner within the bound, and eve
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
   const produce = (seed: number, first: number, rate: number) =>
-    runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '6000', '--rate', String(rate), '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+    runNode('dist/lab/produce.js', ['--branches', '2', '--customers', '10', '--transactions', '6000', '--rate', String(rate), '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   const args = ['--partitions', '0-1', '--batch-size', '200'];
 
   const first = new SupervisorProcess(t, topics, url, args);
@@ -56,7 +56,7 @@ t.test('branches split across two supervisors are each owned by one, and every r
   const url = await withDatabase(t);
   const low = new SupervisorProcess(t, topics, url, ['--partitions', '0-1']);
   const high = new SupervisorProcess(t, topics, url, ['--partitions', '2-3']);
-  const produced = await runNode('dist/tools/produce.js', ['--branches', '4', '--customers', '20', '--transactions', '8000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+  const produced = await runNode('dist/lab/produce.js', ['--branches', '4', '--customers', '20', '--transactions', '8000', '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   t.equal(produced.code, 0);
   await waitFor('all records', () => count(url, '"transaction"'), (n) => n >= 8000, 60_000);
   const started = (s: SupervisorProcess) => s.logs().filter((l) => l.msg === 'branch worker started').map((l) => l.branch).sort();
@@ -73,7 +73,7 @@ t.test('an owner frozen past the lease TTL and thawed commits nothing, stands by
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
   const produce = (seed: number, first: number, rate: number, transactions: number) =>
-    runNode('dist/tools/produce.js', ['--branches', '2', '--customers', '10', '--transactions', String(transactions), '--rate', String(rate), '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+    runNode('dist/lab/produce.js', ['--branches', '2', '--customers', '10', '--transactions', String(transactions), '--rate', String(rate), '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
   const args = ['--partitions', '0-1', '--batch-size', '200'];
   const frozen = new SupervisorProcess(t, topics, url, args);
   await waitFor('the first supervisor owns both branches', async () => frozen.logs().filter((l) => l.msg === 'branch worker started').length, (n) => n === 2);

@@ -6,7 +6,7 @@
 //             the problem, so find them and quarantine them (src/ingest/batch-committer.ts);
 //   schema  - undefined table or column, missing privilege: an operator must act; the branch
 //             pauses and retries until it is fixed.
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 
 export type DatabaseFailure = 'outage' | 'data' | 'schema';
 

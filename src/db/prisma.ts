@@ -1,8 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlQuery } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { LEASE_TTL_SECONDS } from '../ingest/branch-lease.js';
 import { StatementNames } from './statement-names.js';
+
+/** A branch lease not renewed for this long is free for a standby to take (src/db/branch-lease.ts). */
+export const LEASE_TTL_SECONDS = 10;
 
 /**
  * Bounds on every wait in Postgres. A frozen or half-open connection must not hold a branch

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createPrisma } from './prisma.js';
 import { DEFAULT_PRISMA_DIR } from './migrator.js';
 import { adapterCause, sqlState, toDatabaseError } from './database-error.js';
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { redact } from './database-url.js';
 
 /** SQLSTATEs that no amount of waiting fixes: missing database, refused login. */

@@ -26,6 +26,7 @@ function sendScriptsWhole(adapter: PrismaPgAdapter): PrismaPgAdapter {
       await adapter.underlyingDriver().query(script);
     } catch (err) {
       // The adapter's own conversion, so the schema engine reports the server's error as before.
+      // biome-ignore lint/complexity/useLiteralKeys: onError is private; the bracket reaches it on purpose.
       adapter['onError'](err);
     }
   };

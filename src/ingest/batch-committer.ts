@@ -5,8 +5,8 @@
 // its offset, while the others commit normally, in their original order. One bad record in a
 // batch of 2,000 costs about a dozen extra statements, not 2,000, and the branch never stops.
 import type { PrismaClient } from '../db/prisma.js';
-import type { Logger } from '../log.js';
-import { ERROR_CODES } from '../errors.js';
+import type { Logger } from '../core/log.js';
+import { ERROR_CODES } from '../core/errors.js';
 import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
 import { assembleBatch, type Batch, type RawRecord } from './batch.js';
@@ -124,7 +124,7 @@ export class BatchCommitter {
    * Posts the parked transactions whose customer now exists: in one write when Postgres takes
    * them all, otherwise one at a time, so that only the one it refuses is quarantined.
    */
-  async #postParked(total: Tally): Promise<void | typeof STOPPED> {
+  async #postParked(total: Tally): Promise<undefined | typeof STOPPED> {
     const written = await this.#write(this.#assemble([]), true);
     total.writes++;
     if (written === STOPPED) return STOPPED;
@@ -136,7 +136,7 @@ export class BatchCommitter {
    * Parked transactions whose customer now exists are posted one at a time; one that Postgres
    * refuses moves to rejected_event. Rare (a write of parked transactions was refused).
    */
-  async #isolateParked(total: Tally): Promise<void | typeof STOPPED> {
+  async #isolateParked(total: Tally): Promise<undefined | typeof STOPPED> {
     const options = { ...this.#options.write, checkParked: true };
     const offsets = await this.#attempt('list postable parked transactions', () => postableParkedOffsets(this.#prisma, options));
     if (offsets === undefined) return STOPPED;

@@ -3,13 +3,13 @@
 // parked and rejected records and the next offsets of both partitions commit together or not
 // at all, which is what makes redelivery after a crash harmless.
 import { Prisma } from '../generated/prisma/client.js';
-import { LeaseLostError, renew, renewalSql, type Lease } from './branch-lease.js';
+import { LeaseLostError, renew, renewalSql, type Lease } from '../db/branch-lease.js';
 import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-violation.js';
 import { toDatabaseError } from '../db/database-error.js';
-import { ERROR_CODES, IngesterError } from '../errors.js';
-import { printable } from '../text/printable.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
+import { printable } from '../core/printable.js';
 import { conflictDetail, sameCustomer, type Batch, type CustomerRecord, type RejectedRecord, type TransactionRecord } from './batch.js';
 import { REJECT_REASONS, type TransactionKind } from './event-parser.js';
 
@@ -81,7 +81,7 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
   // checks in the statement: duplicates skipped, transactions without a customer parked.
   if (batch.customers.length === 0 && !options.checkParked && options.replacesRejectedId === undefined) {
     const write = (mode: LedgerMode) => writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options, mode);
-    let written;
+    let written: Awaited<ReturnType<typeof write>>;
     try {
       written = await write('optimistic');
     } catch (err) {

@@ -2,19 +2,10 @@
 // rejections, and the next offset of each topic. Pure, so the rules are tested without I/O.
 import { createHash } from 'node:crypto';
 import { MAX_EPOCH_SECONDS, parseCustomer, parseTransaction, REJECT_REASONS, type Customer, type RejectReason, type Transaction } from './event-parser.js';
+import type { Coordinates, RawRecord } from '../kafka/raw-record.js';
 
-export interface Coordinates {
-  topic: string;
-  partition: number;
-  offset: number;
-}
+export type { Coordinates, RawRecord };
 
-export interface RawRecord extends Coordinates {
-  key: Buffer | null | undefined;
-  value: Buffer | null | undefined;
-  /** Kafka's record timestamp in epoch milliseconds, when the broker has one. */
-  timestamp?: number | undefined;
-}
 
 export interface CustomerRecord extends Customer {
   source: RawRecord;

@@ -2,7 +2,7 @@
 // reason code. Pure: no I/O, so every rule is unit-tested without a broker. A rejection's detail
 // never carries the record's raw bytes (those are stored as bytea beside it): producer text in a
 // detail is escaped (src/text/printable.ts), because Postgres text cannot hold NUL.
-import { printable } from '../text/printable.js';
+import { printable } from '../core/printable.js';
 
 export const REJECT_REASONS = Object.freeze({
   EMPTY_PAYLOAD: 'empty_payload',

@@ -4,12 +4,12 @@
 // It never jumps over records: auto.offset.reset is 'error', so an offset that retention deleted
 // under a running branch surfaces as an error (isOffsetReset) and the branch looks for the gap.
 import Kafka from 'node-rdkafka';
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { baseClientConfig } from './client-config.js';
 import type { KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';
 import { connectClient } from './connect-client.js';
-import type { RawRecord } from '../ingest/batch.js';
+import type { RawRecord } from './raw-record.js';
 import type { ConsumerPacing } from './consumer-pacing.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 

@@ -2,7 +2,7 @@
 // reports, applies back-pressure when librdkafka's queue is full, and fails loudly on any loss.
 import Kafka from 'node-rdkafka';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { baseClientConfig } from './client-config.js';
 import { kafkaConnection, type KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';

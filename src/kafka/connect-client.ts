@@ -3,7 +3,7 @@
 // verify failed, SASL authentication failed) is in its log lines, which event_cb: true (see
 // client-config.ts) delivers as 'event.log'. The first such failure becomes the error message.
 import type Kafka from 'node-rdkafka';
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 
 interface LogEvent {
   severity: number;

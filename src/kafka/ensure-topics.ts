@@ -1,4 +1,4 @@
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { TopicAdmin } from './topic-admin.js';
 import type { KafkaConnection } from './kafka-settings.js';
 

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import Kafka from 'node-rdkafka';
 import { retainHandle } from './retain-handle.js';
-import type { Problems } from '../cli/options.js';
+import type { Problems } from '../core/errors.js';
 
 /** Where Kafka is and how to talk to it: what every client of the project is made from. */
 export interface KafkaConnection {

@@ -1,7 +1,7 @@
 // Promise-based topic administration over librdkafka: metadata through a producer handle
 // (the AdminClient of node-rdkafka cannot describe topics), changes through the AdminClient.
 import Kafka from 'node-rdkafka';
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { baseClientConfig } from './client-config.js';
 import { kafkaConnection, type KafkaConnection } from './kafka-settings.js';
 import { retainHandle } from './retain-handle.js';

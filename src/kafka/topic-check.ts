@@ -2,10 +2,10 @@
 // can never ingest: it is a configuration mistake (--partitions 0-99 against 8 partitions), so
 // the supervisor exits 2 naming the branches, instead of starting a thread per branch that waits
 // forever. Topics do not grow here on purpose: adding partitions would move keys between branches.
-import { ERROR_CODES, IngesterError } from '../errors.js';
+import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { TopicAdmin } from './topic-admin.js';
 import type { KafkaConnection } from './kafka-settings.js';
-import { formatPartitionList } from '../ingest/partition-list.js';
+import { formatPartitionList } from '../core/partition-list.js';
 
 /**
  * Resolves with the number of branches every topic has a partition for, when each branch given

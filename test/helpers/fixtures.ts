@@ -59,7 +59,7 @@ export function testDatabaseUrl(t: Teardown): string {
 /** A migrated database of the test's own. */
 export async function withDatabase(t: Teardown): Promise<string> {
   const url = testDatabaseUrl(t);
-  const result = await runNode('dist/tools/migrate.js', [], { DATABASE_URL: url });
+  const result = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
   if (result.code !== 0) throw new Error(`migration failed: ${result.stderr}`);
   return url;
 }

@@ -1,0 +1,250 @@
+// npm run bench: in one run on this machine, the same rows into the same table definitions three
+// ways: COPY (the Postgres write limit), a naive one-row-per-message consumer (the lab's way,
+// made durable), and this ingester draining the same backlog. Prints each figure and the ratios.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { DEFAULTS } from '../config/defaults.js';
+import { env } from '../core/env.js';
+import { integerOption, parseFlags, type Problems } from '../config/options.js';
+import { runMain } from '../core/run-main.js';
+import { ConfigError } from '../core/errors.js';
+import { customersOfBranch, LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, transactionsOfBranch, type LoadPlan } from './load/branch-load.js';
+import { checkpoint } from './load/checkpoint.js';
+import { copyRows } from './load/copy-writer.js';
+import { IngesterProcess, PROJECT_DIR } from './load/ingester-process.js';
+import { committedPerBranch, verifyLedger } from './load/ledger-check.js';
+import { ensureLocalKafka, runProducer } from './load/local-services.js';
+import { runNaiveConsumer } from './load/naive-consumer.js';
+import { createScratchEnvironment, type ScratchEnvironment } from './load/scratch-environment.js';
+import { CpuMeter, type CpuSplit } from './load/cpu-split.js';
+import type { ProduceSummary } from './load/local-services.js';
+import os from 'node:os';
+import { readKafka } from '../config/connection-options.js';
+import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
+import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
+
+const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
+                          [ingester settings]
+
+A million transactions by default: with fewer, the ingester's drain is mostly warm-up (JIT,
+customer creation, the first fetches) and its figure says little about its steady rate.
+COPY and the ingester are each run --runs times, one after the other, each into a fresh
+database; every run's ratio and their median are printed, with the CPU per row of the ingester,
+the Postgres server processes and the broker (from /proc). The naive consumer runs once.
+
+Ingester settings, the same as the load test's (the ingester's defaults when not given):
+${INGESTER_TUNING_HELP}`;
+
+runMain('bench', async () => {
+  const flags = parseFlags(process.argv.slice(2), {
+    branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' }, 'naive-seconds': { type: 'string' },
+    seed: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' }, ...WORKER_TUNING_FLAGS,
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const problems: Problems = [];
+  const plan: LoadPlan = {
+    branches: integerOption(problems, 'branches', flags.branches, 8, { min: 1, max: 256 }),
+    customers: integerOption(problems, 'customers', flags.customers, 10_000, { min: 1, max: 10_000_000 }),
+    transactions: integerOption(problems, 'transactions', flags.transactions, 1_000_000, { min: 1, max: 100_000_000 }),
+    seed: integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 }),
+    firstCustid: 1,
+    startDate: LAB_START_DATE,
+    maxAmountCents: LAB_MAX_AMOUNT_CENTS,
+  };
+  const naiveSeconds = integerOption(problems, 'naive-seconds', flags['naive-seconds'], 30, { min: 1, max: 3600 });
+  const runs = integerOption(problems, 'runs', flags.runs, 3, { min: 1, max: 20 });
+  const ingesterArgs = ingesterTuningArgs(problems, flags);
+  if (plan.customers < plan.branches) problems.push('customers must be at least branches');
+  // Brokers and librdkafka settings from the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE,
+  // KAFKA_CFG_*), which the producer and ingester processes inherit.
+  const kafka = readKafka(problems, {});
+  const brokers = kafka.brokers;
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  const runId = `bench-${stamp}`;
+  const reportDir = path.join(PROJECT_DIR, 'reports');
+  await mkdir(reportDir, { recursive: true });
+  const undoKafka = await ensureLocalKafka();
+  const scratch = await createScratchEnvironment({ kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: plan.branches, runId, keep: Boolean(flags.keep) });
+  try {
+    say(`producing ${plan.transactions} transactions and ${plan.customers} customers over ${plan.branches} branches`);
+    if (ingesterArgs.length > 0) say(`ingester settings: ${ingesterArgs.join(' ')}`);
+    const summary = await runProducer(['--brokers', brokers, '--branches', String(plan.branches), '--customers', String(plan.customers), '--transactions', String(plan.transactions), '--seed', String(plan.seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic]);
+
+    // The naive consumer once: one Postgres transaction per message, for at most --naive-seconds.
+    const naiveUrl = await scratch.newDatabase('naive');
+    await checkpoint(naiveUrl);
+    await runNaiveConsumer({ kafka, databaseUrl: naiveUrl, topic: scratch.customersTopic, kind: 'customers', branches: plan.branches, perBranch: summary.branches.map((b) => b.customers), timeBudgetMs: 3_600_000 });
+    const naiveRun = await runNaiveConsumer({ kafka, databaseUrl: naiveUrl, topic: scratch.transactionsTopic, kind: 'transactions', branches: plan.branches, perBranch: summary.branches.map((b) => b.transactions), timeBudgetMs: naiveSeconds * 1000 });
+    const naive = { rows: naiveRun.records, seconds: naiveRun.seconds, rowsPerSecond: naiveRun.records / naiveRun.seconds };
+    say(`naive: ${naive.rows} rows in ${naive.seconds.toFixed(2)} s = ${Math.round(naive.rowsPerSecond)} rows/s`);
+
+    // COPY then the ingester, --runs times: each ratio is measured within one run, seconds apart,
+    // and the median of the runs is the figure (a single run swings by 10-15 % on two cores).
+    const measured: BenchRun[] = [];
+    for (let run = 1; run <= runs; run++) {
+      const copy = await measureCopy(scratch, plan, run);
+      say(`run ${run}: COPY ${plan.transactions} rows in ${copy.seconds.toFixed(2)} s = ${Math.round(copy.rowsPerSecond)} rows/s`);
+      const ingester = await measureIngester(scratch, plan, summary.branches, { run, ingesterArgs, logFile: path.join(reportDir, `${runId}-${run}-ingester.log`) });
+      say(`run ${run}: ingester ${plan.transactions} rows in ${ingester.seconds.toFixed(2)} s = ${Math.round(ingester.rowsPerSecond)} rows/s (after a ${ingester.startupSeconds.toFixed(1)} s start-up, ledger verified: ${ingester.verified})`);
+      measured.push({ run, copy, ingester, ingesterToCopy: ingester.rowsPerSecond / copy.rowsPerSecond });
+    }
+
+    const result = {
+      runId,
+      settings: { ...plan, naiveSeconds, runs, ingesterArgs },
+      machine: machine(),
+      naive,
+      runs: measured,
+      median: {
+        copyRowsPerSecond: median(measured.map((r) => r.copy.rowsPerSecond)),
+        ingesterRowsPerSecond: median(measured.map((r) => r.ingester.rowsPerSecond)),
+        ingesterRowsPerSecondWithStartup: median(measured.map((r) => r.ingester.rowsPerSecondWithStartup)),
+        ingesterToCopy: median(measured.map((r) => r.ingesterToCopy)),
+        ingesterToNaive: median(measured.map((r) => r.ingester.rowsPerSecond)) / naive.rowsPerSecond,
+      },
+      verified: measured.every((r) => r.ingester.verified),
+    };
+    const reportPath = path.join(reportDir, `${runId}.json`);
+    await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`);
+    printTable(result, reportPath);
+    return result.verified ? 0 : 1;
+  } finally {
+    await scratch.cleanup();
+    await undoKafka();
+  }
+});
+
+interface BenchRun {
+  run: number;
+  copy: Awaited<ReturnType<typeof measureCopy>>;
+  ingester: Awaited<ReturnType<typeof measureIngester>>;
+  ingesterToCopy: number;
+}
+
+/** COPY of the same ledger rows, coordinates included, into a freshly migrated database. */
+async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: number) {
+  const url = await scratch.newDatabase(`copy${run}`);
+  await checkpoint(url);
+  await copyRows(url, 'customer', ['custid', 'fname', 'lname', 'created_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'], customerLines(plan, scratch.customersTopic));
+  let meter: CpuMeter | undefined;
+  let cpu: CpuSplit | undefined;
+  const seconds = await copyRows(url, '"transaction"', ['custid', 'kind', 'amount_cents', 'occurred_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'], transactionLines(plan, scratch.transactionsTopic), {
+    start: async () => {
+      meter = await CpuMeter.start();
+    },
+    end: async () => {
+      cpu = await meter!.end(plan.transactions);
+    },
+  });
+  await scratch.dropDatabase(url);
+  return { rows: plan.transactions, seconds, rowsPerSecond: plan.transactions / seconds, cpu: cpu! };
+}
+
+/** The ingester draining the whole backlog into a fresh database, timed from when every worker is connected. */
+async function measureIngester(scratch: ScratchEnvironment, plan: LoadPlan, produced: ProduceSummary['branches'], { run, ingesterArgs, logFile }: { run: number; ingesterArgs: string[]; logFile: string }) {
+  const url = await scratch.newDatabase(`ingester${run}`);
+  await checkpoint(url);
+  const ingester = new IngesterProcess({ partitions: `0-${plan.branches - 1}`, brokers: scratch.kafka.brokers, databaseUrl: url, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: ingesterArgs, logFile });
+  const spawned = Date.now();
+  const db = new pg.Client({ connectionString: url });
+  try {
+    await ingester.waitUntilWorkersStarted(plan.branches);
+    const startupSeconds = (Date.now() - spawned) / 1000;
+    const meter = await CpuMeter.start(() => ingester.pids);
+    const started = Date.now();
+    await db.connect();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (!ingester.running) throw new Error('the ingester exited');
+      const done = (await committedPerBranch(db, scratch.transactionsTopic, plan.branches)).reduce((a, b) => a + b, 0);
+      if (done >= plan.transactions) break;
+      if (Date.now() - started > 1_800_000) throw new Error('the ingester did not drain the backlog within 30 minutes');
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = await meter.end(plan.transactions);
+    const peakRssMB = (await ingester.memory()).peakRssBytes / 2 ** 20;
+    await ingester.stop();
+    const verified = await verifyLedger(db, produced, scratch.transactionsTopic);
+    return {
+      rows: plan.transactions,
+      seconds,
+      startupSeconds,
+      rowsPerSecond: plan.transactions / seconds,
+      // What a user waiting for the backlog sees: process start to the last commit.
+      rowsPerSecondWithStartup: plan.transactions / (seconds + startupSeconds),
+      peakRssMB,
+      cpu,
+      verified: verified.ok,
+      problems: verified.problems,
+    };
+  } finally {
+    if (ingester.running) await ingester.stop();
+    await db.end().catch(() => undefined);
+    await scratch.dropDatabase(url);
+  }
+}
+
+type BenchResult = {
+  settings: { ingesterArgs: string[] };
+  machine: ReturnType<typeof machine>;
+  naive: { rows: number; seconds: number; rowsPerSecond: number };
+  runs: BenchRun[];
+  median: { copyRowsPerSecond: number; ingesterRowsPerSecond: number; ingesterRowsPerSecondWithStartup: number; ingesterToCopy: number; ingesterToNaive: number };
+};
+
+function printTable(r: BenchResult, reportPath: string): void {
+  const cols = ['run', 'COPY rows/s', 'ingester rows/s', 'with start-up', 'ingester/COPY', 'CPU µs/row: ingester', 'postgres', 'kafka', 'other', 'machine busy'];
+  const w = [6, 11, 15, 13, 13, 20, 8, 6, 6, 12];
+  const line = (cells: (string | number)[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]!) : String(c).padStart(w[i]!))).join(' ');
+  const out = [line(cols)];
+  for (const run of r.runs) {
+    const us = run.ingester.cpu.microsecondsPerRecord;
+    out.push(line([run.run, Math.round(run.copy.rowsPerSecond), Math.round(run.ingester.rowsPerSecond), Math.round(run.ingester.rowsPerSecondWithStartup), run.ingesterToCopy.toFixed(2), us.ingester.toFixed(1), us.postgres.toFixed(1), us.kafka.toFixed(1), us.other.toFixed(1), `${Math.round(run.ingester.cpu.machineBusyShare * 100)}%`]));
+  }
+  const m = r.median;
+  out.push(line(['median', Math.round(m.copyRowsPerSecond), Math.round(m.ingesterRowsPerSecond), Math.round(m.ingesterRowsPerSecondWithStartup), m.ingesterToCopy.toFixed(2), '', '', '', '', '']));
+  out.push('');
+  out.push(`COPY, per row: ${r.runs.map((run) => `${run.copy.cpu.microsecondsPerRecord.postgres.toFixed(1)} µs of Postgres CPU`).join(', ')}`);
+  out.push(`naive: ${r.naive.rows} rows in ${r.naive.seconds.toFixed(2)} s = ${Math.round(r.naive.rowsPerSecond)} rows/s`);
+  out.push(`ingester/COPY = ${m.ingesterToCopy.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.ingesterToCopy.toFixed(2)).join(', ')})   ingester/naive = ${m.ingesterToNaive.toFixed(1)}`);
+  out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel ?? 'unknown CPU'}, ${r.machine.memoryGB} GB`);
+  out.push(`ingester settings: ${r.settings.ingesterArgs.length > 0 ? r.settings.ingesterArgs.join(' ') : "the ingester's defaults"}`);
+  out.push(`report: ${reportPath}`, '');
+  process.stdout.write(out.join('\n'));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function machine() {
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString().slice(0, 10) };
+}
+
+function* customerLines(plan: LoadPlan, topic: string): Generator<string> {
+  for (let branch = 0; branch < plan.branches; branch++) {
+    let offset = 0;
+    for (const c of customersOfBranch(plan, branch)) yield [c.custid, c.fname, c.lname, new Date(c.createdate * 1000).toISOString(), topic, branch, offset++].join('\t');
+  }
+}
+
+function* transactionLines(plan: LoadPlan, topic: string): Generator<string> {
+  for (let branch = 0; branch < plan.branches; branch++) {
+    let offset = 0;
+    for (const t of transactionsOfBranch(plan, branch)) {
+      yield [t.custid, t.type === 'dep' ? 'deposit' : 'withdrawal', t.amt, new Date(t.date * 1000).toISOString(), topic, branch, offset++].join('\t');
+    }
+  }
+}
+
+function say(text: string): void {
+  process.stderr.write(`bench: ${text}\n`);
+}

@@ -1,0 +1,372 @@
+// npm run load-test: how many transactions per second each branch, and the ingester as a whole,
+// sustains. Catch-up mode drains a backlog produced first; live mode produces at a fixed rate
+// while the ingester runs and measures produce-to-ledger latency. Every run verifies the ledger,
+// and writes a JSON report and an SVG chart under reports/.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { DEFAULTS } from '../config/defaults.js';
+import { env } from '../core/env.js';
+import { integerOption, parseFlags, type Problems } from '../config/options.js';
+import { runMain } from '../core/run-main.js';
+import { ConfigError } from '../core/errors.js';
+import { IngesterGroup, IngesterProcess, PROJECT_DIR } from './load/ingester-process.js';
+import { ensureLocalKafka, runProducer, type ProduceSummary } from './load/local-services.js';
+import { checkpoint } from './load/checkpoint.js';
+import { createScratchEnvironment } from './load/scratch-environment.js';
+import { committedPerBranch, latency, latencyOverTime, otherConnections, verifyLedger, type Verification } from './load/ledger-check.js';
+import { Progress } from './load/progress.js';
+import { renderChartSvg } from './load/svg-chart.js';
+import os from 'node:os';
+import { readKafka } from '../config/connection-options.js';
+import type { KafkaConnection } from '../kafka/kafka-settings.js';
+import { CpuMeter, type CpuSplit } from './load/cpu-split.js';
+import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
+import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
+
+/** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
+const SAMPLE_MS = 100;
+/** The live producer's linger.ms (see runPass). */
+const LIVE_PRODUCER_LINGER_MS = 20;
+
+const HELP = `Usage: npm run load-test -- [options]
+
+  --mode catch-up|live       catch-up: produce a backlog, then time the drain (default)
+                             live: produce at --rate for --duration while the ingester runs
+  --branches <n>             branches, one partition each (default 8)
+  --customers <n>            customers in total (default 10000)
+  --transactions <n>         transactions in total, catch-up mode (default 1000000)
+  --rate <n>                 transactions per second, live mode (default 2000)
+  --duration <s>             seconds of live production (default 60)
+  --warmup <s>               live mode: latency and memory are also summarised without the
+                             records produced in the first <s> seconds (default 10)
+  --supervisors <n>          more than 1: the supervisors share the branches through a Kafka
+                             consumer group (--partitions auto), and the same workload is run
+                             first with one supervisor, so both are compared in one run
+  --skip-baseline            with --supervisors: run only the scaled-out pass
+  --seed <n>                 seed of the produced data (default 1)
+  --keep                     keep the scratch topics and database for inspection
+  --report-dir <dir>         where the JSON report and the SVG chart go (default reports)
+
+Ingester settings (the ingester's defaults when not given):
+${INGESTER_TUNING_HELP}`;
+
+interface Sample {
+  seconds: number;
+  committed: number[];
+  rssMB: number;
+  cpuSeconds: number;
+  /** The ingester's Postgres connections at that moment. */
+  connections: number;
+}
+
+runMain('load-test', async () => {
+  const flags = parseFlags(process.argv.slice(2), {
+    mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
+    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, ...WORKER_TUNING_FLAGS, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
+    seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const problems: Problems = [];
+  const mode = flags.mode ?? 'catch-up';
+  if (mode !== 'catch-up' && mode !== 'live') problems.push(`mode must be catch-up or live, got "${mode}"`);
+  const branches = integerOption(problems, 'branches', flags.branches, 8, { min: 1, max: 256 });
+  const customers = integerOption(problems, 'customers', flags.customers, 10_000, { min: 1, max: 100_000_000 });
+  const rate = integerOption(problems, 'rate', flags.rate, 2000, { min: 1, max: 10_000_000 });
+  const warmup = integerOption(problems, 'warmup', flags.warmup, 10, { min: 0, max: 3600 });
+  const duration = integerOption(problems, 'duration', flags.duration, 60, { min: 1, max: 86_400 });
+  const transactions = mode === 'live' ? rate * duration : integerOption(problems, 'transactions', flags.transactions, 1_000_000, { min: 1, max: 1_000_000_000 });
+  const seed = integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 });
+  const ingesterArgs = ingesterTuningArgs(problems, flags);
+  if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
+  // More than one: supervisors share the branches through a consumer group (--partitions auto).
+  const supervisors = integerOption(problems, 'supervisors', flags.supervisors, 1, { min: 1, max: 64 });
+  // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
+  // ingester processes inherit it.
+  const kafka = readKafka(problems, {});
+  const reportDir = path.resolve(PROJECT_DIR, flags['report-dir'] ?? 'reports');
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  const settings: RunSettings = Object.freeze({ mode, branches, customers, transactions, rate, duration, warmup, seed, ingesterArgs, kafka, reportDir, keep: Boolean(flags.keep) });
+  await mkdir(reportDir, { recursive: true });
+  const undoKafka = await ensureLocalKafka();
+  try {
+    // A scaled-out run is compared with one supervisor on the same workload (same seed, a fresh
+    // topic pair and database each), one pass after the other, so that both figures come from one
+    // run on one machine.
+    const passes = supervisors > 1 && !flags['skip-baseline'] ? [1, supervisors] : [supervisors];
+    const results: PassResult[] = [];
+    for (const count of passes) {
+      const runId = `loadtest-${mode}-${stamp}${passes.length > 1 ? `-${count}sup` : ''}`;
+      if (passes.length > 1) process.stderr.write(`load-test: pass ${results.length + 1} of ${passes.length}: ${count} supervisor${count === 1 ? '' : 's'}\n`);
+      results.push(await runPass(settings, count, runId));
+    }
+    if (results.length > 1) await writeComparison(reportDir, `loadtest-${mode}-${stamp}`, results);
+    return results.every((r) => r.report.verification.ok) ? 0 : 1;
+  } finally {
+    await undoKafka();
+  }
+});
+
+interface RunSettings {
+  mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; warmup: number; seed: number;
+  ingesterArgs: string[]; kafka: KafkaConnection; reportDir: string; keep: boolean;
+}
+
+interface PassResult {
+  supervisors: number;
+  report: Report;
+  jsonPath: string;
+}
+
+/** One measured run: produce, ingest with `supervisors` supervisors, verify, report. */
+async function runPass(s: RunSettings, supervisors: number, runId: string): Promise<PassResult> {
+  const { mode, branches, transactions, warmup } = s;
+  const brokers = s.kafka.brokers;
+  const scratch = await createScratchEnvironment({ kafka: s.kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: s.keep });
+  let ingester: IngesterProcess | IngesterGroup | undefined;
+  try {
+    const databaseUrl = await scratch.newDatabase('ledger');
+    const produceArgs = ['--brokers', brokers, '--branches', String(branches), '--customers', String(s.customers), '--transactions', String(transactions), '--seed', String(s.seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic];
+    const common = { brokers, databaseUrl, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: s.ingesterArgs, logFile: path.join(s.reportDir, `${runId}-ingester.log`) };
+    const startIngester = () =>
+      supervisors === 1 ? new IngesterProcess({ ...common, partitions: `0-${branches - 1}` }) : new IngesterGroup(supervisors, { ...common, group: runId });
+
+    let produced: Promise<ProduceSummary>;
+    let started: number;
+    if (mode === 'catch-up') {
+      process.stderr.write(`load-test: producing a backlog of ${transactions} transactions over ${branches} branches\n`);
+      produced = Promise.resolve(await runProducer(produceArgs));
+      await checkpoint(databaseUrl);
+      ingester = startIngester();
+      // The drain is timed from the moment every branch worker is connected.
+      await ingester.waitUntilWorkersStarted(branches);
+      started = Date.now();
+    } else {
+      ingester = startIngester();
+      await ingester.waitUntilWorkersStarted(branches);
+      process.stderr.write(`load-test: producing ${s.rate} transactions/s for ${s.duration} s over ${branches} branches while the ingester runs\n`);
+      started = Date.now();
+      // A branch's producer gathers its records for 20 ms, as a real one sending thousands a
+      // second would: with the default 5 ms the broker spent about twice the CPU on the same
+      // records, on the cores the ingester shares. Each record still carries the time it was
+      // handed to the producer, so that wait counts in the latency measured.
+      produced = runProducer([...produceArgs, '--rate', String(s.rate), '--linger-ms', String(LIVE_PRODUCER_LINGER_MS)]);
+    }
+
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    const meter = await CpuMeter.start(() => ingester!.pids);
+    try {
+      // A sample every 100 ms, the first at the start: a 20 s run still draws a curve.
+      const samples: Sample[] = [{ seconds: 0, committed: await committedPerBranch(db, scratch.transactionsTopic, branches), rssMB: (await ingester.memory()).rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds(), connections: await otherConnections(db) }];
+      const finishedAt = new Array<number | null>(branches).fill(null);
+      const progress = new Progress('load-test', transactions);
+      let summary: ProduceSummary | undefined;
+      void produced.then((p) => (summary = p), () => undefined);
+      const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
+      for (;;) {
+        await new Promise((r) => setTimeout(r, SAMPLE_MS));
+        if (!ingester.running) throw new Error('the ingester exited during the run');
+        const committed = await committedPerBranch(db, scratch.transactionsTopic, branches);
+        const memory = await ingester.memory();
+        const seconds = (Date.now() - started) / 1000;
+        samples.push({ seconds, committed, rssMB: memory.rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds(), connections: await otherConnections(db) });
+        const done = committed.reduce((a, b) => a + b, 0);
+        progress.update(done, `ingester RSS ${Math.round(memory.rssBytes / 2 ** 20)} MB`);
+        if (summary) {
+          summary.branches.forEach((b) => {
+            if (finishedAt[b.branch] === null && committed[b.branch]! >= b.transactions) finishedAt[b.branch] = seconds;
+          });
+          if (done >= summary.totals.transactions) break;
+        }
+        if (Date.now() > deadline) throw new Error(`not drained within ${Math.round((deadline - started) / 1000)} s (${done} of ${transactions})`);
+      }
+      const finalSummary = await produced;
+      // Per record the clock saw: those committed before it started are not in its CPU either.
+      const committedBeforeStart = samples[0]!.committed.reduce((a, b) => a + b, 0);
+      const cpuSplit = await meter.end(finalSummary.totals.transactions - committedBeforeStart);
+      const seconds = samples.at(-1)!.seconds;
+      progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
+      const memory = await ingester.memory();
+      // Start-up CPU (module loading, JIT, connecting) is not the drain's: counted from the first sample.
+      const cpuSeconds = (await ingester.cpuSeconds()) - samples[0]!.cpuSeconds;
+      const exitCode = await ingester.stop();
+      const latencies = await latency(db);
+      // Start-up (JIT, connections, the customers produced first) is not the steady state.
+      const steadyLatencies = mode === 'live' && warmup > 0 ? await latency(db, started + warmup * 1000) : latencies;
+      const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
+
+      const report = buildReport({ runId, ...s, supervisors, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, cpuSplit, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
+      const jsonPath = path.join(s.reportDir, `${runId}.json`);
+      const svgPath = path.join(s.reportDir, `${runId}.svg`);
+      await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(svgPath, chart(report, samples, await latencyOverTime(db, mode === 'live' ? started : null)));
+      printTable(report);
+      process.stdout.write(`report: ${jsonPath}\nchart:  ${svgPath}\n`);
+      if (verification.ok) process.stdout.write(`verified: all ${finalSummary.totals.transactions} transactions in the ledger exactly once, balances equal the produced totals\n`);
+      else process.stdout.write(`VERIFICATION FAILED:\n  - ${verification.problems.join('\n  - ')}\n`);
+      return { supervisors, report, jsonPath };
+    } finally {
+      await db.end();
+    }
+  } finally {
+    if (ingester?.running) await ingester.stop();
+    await scratch.cleanup();
+  }
+}
+
+/** The passes side by side: on stdout, and as a JSON report that names each pass's own. */
+async function writeComparison(reportDir: string, id: string, results: PassResult[]): Promise<void> {
+  const base = results[0]!.report.totals;
+  const rows = results.map((r) => {
+    const t = r.report.totals;
+    return {
+      supervisors: r.supervisors,
+      transactionsPerSecond: t.transactionsPerSecond,
+      throughputVsOneSupervisor: t.transactionsPerSecond / base.transactionsPerSecond,
+      latencyMs: t.latencyMs,
+      afterWarmupLatencyMs: t.afterWarmup.latencyMs,
+      ingesterCpuSeconds: t.ingesterCpuSeconds,
+      ingesterPeakRssMB: t.ingesterPeakRssMB,
+      verified: r.report.verification.ok,
+      report: r.jsonPath,
+    };
+  });
+  const cols = ['supervisors', 'tx/s', 'vs 1', 'p50 ms', 'p99 ms', 'CPU s', 'peak RSS MB', 'verified'];
+  const w = [11, 9, 6, 8, 8, 7, 12, 9];
+  const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
+  process.stdout.write(`\ncomparison (same workload, one pass after the other; RSS is the sum over the supervisors):\n${line(cols)}\n`);
+  for (const r of rows) {
+    process.stdout.write(`${line([r.supervisors, Math.round(r.transactionsPerSecond), r.throughputVsOneSupervisor.toFixed(2), r.latencyMs.p50.toFixed(1), r.latencyMs.p99.toFixed(1), r.ingesterCpuSeconds.toFixed(1), r.ingesterPeakRssMB.toFixed(0), r.verified ? 'yes' : 'NO'])}\n`);
+  }
+  const jsonPath = path.join(reportDir, `${id}-comparison.json`);
+  await writeFile(jsonPath, `${JSON.stringify({ id, machine: results[0]!.report.machine, passes: rows }, null, 2)}\n`);
+  process.stdout.write(`comparison: ${jsonPath}\n`);
+}
+
+function buildReport(r: {
+  runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[]; supervisors: number;
+  seconds: number; samples: Sample[]; finishedAt: (number | null)[]; finalSummary: ProduceSummary; memory: { rssBytes: number; peakRssBytes: number }; cpuSeconds: number; cpuSplit: CpuSplit;
+  latencies: Awaited<ReturnType<typeof latency>>; steadyLatencies: Awaited<ReturnType<typeof latency>>; warmup: number; verification: Verification; workerDeaths: number; exitCode: number | null;
+}) {
+  const steady = r.steadyLatencies.overall;
+  // Records committed before the clock started (while the last workers started) are not the drain's.
+  const timedPerBranch = new Map(r.finalSummary.branches.map((b) => [b.branch, b.transactions - (r.samples[0]!.committed[b.branch] ?? 0)]));
+  const timed = [...timedPerBranch.values()].reduce((a, b) => a + b, 0);
+  // A branch that had committed all its records before the clock started (64 threads take
+  // seconds to start) has nothing timed: it was first, not starved, so it is left out of the
+  // comparison instead of counting as a rate of 0.
+  const comparedBranches = r.finalSummary.branches.filter((b) => timedPerBranch.get(b.branch)! > 0);
+  const doneBeforeStart = r.finalSummary.branches.length - comparedBranches.length;
+  const branchRates = comparedBranches.map((b) => timedPerBranch.get(b.branch)! / (r.finishedAt[b.branch] ?? r.seconds));
+  const meanBranchRate = branchRates.reduce((a, b) => a + b, 0) / Math.max(1, branchRates.length);
+  const peakConnections = Math.max(...r.samples.map((s) => s.connections));
+  return {
+    runId: r.runId,
+    settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs, supervisors: r.supervisors },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    totals: {
+      seconds: r.seconds,
+      transactionsPerSecond: timed / r.seconds,
+      committedBeforeStart: r.finalSummary.totals.transactions - timed,
+      megabytesPerSecond: (r.finalSummary.totals.bytes * (timed / r.finalSummary.totals.transactions)) / 2 ** 20 / r.seconds,
+      rowsWritten: r.verification.perBranch.reduce((n, b) => n + b.ledgerRows, 0),
+      parked: r.verification.perBranch.reduce((n, b) => n + b.parked, 0),
+      rejected: r.verification.perBranch.reduce((n, b) => n + b.rejected, 0),
+      latencyMs: { p50: r.latencies.overall.p50, p95: r.latencies.overall.p95, p99: r.latencies.overall.p99, max: r.latencies.overall.max },
+      afterWarmup: { warmupSeconds: r.warmup, latencyMs: { p50: steady.p50, p95: steady.p95, p99: steady.p99, max: steady.max } },
+      ingesterCpuSeconds: r.cpuSeconds,
+      ingesterCpuShareOfOneCore: r.cpuSeconds / r.seconds,
+      ingesterPeakRssMB: r.memory.peakRssBytes / 2 ** 20,
+      ingesterRss: rssTrend(r.samples, r.warmup),
+      workerDeaths: r.workerDeaths,
+      ingesterExitCode: r.exitCode,
+      // Where the machine's CPU went during the run, by process role (from /proc).
+      cpuSplit: r.cpuSplit,
+      // Starvation shows as one branch far below the others: its rate over the mean branch rate.
+      slowestBranchShare: meanBranchRate > 0 ? Math.min(...branchRates) / meanBranchRate : null,
+      branchesDoneBeforeStart: doneBeforeStart,
+      postgresConnections: { peak: peakConnections, perBranch: peakConnections / r.branches },
+    },
+    branches: r.finalSummary.branches.map((b) => {
+      const seconds = r.finishedAt[b.branch] ?? r.seconds;
+      const got = r.verification.perBranch.find((v) => v.branch === b.branch);
+      const lat = r.latencies.perBranch.get(b.branch);
+      const branchTimed = timedPerBranch.get(b.branch)!;
+      return { branch: b.branch, transactions: b.transactions, seconds, transactionsPerSecond: branchTimed / seconds, megabytesPerSecond: (b.bytes * (branchTimed / Math.max(1, b.transactions))) / 2 ** 20 / seconds, rowsWritten: got?.ledgerRows ?? 0, parked: got?.parked ?? 0, rejected: got?.rejected ?? 0, latencyMs: lat ?? null };
+    }),
+    latencyHistogram: r.latencies.overall.histogram,
+    verification: { ok: r.verification.ok, problems: r.verification.problems },
+    samples: r.samples,
+  };
+}
+
+type Report = ReturnType<typeof buildReport>;
+
+/**
+ * Is memory flat? V8 heaps grow between major collections, so RSS is a saw-tooth: its peaks in
+ * the two halves of the run, and the least-squares slope, say more than any two samples.
+ */
+function rssTrend(samples: Sample[], fromSeconds: number) {
+  const kept = samples.filter((s) => s.seconds >= fromSeconds);
+  if (kept.length < 4) return null;
+  const half = Math.floor(kept.length / 2);
+  const peak = (list: Sample[]) => Math.max(...list.map((s) => s.rssMB));
+  const meanX = kept.reduce((a, s) => a + s.seconds, 0) / kept.length;
+  const meanY = kept.reduce((a, s) => a + s.rssMB, 0) / kept.length;
+  const slope = kept.reduce((a, s) => a + (s.seconds - meanX) * (s.rssMB - meanY), 0) / kept.reduce((a, s) => a + (s.seconds - meanX) ** 2, 0);
+  return { fromSeconds, peakFirstHalfMB: peak(kept.slice(0, half)), peakSecondHalfMB: peak(kept.slice(half)), trendMBPerMinute: slope * 60 };
+}
+
+function printTable(report: Report): void {
+  const cols = ['branch', 'tx/s', 'MB/s', 'rows', 'parked', 'rejected', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'];
+  const w = [6, 9, 7, 9, 7, 9, 8, 8, 8, 8];
+  const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
+  const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
+  if (report.settings.ingesterArgs.length > 0) process.stdout.write(`ingester options: ${report.settings.ingesterArgs.join(' ')}\n`);
+  process.stdout.write(`${line(cols)}\n`);
+  for (const b of report.branches) {
+    process.stdout.write(`${line([b.branch, Math.round(b.transactionsPerSecond), b.megabytesPerSecond.toFixed(2), b.rowsWritten, b.parked, b.rejected, ms(b.latencyMs?.p50), ms(b.latencyMs?.p95), ms(b.latencyMs?.p99), ms(b.latencyMs?.max)])}\n`);
+  }
+  const t = report.totals;
+  process.stdout.write(`${line(['total', Math.round(t.transactionsPerSecond), t.megabytesPerSecond.toFixed(2), t.rowsWritten, t.parked, t.rejected, ms(t.latencyMs.p50), ms(t.latencyMs.p95), ms(t.latencyMs.p99), ms(t.latencyMs.max)])}\n`);
+  if (t.afterWarmup.warmupSeconds > 0) {
+    const a = t.afterWarmup.latencyMs;
+    process.stdout.write(`latency after the first ${t.afterWarmup.warmupSeconds} s: p50 ${ms(a.p50)}, p95 ${ms(a.p95)}, p99 ${ms(a.p99)}, max ${ms(a.max)} ms\n`);
+  }
+  process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`);
+  const us = t.cpuSplit.microsecondsPerRecord;
+  process.stdout.write(`CPU per transaction: ingester ${us.ingester.toFixed(1)} µs, Postgres ${us.postgres.toFixed(1)} µs, Kafka broker ${us.kafka.toFixed(1)} µs, other ${us.other.toFixed(1)} µs; machine ${(t.cpuSplit.machineBusyShare * 100).toFixed(0)}% busy\n`);
+  process.stdout.write(`Postgres connections: at most ${t.postgresConnections.peak} (${t.postgresConnections.perBranch.toFixed(2)} per branch); slowest branch at ${((t.slowestBranchShare ?? 0) * 100).toFixed(0)}% of the mean branch rate${t.branchesDoneBeforeStart > 0 ? ` (${t.branchesDoneBeforeStart} branches, done before the clock started, not compared)` : ''}\n`);
+  const m = t.ingesterRss;
+  if (m && report.settings.mode === 'live') process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
+}
+
+function chart(report: Report, samples: Sample[], latencyOverTime: { seconds: number; p50: number; p99: number; max: number }[]): string {
+  const perBranch = report.branches.map((b) => ({ name: `branch ${b.branch}`, points: samples.map((s) => ({ x: s.seconds, y: s.committed[b.branch] ?? 0 })) }));
+  const total = (s: Sample) => s.committed.reduce((a, b) => a + b, 0);
+  // Throughput over a sliding second: 200 ms samples alone are too jumpy to read.
+  const throughput = samples.map((s) => {
+    const earlier = [...samples].reverse().find((e) => e.seconds <= s.seconds - 1) ?? samples[0]!;
+    return { x: s.seconds, y: s.seconds > earlier.seconds ? (total(s) - total(earlier)) / (s.seconds - earlier.seconds) : 0 };
+  });
+  const catchUp = report.settings.mode === 'catch-up';
+  return renderChartSvg(`${report.runId}: ${Math.round(report.totals.transactionsPerSecond)} tx/s, p99 ${report.totals.latencyMs.p99.toFixed(0)} ms`, [
+    { title: 'rows committed per branch (cumulative)', xLabel: 'seconds since the start', yLabel: 'rows', series: perBranch },
+    { title: 'total throughput (rows/s, over the last second)', xLabel: 'seconds since the start', yLabel: 'rows/s', series: [{ name: 'all branches', points: throughput, emphasis: true }] },
+    {
+      title: catchUp
+        ? 'time in the backlog + write (ms, log scale): rows produced before the ingester ran waited for it'
+        : 'produce-to-ledger latency (ms, log scale), by when the rows were produced',
+      xLabel: catchUp ? 'seconds since the first row was produced (when produced)' : 'seconds since the start (when produced)',
+      yLabel: 'ms',
+      logY: true,
+      series: (['p50', 'p99', 'max'] as const).map((k) => ({ name: k, points: latencyOverTime.filter((p) => p.seconds >= 0).map((p) => ({ x: p.seconds, y: p[k] })) })),
+    },
+  ]);
+}

@@ -1,0 +1,35 @@
+// The supervisor's HTTP endpoints: /healthz (the process answers), /readyz (every assigned branch
+// has a connected consumer and a working database) and /metrics (Prometheus text).
+import http from 'node:http';
+import type { IngesterMetrics } from './metrics.js';
+import type { Logger } from '../core/log.js';
+
+export async function startHttpServer(metrics: IngesterMetrics, host: string, port: number, log: Logger): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const problems = metrics.notReady();
+      const standby = metrics.standby();
+      const note = standby.length > 0 ? `standing by (another supervisor owns them): branches ${standby.join(', ')}\n` : '';
+      res.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(problems.length === 0 ? `ready\n${note}` : `${problems.join('\n')}\n${note}`);
+    } else if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  log.info({ address }, 'serving /healthz, /readyz and /metrics');
+  return server;
+}

@@ -1,0 +1,179 @@
+// The supervisor's Prometheus registry: every worker thread's figures arrive as WorkerEvents and
+// are recorded here, labelled by branch, next to the usual process figures.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WorkerEvent } from '../worker/protocol.js';
+import { REJECT_REASONS } from '../ingest/event-parser.js';
+
+/** What readiness knows of a branch; each reason is one line for /readyz. */
+interface BranchState {
+  consumer: boolean;
+  database: boolean;
+  databaseReason?: string | undefined;
+  /** Set while connecting to Kafka fails. */
+  kafkaReason?: string | undefined;
+  standby?: boolean;
+  /** Set while the branch is stopped on an offset gap (or waits after accepting one). */
+  gap?: string | undefined;
+}
+
+export class IngesterMetrics {
+  readonly registry = new Registry();
+  readonly #ready = new Map<number, BranchState>();
+  #startup: string | undefined;
+
+  readonly #consumed = new Counter({ name: 'zipbank_records_consumed_total', help: 'Kafka records committed to Postgres (both topics)', labelNames: ['branch'], registers: [this.registry] });
+  readonly #ledger = new Counter({ name: 'zipbank_ledger_rows_total', help: 'Ledger rows written', labelNames: ['branch'], registers: [this.registry] });
+  readonly #customers = new Counter({ name: 'zipbank_customers_created_total', help: 'Customers created', labelNames: ['branch'], registers: [this.registry] });
+  readonly #rejected = new Counter({ name: 'zipbank_rejected_records_total', help: 'Records quarantined in rejected_event', labelNames: ['branch', 'reason'], registers: [this.registry] });
+  readonly #parkedNow = new Gauge({ name: 'zipbank_parked_transactions', help: 'Transactions waiting for their customer', labelNames: ['branch'], registers: [this.registry] });
+  readonly #parkedAge = new Gauge({ name: 'zipbank_oldest_parked_age_seconds', help: 'Age of the oldest parked transaction (0 when none)', labelNames: ['branch'], registers: [this.registry] });
+  readonly #workerHeap = new Gauge({ name: 'zipbank_worker_heap_bytes', help: "V8 heap committed by the branch's worker thread: the young generation (capped by --worker-young-mb) and the whole heap; branches sharing a thread (--branches-per-thread) show the same figure", labelNames: ['branch', 'space'], registers: [this.registry] });
+  readonly #lag = new Gauge({ name: 'zipbank_consumer_lag', help: 'High watermark minus the offset stored in Postgres', labelNames: ['branch', 'topic'], registers: [this.registry] });
+  readonly #batchSize = new Histogram({ name: 'zipbank_batch_size', help: 'Records per committed batch', labelNames: ['branch'], buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [this.registry] });
+  readonly #writeSeconds = new Histogram({ name: 'zipbank_batch_write_seconds', help: 'Time to write and commit one batch', labelNames: ['branch'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  readonly #restarts = new Counter({ name: 'zipbank_worker_restarts_total', help: 'Branch worker restarts after a failure', labelNames: ['branch'], registers: [this.registry] });
+  readonly #writeFailures = new Counter({ name: 'zipbank_write_failures_total', help: 'Failed database writes by cause: outage (retried), schema (retried until fixed), data (records isolated and quarantined)', labelNames: ['branch', 'cause'], registers: [this.registry] });
+  readonly #fetchStalls = new Counter({ name: 'zipbank_kafka_fetch_stalls_total', help: "Times the branch's Kafka consumer fetched nothing while records waited on the broker, and was recreated", labelNames: ['branch'], registers: [this.registry] });
+  readonly #gaps = new Gauge({ name: 'zipbank_offset_gaps_open', help: 'Offset gaps the branch is stopped on until an operator accepts them', labelNames: ['branch'], registers: [this.registry] });
+  readonly #leaseHeld = new Gauge({ name: 'zipbank_branch_lease_held', help: '1 while this supervisor owns the branch (holds its lease and ingests), 0 while it stands by or restarts the worker', labelNames: ['branch'], registers: [this.registry] });
+  readonly #branchReady = new Gauge({ name: 'zipbank_branch_ready', help: '1 while the branch has a connected consumer and a working database', labelNames: ['branch'], registers: [this.registry] });
+
+  constructor(partitions: readonly number[]) {
+    collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
+    // check metrics rejects them); they add nothing the process figures do not say.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    for (const p of partitions) this.track(p);
+  }
+
+  record(event: WorkerEvent): void {
+    const branch = String(event.partition);
+    switch (event.type) {
+      case 'ready':
+        this.#setReady(event.partition, { consumer: true, database: true, databaseReason: undefined, kafkaReason: undefined, standby: false, gap: undefined });
+        this.#leaseHeld.set({ branch }, 1);
+        break;
+      case 'standby':
+        this.#setReady(event.partition, { consumer: false, standby: true, gap: undefined });
+        this.#leaseHeld.set({ branch }, 0);
+        this.#gaps.set({ branch }, 0);
+        break;
+      case 'database':
+        this.#setReady(event.partition, { database: event.ok, databaseReason: event.ok ? undefined : event.reason });
+        break;
+      case 'kafka':
+        this.#setReady(event.partition, { kafkaReason: event.ok ? undefined : event.reason });
+        break;
+      case 'writeFailed':
+        this.#writeFailures.inc({ branch, cause: event.cause });
+        break;
+      case 'fetchStalled':
+        this.#fetchStalls.inc({ branch });
+        break;
+      case 'gap':
+        // Stopped on a gap, the worker still holds the lease (so no standby posts past the gap).
+        this.#leaseHeld.set({ branch }, 1);
+        this.#gaps.set({ branch }, event.open);
+        this.#setReady(event.partition, { gap: event.reason });
+        break;
+      case 'lag':
+        for (const [topic, lag] of Object.entries(event.lag)) this.#lag.set({ branch, topic }, lag);
+        break;
+      case 'batches':
+        this.#consumed.inc({ branch }, event.records);
+        this.#ledger.inc({ branch }, event.posted);
+        this.#customers.inc({ branch }, event.customersCreated);
+        for (const [reason, n] of Object.entries(event.rejectedByReason)) this.#rejected.inc({ branch, reason }, n);
+        for (const size of event.sizes) this.#batchSize.observe({ branch }, size);
+        for (const seconds of event.writeSeconds) this.#writeSeconds.observe({ branch }, seconds);
+        this.#setReady(event.partition, { database: true, databaseReason: undefined });
+        break;
+      case 'stats':
+        this.#parkedNow.set({ branch }, event.parked);
+        this.#parkedAge.set({ branch }, event.oldestParkedAgeSeconds ?? 0);
+        break;
+      case 'heap':
+        this.#workerHeap.set({ branch, space: 'young' }, event.youngBytes);
+        this.#workerHeap.set({ branch, space: 'total' }, event.totalBytes);
+        break;
+    }
+  }
+
+  /**
+   * What the start-up checks are waiting for (undefined once they pass): every branch is not
+   * ready with that reason, since none of them can start before.
+   */
+  startupProblem(service: 'database' | 'kafka', reason: string | undefined): void {
+    this.#startup = reason === undefined ? undefined : `${service}: ${reason}`;
+  }
+
+  /** A branch this supervisor now runs (--partitions auto: the group assigned it). */
+  track(partition: number): void {
+    if (!this.#ready.has(partition)) this.#ready.set(partition, { consumer: false, database: true });
+    this.#initialise(String(partition));
+  }
+
+  /** Zero series from the start, so rates and alerts work before the first event. */
+  #initialise(branch: string): void {
+    for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts, this.#fetchStalls]) metric.inc({ branch }, 0);
+    for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
+    // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
+    // first quarantined record would never fire the alert.
+    for (const reason of Object.values(REJECT_REASONS)) this.#rejected.inc({ branch, reason }, 0);
+    this.#branchReady.set({ branch }, 0);
+    this.#gaps.set({ branch }, 0);
+    this.#leaseHeld.set({ branch }, 0);
+  }
+
+  /** A branch this supervisor no longer runs: it no longer counts for readiness. */
+  untrack(partition: number): void {
+    this.#ready.delete(partition);
+    this.#leaseHeld.set({ branch: String(partition) }, 0);
+    this.#branchReady.set({ branch: String(partition) }, 0);
+  }
+
+  /** The branch's worker died or is restarting: not ready until it says so again. */
+  workerDown(partition: number, restarted: boolean): void {
+    this.#setReady(partition, { consumer: false, gap: undefined });
+    this.#leaseHeld.set({ branch: String(partition) }, 0);
+    if (restarted) this.#restarts.inc({ branch: String(partition) });
+  }
+
+  /**
+   * Branches that are not ready, with the reason; empty when all are. A standby branch (another
+   * supervisor holds its lease) counts as ready: it is waiting by design, and a rolling update
+   * needs the new pod ready before the old one is stopped and hands its branches over.
+   */
+  notReady(): string[] {
+    const problems: string[] = [];
+    if (this.#startup) {
+      // Nothing has started yet: the one reason holds for every branch.
+      for (const p of this.#ready.keys()) problems.push(`branch ${p}: ${this.#startup}`);
+      if (this.#ready.size === 0) problems.push(`starting: ${this.#startup}`);
+      return problems;
+    }
+    for (const [p, state] of this.#ready) {
+      if (state.standby) continue;
+      // The most specific reason first: a gap or a database problem explains a missing consumer.
+      if (state.gap) problems.push(`branch ${p}: ${state.gap}`);
+      else if (!state.database) problems.push(`branch ${p}: ${state.databaseReason ?? 'database failing'}`);
+      else if (state.kafkaReason) problems.push(`branch ${p}: ${state.kafkaReason}`);
+      else if (!state.consumer) problems.push(`branch ${p}: no connected consumer`);
+    }
+    return problems;
+  }
+
+  /** Branches whose lease another supervisor holds. */
+  standby(): number[] {
+    return [...this.#ready].filter(([, state]) => state.standby).map(([p]) => p);
+  }
+
+  #setReady(partition: number, change: Partial<BranchState>): void {
+    // A branch the group moved away may still report while it drains: it no longer counts.
+    const current = this.#ready.get(partition);
+    if (!current) return;
+    const state = { ...current, ...change };
+    this.#ready.set(partition, state);
+    this.#branchReady.set({ branch: String(partition) }, state.consumer && state.database && !state.gap ? 1 : 0);
+  }
+}

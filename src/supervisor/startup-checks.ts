@@ -1,0 +1,55 @@
+// What the supervisor checks before it starts a single worker thread: the database is the one
+// this build was made for (src/db/schema-check.ts) and every branch has its partition on both
+// topics (src/kafka/topic-check.ts). A setup that can never work ends the process with exit 2
+// and one line naming the cause and the fix; an unreachable server is an outage, waited out,
+// each log line saying what cannot be reached.
+import { checkSchema } from '../db/schema-check.js';
+import { checkBranchTopics } from '../kafka/topic-check.js';
+import { Backoff } from '../core/backoff.js';
+import { IngesterError } from '../core/errors.js';
+import { sleepUnlessStopped, stopRequested } from '../worker/protocol.js';
+import type { IngesterConfig } from '../config/ingester-config.js';
+import type { Logger } from '../core/log.js';
+import type { IngesterMetrics } from './metrics.js';
+
+export type StartupOutcome = 'ok' | 'stopped' | 'fatal';
+
+/** With the number of branches the topics have (what --partitions auto can spread). */
+export async function runStartupChecks(config: IngesterConfig, stop: Int32Array, log: Logger, metrics: IngesterMetrics): Promise<{ outcome: StartupOutcome; branches: number }> {
+  const database = await waitFor('the database', () => checkSchema(config.databaseUrl), stop, log, (reason) => metrics.startupProblem('database', reason));
+  if (database !== 'ok') return { outcome: database, branches: 0 };
+  let branches = 0;
+  const kafka = await waitFor('Kafka', async () => {
+    branches = await checkBranchTopics(config.kafka, [config.customersTopic, config.transactionsTopic], config.autoPartitions ? 'all' : config.partitions);
+  }, stop, log, (reason) => metrics.startupProblem('kafka', reason));
+  return { outcome: kafka, branches };
+}
+
+/** Runs `check` until it passes, fails for good (fatal), or stop is requested. */
+async function waitFor(what: string, check: () => Promise<void>, stop: Int32Array, log: Logger, report: (reason: string | undefined) => void): Promise<StartupOutcome> {
+  const backoff = new Backoff(1_000, 30_000);
+  let lastMessage = '';
+  while (!stopRequested(stop)) {
+    try {
+      await check();
+      report(undefined);
+      if (backoff.attempts > 0) log.info(`${what} reachable again`);
+      return 'ok';
+    } catch (err) {
+      if (!(err instanceof IngesterError) || !err.canRetry) {
+        const message = err instanceof Error ? err.message : String(err);
+        log.fatal({ code: (err as IngesterError).code }, message);
+        process.stderr.write(`supervisor: ${message}\n`);
+        return 'fatal';
+      }
+      report(err.message);
+      const delayMs = backoff.next();
+      // The same failure again is one short line, not a stack per attempt.
+      if (err.message !== lastMessage) log.error({ code: err.code, delayMs }, `waiting for ${what}: ${err.message}`);
+      else log.warn({ attempt: backoff.attempts, delayMs }, `still waiting for ${what}`);
+      lastMessage = err.message;
+      if (await sleepUnlessStopped(stop, delayMs)) break;
+    }
+  }
+  return 'stopped';
+}

@@ -1,0 +1,84 @@
+// What the supervisor and a branch worker thread exchange. A worker is a long-lived piscina task:
+// it runs until the shared stop flag is raised, then disconnects its consumer and returns. The
+// supervisor never terminates a thread holding a live librdkafka handle (that crashes the process).
+import type { MessagePort } from 'node:worker_threads';
+import type { IngesterConfig } from '../config/ingester-config.js';
+import type { ConsumerPacing } from '../kafka/consumer-pacing.js';
+
+export interface BranchTask {
+  partition: number;
+  config: IngesterConfig;
+  /** Int32 at index 0: 0 = run, 1 = stop. This branch's own: a branch can be stopped alone. */
+  stopFlag: SharedArrayBuffer;
+  /** Where the worker reports WorkerEvents (metrics, readiness) to the supervisor. */
+  events: MessagePort;
+  /** How the branch's consumer waits when there is nothing to read (src/kafka/consumer-pacing.ts). */
+  pacing: ConsumerPacing;
+}
+
+/** What a branch worker tells the supervisor while it runs. */
+export type WorkerEvent =
+  /** Consumer connected and assigned, stored offsets read: the branch can ingest. */
+  | { type: 'ready'; partition: number; transactionsNextOffset?: number }
+  /** Another supervisor holds the branch's lease: this worker waits to take over. */
+  | { type: 'standby'; partition: number }
+  /**
+   * Batches committed since the last report (src/ingest/batch-reports.ts gathers them): their
+   * sizes and write times, one entry per batch, and their totals.
+   */
+  | {
+      type: 'batches';
+      partition: number;
+      sizes: number[];
+      writeSeconds: number[];
+      records: number;
+      customersCreated: number;
+      posted: number;
+      parked: number;
+      rejectedByReason: Record<string, number>;
+      /** The branch's next offset on the transactions topic, as now committed in Postgres. */
+      transactionsNextOffset?: number;
+    }
+  /**
+   * The database failed (ok: false, the branch is retrying; reason says what failed, in one line)
+   * or works again (ok: true).
+   */
+  | { type: 'database'; partition: number; ok: boolean; reason?: string }
+  /** Kafka cannot be reached or refuses us (ok: false, reason in one line), or works again. */
+  | { type: 'kafka'; partition: number; ok: boolean; reason?: string }
+  /** A write failed: an outage or schema problem (retried), or records Postgres refused (isolated). */
+  | { type: 'writeFailed'; partition: number; cause: 'outage' | 'schema' | 'data' }
+  /** The consumer fetched nothing while records waited on the broker, and is being recreated. */
+  | { type: 'fetchStalled'; partition: number }
+  /** The branch stopped on offset gaps (open > 0, reason names them) or goes on again (open 0). */
+  | { type: 'gap'; partition: number; open: number; reason?: string }
+  /** Lag per topic (high watermark minus stored offset); sent while retrying too. */
+  | { type: 'lag'; partition: number; lag: Record<string, number> }
+  /** Periodic figures: parked backlog. */
+  | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null }
+  /** Periodic figures: the V8 heap of the branch's thread, committed bytes (young generation and all). */
+  | { type: 'heap'; partition: number; youngBytes: number; totalBytes: number };
+
+export interface BranchResult {
+  partition: number;
+  batches: number;
+  records: number;
+}
+
+export const STOP_INDEX = 0;
+
+export function stopRequested(flag: Int32Array): boolean {
+  return Atomics.load(flag, STOP_INDEX) === 1;
+}
+
+export function requestStop(flag: Int32Array): void {
+  Atomics.store(flag, STOP_INDEX, 1);
+  Atomics.notify(flag, STOP_INDEX);
+}
+
+/** Sleeps up to `ms`, waking early when stop is requested; resolves true when it was. */
+export async function sleepUnlessStopped(flag: Int32Array, ms: number): Promise<boolean> {
+  const result = Atomics.waitAsync(flag, STOP_INDEX, 0, ms);
+  if (result.async) await result.value;
+  return stopRequested(flag);
+}
