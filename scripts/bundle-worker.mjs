@@ -21,7 +21,9 @@ const result = await build({
   // no compiled module was handed over (src/db/query-compiler-module.ts), never in a branch thread.
   external: ['node-rdkafka', '@prisma/client/runtime/query_compiler_fast_bg.postgresql.wasm-base64.mjs'],
   // CommonJS packages in an ES module bundle call require() for Node's built-ins.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 if (result.errors.length > 0 || result.warnings.length > 0) process.exit(1);

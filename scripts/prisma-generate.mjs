@@ -19,14 +19,30 @@ if (result.status !== 0) process.exit(result.status ?? 1);
 // module compiled once by the supervisor and handed to every worker instead
 // (src/db/query-compiler-module.ts). Should a Prisma upgrade change that code, the build stops
 // here rather than quietly losing the saving.
-const generatedClass = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'generated', 'prisma', 'internal', 'class.ts');
+const generatedClass = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'src',
+  'generated',
+  'prisma',
+  'internal',
+  'class.ts',
+);
 const LOADER = 'getQueryCompilerWasmModule: async () => {\n';
 const source = readFileSync(generatedClass, 'utf8');
 if (source.split(LOADER).length !== 2) {
-  process.stderr.write(`prisma-generate: ${generatedClass} no longer has one "${LOADER.trim()}"; update scripts/prisma-generate.mjs for this Prisma version\n`);
+  process.stderr.write(
+    `prisma-generate: ${generatedClass} no longer has one "${LOADER.trim()}"; update scripts/prisma-generate.mjs for this Prisma version\n`,
+  );
   process.exit(1);
 }
-writeFileSync(generatedClass, source.replace(LOADER, `${LOADER}    // Added by scripts/prisma-generate.mjs: the module compiled once and shared by every thread.
+writeFileSync(
+  generatedClass,
+  source.replace(
+    LOADER,
+    `${LOADER}    // Added by scripts/prisma-generate.mjs: the module compiled once and shared by every thread.
     const shared = globalThis[Symbol.for('zipbank.prisma.queryCompilerModule')]
     if (shared) return shared
-`));
+`,
+  ),
+);

@@ -20,7 +20,13 @@ import { writeBatch } from './ingest/batch-writer.js';
 import { acceptGaps, listGaps, type GapRow } from './ingest/offset-gaps.js';
 import { oneLine } from './core/printable.js';
 import { toDatabaseError } from './db/database-error.js';
-import { CONNECTION_FLAGS, CONNECTION_HELP, readConnections, readTopics, TOPIC_FLAGS } from './config/connection-options.js';
+import {
+  CONNECTION_FLAGS,
+  CONNECTION_HELP,
+  readConnections,
+  readTopics,
+  TOPIC_FLAGS,
+} from './config/connection-options.js';
 import type { KafkaConnection } from './kafka/kafka-settings.js';
 import os from 'node:os';
 
@@ -54,9 +60,18 @@ runMain('cli', async () => {
     return command ? 0 : 2;
   }
   const flags = parseFlags(argv, {
-    ...CONNECTION_FLAGS, ...TOPIC_FLAGS,
-    partitions: { type: 'string' }, branch: { type: 'string' }, 'older-than': { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, id: { type: 'string' }, value: { type: 'string' },
-    json: { type: 'boolean' }, open: { type: 'boolean' }, by: { type: 'string' },
+    ...CONNECTION_FLAGS,
+    ...TOPIC_FLAGS,
+    partitions: { type: 'string' },
+    branch: { type: 'string' },
+    'older-than': { type: 'string' },
+    reason: { type: 'string' },
+    limit: { type: 'string' },
+    id: { type: 'string' },
+    value: { type: 'string' },
+    json: { type: 'boolean' },
+    open: { type: 'boolean' },
+    by: { type: 'string' },
   });
   const problems: Problems = [];
   const common = {
@@ -70,22 +85,37 @@ runMain('cli', async () => {
     return withPrisma(common.databaseUrl, (prisma) => status(prisma, common, parsed.partitions, Boolean(flags.json)));
   }
   if (command === 'rejected' && sub === 'list') {
-    const branch = flags.branch === undefined ? undefined : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
+    const branch =
+      flags.branch === undefined
+        ? undefined
+        : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
     const limit = integerOption(problems, 'limit', flags.limit, 50, { min: 1, max: 10_000 });
     if (problems.length > 0) throw new ConfigError(problems);
-    return withPrisma(common.databaseUrl, (prisma) => listRejected(prisma, { branch, reason: flags.reason, limit, json: Boolean(flags.json) }));
+    return withPrisma(common.databaseUrl, (prisma) =>
+      listRejected(prisma, { branch, reason: flags.reason, limit, json: Boolean(flags.json) }),
+    );
   }
   if (command === 'parked' && sub === 'list') {
-    const branch = flags.branch === undefined ? undefined : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
+    const branch =
+      flags.branch === undefined
+        ? undefined
+        : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
     const olderThan = integerOption(problems, 'older-than', flags['older-than'], 0, { min: 0, max: 10 ** 9 });
     const limit = integerOption(problems, 'limit', flags.limit, 50, { min: 1, max: 10_000 });
     if (problems.length > 0) throw new ConfigError(problems);
-    return withPrisma(common.databaseUrl, (prisma) => listParked(prisma, { branch, olderThan, limit, json: Boolean(flags.json) }));
+    return withPrisma(common.databaseUrl, (prisma) =>
+      listParked(prisma, { branch, olderThan, limit, json: Boolean(flags.json) }),
+    );
   }
   if (command === 'gaps' && sub === 'list') {
-    const branch = flags.branch === undefined ? undefined : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
+    const branch =
+      flags.branch === undefined
+        ? undefined
+        : integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
     if (problems.length > 0) throw new ConfigError(problems);
-    return withPrisma(common.databaseUrl, (prisma) => printGaps(prisma, branch, Boolean(flags.open), Boolean(flags.json)));
+    return withPrisma(common.databaseUrl, (prisma) =>
+      printGaps(prisma, branch, Boolean(flags.open), Boolean(flags.json)),
+    );
   }
   if (command === 'gaps' && sub === 'accept') {
     const branch = integerOption(problems, 'branch', flags.branch, 0, { min: 0, max: 9999 });
@@ -128,14 +158,20 @@ interface Topics {
 }
 
 async function status(prisma: PrismaClient, topics: Topics, partitions: number[], json: boolean): Promise<number> {
-  const offsets = await prisma.consumerOffset.findMany({ where: { partition: { in: partitions }, topic: { in: [topics.customersTopic, topics.transactionsTopic] } } });
+  const offsets = await prisma.consumerOffset.findMany({
+    where: { partition: { in: partitions }, topic: { in: [topics.customersTopic, topics.transactionsTopic] } },
+  });
   const parked = await prisma.$queryRaw<{ branch: number; n: bigint; oldest: number | null; waiting: bigint[] }[]>`
     SELECT kafka_partition AS branch, count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest,
            (array_agg(DISTINCT custid ORDER BY custid))[1:10] AS waiting
       FROM parked_transaction WHERE kafka_topic = ${topics.transactionsTopic} GROUP BY 1`;
-  const rejected = await prisma.$queryRaw<{ branch: number; n: bigint }[]>`SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1`;
+  const rejected = await prisma.$queryRaw<
+    { branch: number; n: bigint }[]
+  >`SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1`;
   const openGaps = await listGaps(prisma, { openOnly: true });
-  const leases = await prisma.$queryRaw<{ branch: number; owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null }[]>`
+  const leases = await prisma.$queryRaw<
+    { branch: number; owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null }[]
+  >`
     SELECT "partition" AS branch, owner, expires_at < now() AS expired, stalled_reason, stalled_since
       FROM branch_lease WHERE transactions_topic = ${topics.transactionsTopic}`;
   // Lag needs the broker; everything else comes from Postgres. Without a broker within a couple
@@ -149,9 +185,12 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
   try {
     for (const branch of partitions) {
       const stored = (topic: string) => offsets.find((o) => o.topic === topic && o.partition === branch);
-      const lagOf = async (topic: string) => (admin ? Math.max(0, (await admin.highWatermark(topic, branch)) - Number(stored(topic)?.nextOffset ?? 0)) : null);
+      const lagOf = async (topic: string) =>
+        admin ? Math.max(0, (await admin.highWatermark(topic, branch)) - Number(stored(topic)?.nextOffset ?? 0)) : null;
       const lags = [await lagOf(topics.customersTopic), await lagOf(topics.transactionsTopic)];
-      const commits = [stored(topics.customersTopic)?.updatedAt, stored(topics.transactionsTopic)?.updatedAt].filter((d): d is Date => d !== undefined);
+      const commits = [stored(topics.customersTopic)?.updatedAt, stored(topics.transactionsTopic)?.updatedAt].filter(
+        (d): d is Date => d !== undefined,
+      );
       const p = parked.find((r) => r.branch === branch);
       rows.push({
         branch,
@@ -164,7 +203,14 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
         rejected: Number(rejected.find((r) => r.branch === branch)?.n ?? 0),
         lastCommit: commits.length ? new Date(Math.max(...commits.map((d) => d.getTime()))).toISOString() : null,
         owner: leases.find((l) => l.branch === branch && !l.expired)?.owner ?? null,
-        why: whyNotMoving(branch, openGaps.filter((g) => g.partition === branch && (g.topic === topics.customersTopic || g.topic === topics.transactionsTopic)), leases.find((l) => l.branch === branch)),
+        why: whyNotMoving(
+          branch,
+          openGaps.filter(
+            (g) =>
+              g.partition === branch && (g.topic === topics.customersTopic || g.topic === topics.transactionsTopic),
+          ),
+          leases.find((l) => l.branch === branch),
+        ),
       });
     }
   } finally {
@@ -179,59 +225,101 @@ async function status(prisma: PrismaClient, topics: Topics, partitions: number[]
   const w = [6, 11, 10, 8, 7, 9, 9, 24];
   const line = (cells: (string | number | null)[]) => cells.map((c, i) => String(c ?? '-').padStart(w[i]!)).join(' ');
   process.stdout.write(`${line(cols)}\n`);
-  for (const r of rows) process.stdout.write(`${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit])}\n`);
+  for (const r of rows)
+    process.stdout.write(
+      `${line([r.branch, r.customersOffset, r.transactionsOffset, r.lag, r.parked, r.oldestParkedSeconds, r.rejected, r.lastCommit])}\n`,
+    );
   // The reasons are long: one line each under the table, only for branches that have one.
   for (const r of rows) if (r.why) process.stdout.write(`branch ${r.branch}: ${oneLine(r.why)}\n`);
   for (const r of rows) {
     if (r.parked === 0) continue;
     const more = r.waitingForCustomers.length === 10 ? ', ...' : '';
-    process.stdout.write(`branch ${r.branch}: ${r.parked} transactions wait for customers ${r.waitingForCustomers.join(', ')}${more}, not created yet on ${oneLine(topics.customersTopic)} (see parked list)\n`);
+    process.stdout.write(
+      `branch ${r.branch}: ${r.parked} transactions wait for customers ${r.waitingForCustomers.join(', ')}${more}, not created yet on ${oneLine(topics.customersTopic)} (see parked list)\n`,
+    );
   }
   return 0;
 }
 
-async function listRejected(prisma: PrismaClient, filter: { branch: number | undefined; reason: string | undefined; limit: number; json: boolean }): Promise<number> {
+async function listRejected(
+  prisma: PrismaClient,
+  filter: { branch: number | undefined; reason: string | undefined; limit: number; json: boolean },
+): Promise<number> {
   const rows = await prisma.rejectedEvent.findMany({
-    where: { ...(filter.branch === undefined ? {} : { kafkaPartition: filter.branch }), ...(filter.reason ? { reasonCode: filter.reason } : {}) },
+    where: {
+      ...(filter.branch === undefined ? {} : { kafkaPartition: filter.branch }),
+      ...(filter.reason ? { reasonCode: filter.reason } : {}),
+    },
     orderBy: { id: 'asc' },
     take: filter.limit,
   });
   const view = rows.map((r) => ({
-    id: Number(r.id), topic: r.kafkaTopic, branch: r.kafkaPartition, offset: Number(r.kafkaOffset), reason: r.reasonCode, detail: r.detail,
-    rejectedAt: r.rejectedAt.toISOString(), value: r.rawValue ? Buffer.from(r.rawValue).toString('utf8').slice(0, 200) : null,
+    id: Number(r.id),
+    topic: r.kafkaTopic,
+    branch: r.kafkaPartition,
+    offset: Number(r.kafkaOffset),
+    reason: r.reasonCode,
+    detail: r.detail,
+    rejectedAt: r.rejectedAt.toISOString(),
+    value: r.rawValue ? Buffer.from(r.rawValue).toString('utf8').slice(0, 200) : null,
   }));
   if (filter.json) process.stdout.write(`${JSON.stringify(view)}\n`);
   else {
     if (view.length === 0) process.stdout.write('no rejected records\n');
-    for (const v of view) process.stdout.write(`#${v.id} ${oneLine(v.topic)}[${v.branch}]@${v.offset} ${oneLine(v.reason)}: ${oneLine(v.detail)}\n    value: ${oneLine(JSON.stringify(v.value))}\n`);
+    for (const v of view)
+      process.stdout.write(
+        `#${v.id} ${oneLine(v.topic)}[${v.branch}]@${v.offset} ${oneLine(v.reason)}: ${oneLine(v.detail)}\n    value: ${oneLine(JSON.stringify(v.value))}\n`,
+      );
   }
   return 0;
 }
 
-async function listParked(prisma: PrismaClient, filter: { branch: number | undefined; olderThan: number; limit: number; json: boolean }): Promise<number> {
+async function listParked(
+  prisma: PrismaClient,
+  filter: { branch: number | undefined; olderThan: number; limit: number; json: boolean },
+): Promise<number> {
   const rows = await prisma.parkedTransaction.findMany({
-    where: { ...(filter.branch === undefined ? {} : { kafkaPartition: filter.branch }), parkedAt: { lte: new Date(Date.now() - filter.olderThan * 1000) } },
+    where: {
+      ...(filter.branch === undefined ? {} : { kafkaPartition: filter.branch }),
+      parkedAt: { lte: new Date(Date.now() - filter.olderThan * 1000) },
+    },
     orderBy: [{ kafkaPartition: 'asc' }, { kafkaOffset: 'asc' }],
     take: filter.limit,
   });
   const view = rows.map((r) => ({
-    id: Number(r.id), branch: r.kafkaPartition, offset: Number(r.kafkaOffset), custid: Number(r.custid), kind: r.kind, amountCents: Number(r.amountCents),
-    parkedAt: r.parkedAt.toISOString(), waitingSeconds: Math.round((Date.now() - r.parkedAt.getTime()) / 1000),
+    id: Number(r.id),
+    branch: r.kafkaPartition,
+    offset: Number(r.kafkaOffset),
+    custid: Number(r.custid),
+    kind: r.kind,
+    amountCents: Number(r.amountCents),
+    parkedAt: r.parkedAt.toISOString(),
+    waitingSeconds: Math.round((Date.now() - r.parkedAt.getTime()) / 1000),
   }));
   if (filter.json) process.stdout.write(`${JSON.stringify(view)}\n`);
   else {
     if (view.length === 0) process.stdout.write('no parked transactions\n');
-    for (const v of view) process.stdout.write(`#${v.id} branch ${v.branch}@${v.offset} customer ${v.custid} ${v.kind} ${v.amountCents} cents, waiting ${v.waitingSeconds} s\n`);
+    for (const v of view)
+      process.stdout.write(
+        `#${v.id} branch ${v.branch}@${v.offset} customer ${v.custid} ${v.kind} ${v.amountCents} cents, waiting ${v.waitingSeconds} s\n`,
+      );
   }
   return 0;
 }
 
 /** Why a branch is not moving, as far as Postgres knows; null when nothing says it is stuck. */
-function whyNotMoving(branch: number, gaps: GapRow[], lease: { owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null } | undefined): string | null {
-  if (gaps.length > 0) return `stopped on ${gaps.map((g) => `gap #${g.id}`).join(', ')}: see cli gaps list, accept with cli gaps accept --branch ${branch}`;
-  if (lease && !lease.expired && lease.stalled_reason) return `${lease.stalled_reason} (since ${lease.stalled_since?.toISOString() ?? '?'})`;
+function whyNotMoving(
+  branch: number,
+  gaps: GapRow[],
+  lease: { owner: string; expired: boolean; stalled_reason: string | null; stalled_since: Date | null } | undefined,
+): string | null {
+  if (gaps.length > 0)
+    return `stopped on ${gaps.map((g) => `gap #${g.id}`).join(', ')}: see cli gaps list, accept with cli gaps accept --branch ${branch}`;
+  if (lease && !lease.expired && lease.stalled_reason)
+    return `${lease.stalled_reason} (since ${lease.stalled_since?.toISOString() ?? '?'})`;
   if (!lease) return 'no supervisor has owned this branch yet';
-  if (lease.expired) return `no live owner: the lease of ${lease.owner} expired (stopped, or it cannot reach the database)`;
+  if (lease.expired)
+    return `no live owner: the lease of ${lease.owner} expired (stopped, or it cannot reach the database)`;
   return null;
 }
 
@@ -242,16 +330,34 @@ function describeGapRow(g: GapRow): string {
     : `gap #${g.id} ${where}: stored offset ${g.expected_offset} beyond the log end ${g.log_end_offset} (topic recreated?)`;
 }
 
-async function printGaps(prisma: PrismaClient, branch: number | undefined, openOnly: boolean, json: boolean): Promise<number> {
+async function printGaps(
+  prisma: PrismaClient,
+  branch: number | undefined,
+  openOnly: boolean,
+  json: boolean,
+): Promise<number> {
   const rows = await listGaps(prisma, { partition: branch, openOnly });
   if (json) {
-    const view = rows.map((g) => ({ id: Number(g.id), topic: g.topic, branch: g.partition, kind: g.kind, expectedOffset: Number(g.expected_offset), firstAvailableOffset: Number(g.first_available_offset), logEndOffset: Number(g.log_end_offset), detectedAt: g.detected_at.toISOString(), acceptedAt: g.accepted_at?.toISOString() ?? null, acceptedBy: g.accepted_by }));
+    const view = rows.map((g) => ({
+      id: Number(g.id),
+      topic: g.topic,
+      branch: g.partition,
+      kind: g.kind,
+      expectedOffset: Number(g.expected_offset),
+      firstAvailableOffset: Number(g.first_available_offset),
+      logEndOffset: Number(g.log_end_offset),
+      detectedAt: g.detected_at.toISOString(),
+      acceptedAt: g.accepted_at?.toISOString() ?? null,
+      acceptedBy: g.accepted_by,
+    }));
     process.stdout.write(`${JSON.stringify(view)}\n`);
     return 0;
   }
   if (rows.length === 0) process.stdout.write(openOnly ? 'no open offset gaps\n' : 'no offset gaps\n');
   for (const g of rows) {
-    const state = g.accepted_at ? `accepted ${g.accepted_at.toISOString()} by ${oneLine(g.accepted_by ?? '?')}` : `OPEN since ${g.detected_at.toISOString()}: the branch is stopped`;
+    const state = g.accepted_at
+      ? `accepted ${g.accepted_at.toISOString()} by ${oneLine(g.accepted_by ?? '?')}`
+      : `OPEN since ${g.detected_at.toISOString()}: the branch is stopped`;
     process.stdout.write(`${describeGapRow(g)}; ${state}\n`);
   }
   return 0;
@@ -259,17 +365,56 @@ async function printGaps(prisma: PrismaClient, branch: number | undefined, openO
 
 async function redrive(prisma: PrismaClient, topics: Topics, id: bigint, correctedValue: string): Promise<number> {
   const original = await prisma.rejectedEvent.findUnique({ where: { id } });
-  if (!original) throw new IngesterError(ERROR_CODES.DATABASE_ERROR, `rejected record ${id} does not exist (already re-driven?)`);
+  if (!original)
+    throw new IngesterError(ERROR_CODES.DATABASE_ERROR, `rejected record ${id} does not exist (already re-driven?)`);
   const value = Buffer.from(correctedValue);
-  const check = original.kafkaTopic === topics.customersTopic ? parseCustomer(value, Infinity) : original.kafkaTopic === topics.transactionsTopic ? parseTransaction(value, Infinity) : undefined;
-  if (!check) throw new ConfigError([`record ${id} came from topic ${original.kafkaTopic}, which is neither --customers-topic nor --transactions-topic`]);
-  if (!check.ok) throw new IngesterError(ERROR_CODES.INVALID_RECORD, `the corrected value is still not acceptable: ${check.reason}: ${check.detail}`);
-  const source = { topic: original.kafkaTopic, partition: original.kafkaPartition, offset: Number(original.kafkaOffset), key: original.rawKey ? Buffer.from(original.rawKey) : null, value, timestamp: undefined };
-  const batch = assembleBatch([source], { customers: topics.customersTopic, transactions: topics.transactionsTopic }, Infinity);
+  const check =
+    original.kafkaTopic === topics.customersTopic
+      ? parseCustomer(value, Infinity)
+      : original.kafkaTopic === topics.transactionsTopic
+        ? parseTransaction(value, Infinity)
+        : undefined;
+  if (!check)
+    throw new ConfigError([
+      `record ${id} came from topic ${original.kafkaTopic}, which is neither --customers-topic nor --transactions-topic`,
+    ]);
+  if (!check.ok)
+    throw new IngesterError(
+      ERROR_CODES.INVALID_RECORD,
+      `the corrected value is still not acceptable: ${check.reason}: ${check.detail}`,
+    );
+  const source = {
+    topic: original.kafkaTopic,
+    partition: original.kafkaPartition,
+    offset: Number(original.kafkaOffset),
+    key: original.rawKey ? Buffer.from(original.rawKey) : null,
+    value,
+    timestamp: undefined,
+  };
+  const batch = assembleBatch(
+    [source],
+    { customers: topics.customersTopic, transactions: topics.transactionsTopic },
+    Infinity,
+  );
   // The branch's consumed offsets are already past this record: a re-drive must not move them.
   batch.nextOffsets.clear();
-  const outcome = await writeBatch(prisma, batch, { partition: original.kafkaPartition, transactionsTopic: topics.transactionsTopic, checkParked: false, replacesRejectedId: id });
-  const what = outcome.customersCreated ? 'customer created' : outcome.posted ? 'transaction posted' : outcome.parked ? 'transaction parked until its customer exists' : outcome.rejected ? `rejected again (${Object.keys(outcome.rejectedByReason).join(', ')})` : 'no change (the customer already exists with this data)';
-  process.stdout.write(`re-drove #${id} (${original.kafkaTopic}[${original.kafkaPartition}]@${original.kafkaOffset}): ${what}\n`);
+  const outcome = await writeBatch(prisma, batch, {
+    partition: original.kafkaPartition,
+    transactionsTopic: topics.transactionsTopic,
+    checkParked: false,
+    replacesRejectedId: id,
+  });
+  const what = outcome.customersCreated
+    ? 'customer created'
+    : outcome.posted
+      ? 'transaction posted'
+      : outcome.parked
+        ? 'transaction parked until its customer exists'
+        : outcome.rejected
+          ? `rejected again (${Object.keys(outcome.rejectedByReason).join(', ')})`
+          : 'no change (the customer already exists with this data)';
+  process.stdout.write(
+    `re-drove #${id} (${original.kafkaTopic}[${original.kafkaPartition}]@${original.kafkaOffset}): ${what}\n`,
+  );
   return 0;
 }

@@ -13,7 +13,8 @@ t.test('number literals hold integers, fractions, negatives and nulls; anything 
 t.test('word literals take plain lower-case words only, never one Postgres reads as NULL', async (t) => {
   t.equal(wordArrayLiteral(['deposit', 'withdrawal']), '{deposit,withdrawal}');
   t.equal(wordArrayLiteral([]), '{}');
-  for (const bad of ['null', 'a,b', 'Deposit', '"x"', '', 'a b', 'a}']) t.throws(() => wordArrayLiteral(['ok', bad]), /element 1/, JSON.stringify(bad));
+  for (const bad of ['null', 'a,b', 'Deposit', '"x"', '', 'a b', 'a}'])
+    t.throws(() => wordArrayLiteral(['ok', bad]), /element 1/, JSON.stringify(bad));
 });
 
 t.test('Postgres reads the literals back as the same values', async (t) => {
@@ -21,10 +22,16 @@ t.test('Postgres reads the literals back as the same values', async (t) => {
   await client.connect();
   t.teardown(() => client.end());
   const numbers = [1, -2, null, 9_007_199_254_740_991];
-  const { rows: [bigints] } = await client.query('SELECT $1::bigint[]::text[] AS v', [numberArrayLiteral(numbers)]);
+  const {
+    rows: [bigints],
+  } = await client.query('SELECT $1::bigint[]::text[] AS v', [numberArrayLiteral(numbers)]);
   t.same(bigints.v, ['1', '-2', null, '9007199254740991']);
-  const { rows: [floats] } = await client.query('SELECT $1::float8[] AS v', [numberArrayLiteral([0.5, 1587398219, null])]);
+  const {
+    rows: [floats],
+  } = await client.query('SELECT $1::float8[] AS v', [numberArrayLiteral([0.5, 1587398219, null])]);
   t.same(floats.v, [0.5, 1587398219, null]);
-  const { rows: [words] } = await client.query('SELECT $1::text[] AS v', [wordArrayLiteral(['deposit', 'withdrawal'])]);
+  const {
+    rows: [words],
+  } = await client.query('SELECT $1::text[] AS v', [wordArrayLiteral(['deposit', 'withdrawal'])]);
   t.same(words.v, ['deposit', 'withdrawal']);
 });

@@ -14,19 +14,34 @@ import type { RawRecord } from '../src/ingest/batch.js';
 const TOPICS = { customers: 'c', transactions: 'e' };
 const PARTITION = 0;
 
-const record = (topic: string, offset: number, value: unknown): RawRecord => ({ topic, partition: PARTITION, offset, key: null, value: Buffer.from(JSON.stringify(value)) });
-const deposit = (offset: number, custid: number, amt = 100) => record(TOPICS.transactions, offset, { custid, type: 'dep', date: 1587398300 + offset, amt });
-const customer = (offset: number, custid: number) => record(TOPICS.customers, offset, { custid, createdate: 1587398219, fname: 'Ada', lname: 'Byron' });
+const record = (topic: string, offset: number, value: unknown): RawRecord => ({
+  topic,
+  partition: PARTITION,
+  offset,
+  key: null,
+  value: Buffer.from(JSON.stringify(value)),
+});
+const deposit = (offset: number, custid: number, amt = 100) =>
+  record(TOPICS.transactions, offset, { custid, type: 'dep', date: 1587398300 + offset, amt });
+const customer = (offset: number, custid: number) =>
+  record(TOPICS.customers, offset, { custid, createdate: 1587398219, fname: 'Ada', lname: 'Byron' });
 
 /** Database actions run once: this test has no outage to wait out. */
 const once: Attempt = async (_what, action) => action();
 
 /** A fresh database and a committer for branch PARTITION writing into it. */
-async function committerOnNewDatabase(t: Parameters<typeof withDatabase>[0]): Promise<{ url: string; committer: BatchCommitter }> {
+async function committerOnNewDatabase(
+  t: Parameters<typeof withDatabase>[0],
+): Promise<{ url: string; committer: BatchCommitter }> {
   const url = await withDatabase(t);
   const prisma = createPrisma(url);
   t.teardown(() => prisma.$disconnect());
-  const committer = new BatchCommitter(prisma, { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } }, once, createLogger('silent'));
+  const committer = new BatchCommitter(
+    prisma,
+    { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } },
+    once,
+    createLogger('silent'),
+  );
   return { url, committer };
 }
 
@@ -51,44 +66,100 @@ t.test('a refused batch that creates a customer posts the transactions parked fo
   t.equal(outcome?.stillParked, 0, 'nothing is reported parked');
   t.equal(await count(url, 'parked_transaction'), 0, 'nothing is left parked');
   t.equal(await count(url, '"transaction"', 'custid = 6'), 5, 'all five transactions of customer 6 are posted');
-  const [b6] = await sql<{ balance_cents: string; transaction_count: string }>(url, 'SELECT balance_cents, transaction_count FROM balance WHERE custid = 6');
+  const [b6] = await sql<{ balance_cents: string; transaction_count: string }>(
+    url,
+    'SELECT balance_cents, transaction_count FROM balance WHERE custid = 6',
+  );
   t.same(b6, { balance_cents: '500', transaction_count: '5' }, 'its balance counts each of them once');
-  const order = await sql<{ kafka_offset: string }>(url, 'SELECT kafka_offset FROM "transaction" WHERE custid = 6 ORDER BY posted_at, kafka_offset');
-  t.same(order.map((r) => Number(r.kafka_offset)), [0, 1, 2, 3, 5], 'posted in offset order: the parked ones first, none parked anew');
-  const rejected = await sql<{ kafka_offset: string; reason_code: string }>(url, 'SELECT kafka_offset, reason_code FROM rejected_event');
-  t.same(rejected, [{ kafka_offset: '4', reason_code: 'database_rejected' }], 'only the refused deposit is quarantined');
-  const offsets = await sql<{ topic: string; next_offset: string }>(url, 'SELECT topic, next_offset FROM consumer_offset ORDER BY topic');
-  t.same(offsets, [{ topic: 'c', next_offset: '2' }, { topic: 'e', next_offset: '6' }], 'both topics committed past the batch');
+  const order = await sql<{ kafka_offset: string }>(
+    url,
+    'SELECT kafka_offset FROM "transaction" WHERE custid = 6 ORDER BY posted_at, kafka_offset',
+  );
+  t.same(
+    order.map((r) => Number(r.kafka_offset)),
+    [0, 1, 2, 3, 5],
+    'posted in offset order: the parked ones first, none parked anew',
+  );
+  const rejected = await sql<{ kafka_offset: string; reason_code: string }>(
+    url,
+    'SELECT kafka_offset, reason_code FROM rejected_event',
+  );
+  t.same(
+    rejected,
+    [{ kafka_offset: '4', reason_code: 'database_rejected' }],
+    'only the refused deposit is quarantined',
+  );
+  const offsets = await sql<{ topic: string; next_offset: string }>(
+    url,
+    'SELECT topic, next_offset FROM consumer_offset ORDER BY topic',
+  );
+  t.same(
+    offsets,
+    [
+      { topic: 'c', next_offset: '2' },
+      { topic: 'e', next_offset: '6' },
+    ],
+    'both topics committed past the batch',
+  );
 });
 
-t.test('the one-statement write assumes every customer exists, and writes the batch again with the lookup when one does not', async (t) => {
-  const { url, committer } = await committerOnNewDatabase(t);
-  await committer.commit([customer(0, 7)], false);
+t.test(
+  'the one-statement write assumes every customer exists, and writes the batch again with the lookup when one does not',
+  async (t) => {
+    const { url, committer } = await committerOnNewDatabase(t);
+    await committer.commit([customer(0, 7)], false);
 
-  // Nothing parked and no customer in the batch: the fast path, which the foreign key stops.
-  const outcome = await committer.commit([deposit(0, 7), deposit(1, 8), deposit(2, 7, 50)], false);
-  t.equal(outcome?.posted, 2, 'the transactions of the existing customer are posted');
-  t.equal(outcome?.parked, 1, 'the one without its customer is parked, not refused');
-  t.equal(outcome?.refused ?? 0, 0, 'nothing is refused');
-  t.equal(await count(url, 'rejected_event'), 0, 'nothing is quarantined');
-  const [b7] = await sql<{ balance_cents: string; transaction_count: string }>(url, 'SELECT balance_cents, transaction_count FROM balance WHERE custid = 7');
-  t.same(b7, { balance_cents: '150', transaction_count: '2' }, 'the balance counts each posted transaction once');
-  const [parked] = await sql<{ custid: string; kafka_offset: string }>(url, 'SELECT custid, kafka_offset FROM parked_transaction');
-  t.same(parked, { custid: '8', kafka_offset: '1' }, 'the parked one waits for customer 8');
-  const offsets = await sql<{ topic: string; next_offset: string }>(url, 'SELECT topic, next_offset FROM consumer_offset ORDER BY topic');
-  t.same(offsets, [{ topic: 'c', next_offset: '1' }, { topic: 'e', next_offset: '3' }], 'the batch is committed past its last record');
-});
+    // Nothing parked and no customer in the batch: the fast path, which the foreign key stops.
+    const outcome = await committer.commit([deposit(0, 7), deposit(1, 8), deposit(2, 7, 50)], false);
+    t.equal(outcome?.posted, 2, 'the transactions of the existing customer are posted');
+    t.equal(outcome?.parked, 1, 'the one without its customer is parked, not refused');
+    t.equal(outcome?.refused ?? 0, 0, 'nothing is refused');
+    t.equal(await count(url, 'rejected_event'), 0, 'nothing is quarantined');
+    const [b7] = await sql<{ balance_cents: string; transaction_count: string }>(
+      url,
+      'SELECT balance_cents, transaction_count FROM balance WHERE custid = 7',
+    );
+    t.same(b7, { balance_cents: '150', transaction_count: '2' }, 'the balance counts each posted transaction once');
+    const [parked] = await sql<{ custid: string; kafka_offset: string }>(
+      url,
+      'SELECT custid, kafka_offset FROM parked_transaction',
+    );
+    t.same(parked, { custid: '8', kafka_offset: '1' }, 'the parked one waits for customer 8');
+    const offsets = await sql<{ topic: string; next_offset: string }>(
+      url,
+      'SELECT topic, next_offset FROM consumer_offset ORDER BY topic',
+    );
+    t.same(
+      offsets,
+      [
+        { topic: 'c', next_offset: '1' },
+        { topic: 'e', next_offset: '3' },
+      ],
+      'the batch is committed past its last record',
+    );
+  },
+);
 
-t.test('a customer without a balance row (written by another tool) gets its first balance from the batch', async (t) => {
-  const { url, committer } = await committerOnNewDatabase(t);
-  await committer.commit([customer(0, 9), customer(1, 10)], false);
-  await sql(url, 'DELETE FROM balance WHERE custid = 9');
+t.test(
+  'a customer without a balance row (written by another tool) gets its first balance from the batch',
+  async (t) => {
+    const { url, committer } = await committerOnNewDatabase(t);
+    await committer.commit([customer(0, 9), customer(1, 10)], false);
+    await sql(url, 'DELETE FROM balance WHERE custid = 9');
 
-  const outcome = await committer.commit([deposit(0, 9, 70), deposit(1, 10, 30), deposit(2, 9, 5)], false);
-  t.equal(outcome?.posted, 3, 'every transaction is posted');
-  const balances = await sql<{ custid: string; balance_cents: string; transaction_count: string }>(url, 'SELECT custid, balance_cents, transaction_count FROM balance ORDER BY custid');
-  t.same(balances, [
-    { custid: '9', balance_cents: '75', transaction_count: '2' },
-    { custid: '10', balance_cents: '30', transaction_count: '1' },
-  ], 'the missing balance row is created, the existing one updated');
-});
+    const outcome = await committer.commit([deposit(0, 9, 70), deposit(1, 10, 30), deposit(2, 9, 5)], false);
+    t.equal(outcome?.posted, 3, 'every transaction is posted');
+    const balances = await sql<{ custid: string; balance_cents: string; transaction_count: string }>(
+      url,
+      'SELECT custid, balance_cents, transaction_count FROM balance ORDER BY custid',
+    );
+    t.same(
+      balances,
+      [
+        { custid: '9', balance_cents: '75', transaction_count: '2' },
+        { custid: '10', balance_cents: '30', transaction_count: '1' },
+      ],
+      'the missing balance row is created, the existing one updated',
+    );
+  },
+);

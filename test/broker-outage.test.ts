@@ -12,11 +12,32 @@ t.test('a broker outage pauses ingestion, which resumes when the broker is back'
   await ensureTopics(broker.brokers, [topics.customersTopic, topics.transactionsTopic], 2);
   const url = await withDatabase(t);
   const produce = (seed: number, first: number) =>
-    runNode('dist/lab/produce.js', ['--brokers', broker.brokers, '--branches', '2', '--customers', '10', '--transactions', '2000', '--seed', String(seed), '--first-custid', String(first), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic]);
+    runNode('dist/lab/produce.js', [
+      '--brokers',
+      broker.brokers,
+      '--branches',
+      '2',
+      '--customers',
+      '10',
+      '--transactions',
+      '2000',
+      '--seed',
+      String(seed),
+      '--first-custid',
+      String(first),
+      '--customers-topic',
+      topics.customersTopic,
+      '--transactions-topic',
+      topics.transactionsTopic,
+    ]);
 
   t.equal((await produce(1, 1)).code, 0);
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1', '--brokers', broker.brokers]);
-  await waitFor('first load ingested', () => count(url, '"transaction"'), (n) => n === 2000);
+  await waitFor(
+    'first load ingested',
+    () => count(url, '"transaction"'),
+    (n) => n === 2000,
+  );
 
   t.equal((await kafkaScript('stop', broker.env)).code, 0, 'broker stopped');
   await new Promise((r) => setTimeout(r, 3000));
@@ -27,14 +48,22 @@ t.test('a broker outage pauses ingestion, which resumes when the broker is back'
   // A branch whose consumer librdkafka left fetching nothing after the restart stalled this test
   // twice (librdkafka#5153); the worker now recreates such a consumer after 20 s (fetch-stall.ts),
   // within this wait. Should it fail again, the failure carries what the supervisor said.
-  await waitFor('second load ingested', () => count(url, '"transaction"'), (n) => n === 4000, 120_000).catch((err: Error) => {
+  await waitFor(
+    'second load ingested',
+    () => count(url, '"transaction"'),
+    (n) => n === 4000,
+    120_000,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; the supervisor's last log lines:\n${supervisor.tail(60)}`);
   });
   const invariants = await ledgerInvariants(url);
   t.equal(invariants.duplicates, 0, 'nothing posted twice');
   t.equal(invariants.balanceMismatches, 0);
   t.equal(await count(url, 'rejected_event'), 0, 'nothing rejected');
-  t.notOk(supervisor.logs().some((l) => l.msg === 'branch worker died'), 'no worker died');
+  t.notOk(
+    supervisor.logs().some((l) => l.msg === 'branch worker died'),
+    'no worker died',
+  );
   const { code } = await supervisor.kill('SIGTERM');
   t.equal(code, 0);
 });

@@ -10,7 +10,10 @@ import { SupervisorProcess, waitFor } from './helpers/supervisor.js';
 const { branchesWithoutCallThread, poolSize, sizeCallThreads } = callThreads;
 t.test('the entry gives the pool a thread for each of 64 branches unless a size is given', async (t) => {
   const sized = (value: string | undefined, execArgv: string[] = [], nodeOptions?: string) => {
-    const env: NodeJS.ProcessEnv = { ...(value === undefined ? {} : { UV_THREADPOOL_SIZE: value }), ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }) };
+    const env: NodeJS.ProcessEnv = {
+      ...(value === undefined ? {} : { UV_THREADPOOL_SIZE: value }),
+      ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+    };
     sizeCallThreads(env, execArgv);
     return env.UV_THREADPOOL_SIZE;
   };
@@ -19,10 +22,22 @@ t.test('the entry gives the pool a thread for each of 64 branches unless a size 
   t.equal(sized('many'), '68', 'not a number: libuv would take 1 thread');
   t.equal(sized('0'), '68');
   t.equal(sized('12'), '12', 'a size given is kept');
-  t.equal(sized(undefined, ['--import=./tracing.mjs']), undefined, 'an ES module preloaded: the pool is in use already');
-  t.equal(sized(undefined, [], '--max-old-space-size=512 --loader ./hooks.mjs'), undefined, 'the same from NODE_OPTIONS');
+  t.equal(
+    sized(undefined, ['--import=./tracing.mjs']),
+    undefined,
+    'an ES module preloaded: the pool is in use already',
+  );
+  t.equal(
+    sized(undefined, [], '--max-old-space-size=512 --loader ./hooks.mjs'),
+    undefined,
+    'the same from NODE_OPTIONS',
+  );
   t.equal(sized(undefined, [], '"--import=file:///hooks.mjs"'), undefined, 'quoted');
-  t.equal(sized(undefined, [], '--max-old-space-size=512 --require ./agent.cjs'), '68', 'CommonJS preloads are read synchronously');
+  t.equal(
+    sized(undefined, [], '--max-old-space-size=512 --require ./agent.cjs'),
+    '68',
+    'CommonJS preloads are read synchronously',
+  );
   t.equal(poolSize(undefined), 4, "libuv's default");
   t.equal(poolSize(''), 1, 'as libuv reads it (atoi)');
   t.equal(poolSize('5000'), 1024, "libuv's upper bound");
@@ -49,22 +64,47 @@ t.test('the supervisor runs with the pool its entry sized, and warns when branch
   // same other threads, so their thread counts differ by 60; had anything used the pool before
   // the entry set the size, the first would have had 4 as well. (The hook has threads of its
   // own: the third is not counted.)
-  const runs: { name: string; env: Record<string, string>; withoutTestHooks: boolean; threads: number; sharing: number }[] = [
+  const runs: {
+    name: string;
+    env: Record<string, string>;
+    withoutTestHooks: boolean;
+    threads: number;
+    sharing: number;
+  }[] = [
     { name: 'sized by the entry', env: {}, withoutTestHooks: true, threads: 68, sharing: 0 },
     { name: 'given 8', env: { UV_THREADPOOL_SIZE: '8' }, withoutTestHooks: true, threads: 8, sharing: 8 },
     { name: 'an ES module preloaded', env: {}, withoutTestHooks: false, threads: 4, sharing: 12 },
   ];
   const counts: number[] = [];
   for (const run of runs) {
-    const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-11'], run.env, { withoutTestHooks: run.withoutTestHooks });
-    await waitFor('12 branches started', async () => supervisor.logs().filter((l) => l.msg === 'branch worker started').length, (n) => n === 12, 90_000);
-    t.equal(supervisor.logs().find((l) => l.msg === 'supervisor started')?.kafkaCallThreads, run.threads, `${run.name}: the size is logged at start`);
+    const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-11'], run.env, {
+      withoutTestHooks: run.withoutTestHooks,
+    });
+    await waitFor(
+      '12 branches started',
+      async () => supervisor.logs().filter((l) => l.msg === 'branch worker started').length,
+      (n) => n === 12,
+      90_000,
+    );
+    t.equal(
+      supervisor.logs().find((l) => l.msg === 'supervisor started')?.kafkaCallThreads,
+      run.threads,
+      `${run.name}: the size is logged at start`,
+    );
     const warning = supervisor.logs().find((l) => String(l.msg).includes('no Kafka call thread of their own'));
     if (run.sharing === 0) t.equal(warning, undefined, `${run.name}: no warning with a thread per branch`);
-    else t.match(warning?.msg, new RegExp(`^${run.sharing} of up to 12 branches .* UV_THREADPOOL_SIZE=16`), `${run.name}: the warning says how many share and what to set`);
+    else
+      t.match(
+        warning?.msg,
+        new RegExp(`^${run.sharing} of up to 12 branches .* UV_THREADPOOL_SIZE=16`),
+        `${run.name}: the warning says how many share and what to set`,
+      );
     counts.push(nodeThreads(supervisor.child.pid!));
     t.equal((await supervisor.kill('SIGTERM')).code, 0);
   }
   const difference = counts[0]! - counts[1]!;
-  t.ok(Math.abs(difference - 60) <= 3, `68 pool threads against 8: ${counts[0]} threads against ${counts[1]} (difference ${difference}, 60 expected)`);
+  t.ok(
+    Math.abs(difference - 60) <= 3,
+    `68 pool threads against 8: ${counts[0]} threads against ${counts[1]} (difference ${difference}, 60 expected)`,
+  );
 });

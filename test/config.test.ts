@@ -18,7 +18,20 @@ t.test('partition lists', async (t) => {
 });
 
 t.test('configuration reports every bad value in one error', async (t) => {
-  const error = t.throws(() => loadConfig(['--partitions', '3-1', '--batch-size', '0', '--linger-ms', 'soon', '--log-level', 'chatty', '--database-url', 'mysql://x/y']));
+  const error = t.throws(() =>
+    loadConfig([
+      '--partitions',
+      '3-1',
+      '--batch-size',
+      '0',
+      '--linger-ms',
+      'soon',
+      '--log-level',
+      'chatty',
+      '--database-url',
+      'mysql://x/y',
+    ]),
+  );
   t.ok(error instanceof ConfigError);
   t.equal((error as ConfigError).problems.length, 5, (error as ConfigError).message);
   const ok = loadConfig(['--partitions', '2-4,7', '--batch-size', '100']);
@@ -26,26 +39,46 @@ t.test('configuration reports every bad value in one error', async (t) => {
   if (!ok.help) t.same(ok.config.partitions, [2, 3, 4, 7]);
 });
 
-t.test('branches per thread: 1 by default, from the flag or BRANCHES_PER_THREAD; the threads and the consumer pacing that follow', async (t) => {
-  const byDefault = loadConfig([]);
-  if (!byDefault.help) t.equal(byDefault.config.branchesPerThread, 1, 'a thread per branch by default (the design card)');
-  const flagged = loadConfig(['--branches-per-thread', '8']);
-  if (!flagged.help) t.equal(flagged.config.branchesPerThread, 8);
-  process.env.BRANCHES_PER_THREAD = '4';
-  try {
-    const fromEnv = loadConfig([]);
-    if (!fromEnv.help) t.equal(fromEnv.config.branchesPerThread, 4, 'from the environment');
-  } finally {
-    delete process.env.BRANCHES_PER_THREAD;
-  }
-  t.throws(() => loadConfig(['--branches-per-thread', '0']), /branches-per-thread/, '0 is refused');
-  t.same([1, 8, 9, 64].map((n) => threadsFor(n, 8)), [1, 1, 2, 8], 'threads: branches / k, rounded up');
-  t.same([1, 8, 16, 64, 80, 256].map(emptyWaitMs), [50, 50, 100, 400, 500, 500], 'empty asks spaced out as branches grow, within 50..500 ms');
-  t.same(consumerPacing(64, 68, 50), { fetchWaitMs: 400, idleWaitMs: 400 }, '64 branches with call threads of their own wait 400 ms for a first record');
-  t.same(consumerPacing(8, 68, 50), { fetchWaitMs: 50, idleWaitMs: 50 }, '8 branches keep 50 ms');
-  t.same(consumerPacing(64, 4, 50), { fetchWaitMs: 400, idleWaitMs: 50 }, 'branches sharing call threads wait no longer than the linger time');
-  t.equal(consumerPacing(8, 68, 2000).idleWaitMs, 2000, 'nor less than it');
-});
+t.test(
+  'branches per thread: 1 by default, from the flag or BRANCHES_PER_THREAD; the threads and the consumer pacing that follow',
+  async (t) => {
+    const byDefault = loadConfig([]);
+    if (!byDefault.help)
+      t.equal(byDefault.config.branchesPerThread, 1, 'a thread per branch by default (the design card)');
+    const flagged = loadConfig(['--branches-per-thread', '8']);
+    if (!flagged.help) t.equal(flagged.config.branchesPerThread, 8);
+    process.env.BRANCHES_PER_THREAD = '4';
+    try {
+      const fromEnv = loadConfig([]);
+      if (!fromEnv.help) t.equal(fromEnv.config.branchesPerThread, 4, 'from the environment');
+    } finally {
+      delete process.env.BRANCHES_PER_THREAD;
+    }
+    t.throws(() => loadConfig(['--branches-per-thread', '0']), /branches-per-thread/, '0 is refused');
+    t.same(
+      [1, 8, 9, 64].map((n) => threadsFor(n, 8)),
+      [1, 1, 2, 8],
+      'threads: branches / k, rounded up',
+    );
+    t.same(
+      [1, 8, 16, 64, 80, 256].map(emptyWaitMs),
+      [50, 50, 100, 400, 500, 500],
+      'empty asks spaced out as branches grow, within 50..500 ms',
+    );
+    t.same(
+      consumerPacing(64, 68, 50),
+      { fetchWaitMs: 400, idleWaitMs: 400 },
+      '64 branches with call threads of their own wait 400 ms for a first record',
+    );
+    t.same(consumerPacing(8, 68, 50), { fetchWaitMs: 50, idleWaitMs: 50 }, '8 branches keep 50 ms');
+    t.same(
+      consumerPacing(64, 4, 50),
+      { fetchWaitMs: 400, idleWaitMs: 50 },
+      'branches sharing call threads wait no longer than the linger time',
+    );
+    t.equal(consumerPacing(8, 68, 2000).idleWaitMs, 2000, 'nor less than it');
+  },
+);
 
 t.test('the supervisor exits 2 naming every bad value, and --help lists the options', async (t) => {
   const bad = await runNode('dist/main.cjs', ['--partitions', 'x', '--batch-size=-1'], { LINGER_MS: 'never' });
@@ -55,14 +88,30 @@ t.test('the supervisor exits 2 naming every bad value, and --help lists the opti
   t.match(bad.stderr, /linger-ms must be a whole number/);
   const help = await runNode('dist/main.cjs', ['--help']);
   t.equal(help.code, 0);
-  for (const flag of ['--partitions', '--brokers', '--database-url', '--customers-topic', '--transactions-topic', '--batch-size', '--linger-ms', '--branches-per-thread', '--log-level']) {
+  for (const flag of [
+    '--partitions',
+    '--brokers',
+    '--database-url',
+    '--customers-topic',
+    '--transactions-topic',
+    '--batch-size',
+    '--linger-ms',
+    '--branches-per-thread',
+    '--log-level',
+  ]) {
     t.match(help.stdout, flag, `help lists ${flag}`);
   }
 });
 
 t.test('a batch splits customers, transactions and rejections, and tracks next offsets', async (t) => {
   const topics = { customers: 'c', transactions: 'e' };
-  const rec = (topic: string, offset: number, value: unknown) => ({ topic, partition: 0, offset, key: null, value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)) });
+  const rec = (topic: string, offset: number, value: unknown) => ({
+    topic,
+    partition: 0,
+    offset,
+    key: null,
+    value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+  });
   const batch = assembleBatch(
     [
       rec('e', 11, { custid: 1, type: 'dep', date: 5, amt: 3 }),
@@ -76,7 +125,17 @@ t.test('a batch splits customers, transactions and rejections, and tracks next o
     1000,
   );
   t.equal(batch.customers.length, 1, 'an identical repeat is not a second customer');
-  t.same(batch.transactions.map((x) => x.offset), [10, 11], 'transactions in offset order');
-  t.same(batch.rejected.map((r) => [r.source.offset, r.reason]), [[6, 'customer_conflict'], [12, 'not_json']]);
+  t.same(
+    batch.transactions.map((x) => x.offset),
+    [10, 11],
+    'transactions in offset order',
+  );
+  t.same(
+    batch.rejected.map((r) => [r.source.offset, r.reason]),
+    [
+      [6, 'customer_conflict'],
+      [12, 'not_json'],
+    ],
+  );
   t.same(Object.fromEntries(batch.nextOffsets), { c: 7, e: 13 });
 });

@@ -13,9 +13,25 @@ t.test('a record sent to an idle branch posts long before the idle wait is over'
   await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })]]);
   // A linger of 3 s makes the idle wait 3 s; a batch of one record ends the collecting at once,
   // so what is measured is the wait for the first record alone.
-  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0-1', '--linger-ms', '3000', '--batch-size', '1'], {}, { withoutTestHooks: true });
-  await waitFor('the customer', () => count(url, 'customer'), (n) => n === 1, 60_000);
-  t.match(supervisor.logs().find((l) => l.msg === 'branch workers'), { idleWaitMs: 3000 }, 'the idle wait is 3 s');
+  const supervisor = new SupervisorProcess(
+    t,
+    topics,
+    url,
+    ['--partitions', '0-1', '--linger-ms', '3000', '--batch-size', '1'],
+    {},
+    { withoutTestHooks: true },
+  );
+  await waitFor(
+    'the customer',
+    () => count(url, 'customer'),
+    (n) => n === 1,
+    60_000,
+  );
+  t.match(
+    supervisor.logs().find((l) => l.msg === 'branch workers'),
+    { idleWaitMs: 3000 },
+    'the idle wait is 3 s',
+  );
   // Three records a second apart land at different points of the idle waits. Had a call waited
   // out its whole wait, each would take up to 3 s, and all three under 1.5 s only by a 1-in-8 chance.
   const latencies: number[] = [];
@@ -24,10 +40,19 @@ t.test('a record sent to an idle branch posts long before the idle wait is over'
     await sendRecords([[E, 0, json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100 })]]);
     // From the broker's acknowledgement: the record is there to be fetched.
     const sentAt = Date.now();
-    await waitFor(`deposit ${i + 1}`, () => count(url, '"transaction"'), (n) => n === i + 1, 10_000, 10);
+    await waitFor(
+      `deposit ${i + 1}`,
+      () => count(url, '"transaction"'),
+      (n) => n === i + 1,
+      10_000,
+      10,
+    );
     latencies.push(Date.now() - sentAt);
   }
-  t.ok(latencies.every((ms) => ms < 1_500), `each posted within 1.5 s of the broker taking it (${latencies.join(', ')} ms)`);
+  t.ok(
+    latencies.every((ms) => ms < 1_500),
+    `each posted within 1.5 s of the broker taking it (${latencies.join(', ')} ms)`,
+  );
   t.equal((await supervisor.kill('SIGTERM')).code, 0, 'it stops cleanly');
 });
 
@@ -35,13 +60,38 @@ t.test('a backlog fills its batches without waiting out the linger', async (t) =
   const topics = await withTopics(t, 1);
   const url = await withDatabase(t);
   const { customersTopic: C, transactionsTopic: E } = topics;
-  const deposits = Array.from({ length: 2_000 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100 })]);
-  await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })], ...deposits]);
+  const deposits = Array.from({ length: 2_000 }, (_, i): [string, number, Buffer] => [
+    E,
+    0,
+    json({ custid: 1, type: 'dep', date: 1587398300 + i, amt: 100 }),
+  ]);
+  await sendRecords([
+    [C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })],
+    ...deposits,
+  ]);
   // Twenty batches of 100. Had each batch waited for its 3 s linger, the backlog would take a minute.
-  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '3000', '--batch-size', '100'], {}, { withoutTestHooks: true });
-  await waitFor('the customer', () => count(url, 'customer'), (n) => n === 1, 60_000);
+  const supervisor = new SupervisorProcess(
+    t,
+    topics,
+    url,
+    ['--partitions', '0', '--linger-ms', '3000', '--batch-size', '100'],
+    {},
+    { withoutTestHooks: true },
+  );
+  await waitFor(
+    'the customer',
+    () => count(url, 'customer'),
+    (n) => n === 1,
+    60_000,
+  );
   const started = Date.now();
-  await waitFor('the backlog', () => count(url, '"transaction"'), (n) => n === 2_000, 30_000, 20);
+  await waitFor(
+    'the backlog',
+    () => count(url, '"transaction"'),
+    (n) => n === 2_000,
+    30_000,
+    20,
+  );
   const seconds = (Date.now() - started) / 1000;
   t.ok(seconds < 10, `2,000 records in batches of 100 posted in ${seconds.toFixed(1)} s, not 20 lingers of 3 s`);
   t.equal((await supervisor.kill('SIGTERM')).code, 0, 'it stops cleanly');

@@ -23,35 +23,67 @@ t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root an
   const args = (i: (typeof instructions)[number]) => i.getArgumentsContent() ?? '';
 
   // The load tools measure the ingester with the image's environment: the two must agree.
-  const envs = runtime.filter((i) => keyword(i) === 'ENV').map(args).join('\n');
-  for (const [name, value] of Object.entries(IMAGE_ENVIRONMENT)) t.match(envs, new RegExp(`\\b${name}=${value}\\b`), `the runtime stage sets ${name}=${value}, as the load tools do`);
+  const envs = runtime
+    .filter((i) => keyword(i) === 'ENV')
+    .map(args)
+    .join('\n');
+  for (const [name, value] of Object.entries(IMAGE_ENVIRONMENT))
+    t.match(
+      envs,
+      new RegExp(`\\b${name}=${value}\\b`),
+      `the runtime stage sets ${name}=${value}, as the load tools do`,
+    );
 
   const users = runtime.filter((i) => keyword(i) === 'USER').map(args);
-  t.ok(users.length > 0 && !['root', '0'].includes(users.at(-1)!.trim()), `runtime stage runs as a non-root user (${users.at(-1)})`);
+  t.ok(
+    users.length > 0 && !['root', '0'].includes(users.at(-1)!.trim()),
+    `runtime stage runs as a non-root user (${users.at(-1)})`,
+  );
   const entry = runtime.find((i) => keyword(i) === 'ENTRYPOINT');
   t.match(entry ? args(entry) : '', /"node",\s*"dist\/main\.cjs"/, 'starts node dist/main.cjs');
   const copies = runtime.filter((i) => keyword(i) === 'COPY').map((i) => i.getTextContent());
-  t.ok(copies.length > 0 && copies.every((c) => c.includes('--from=build')), 'the runtime stage copies only build outputs');
-  t.notOk(copies.some((c) => /\bsrc\b|\btest\b/.test(c)), 'no sources or tests in the image');
-  t.notOk(instructions.some((i) => keyword(i) === 'ADD' && /https?:\/\//.test(args(i))), 'no ADD from a URL');
+  t.ok(
+    copies.length > 0 && copies.every((c) => c.includes('--from=build')),
+    'the runtime stage copies only build outputs',
+  );
+  t.notOk(
+    copies.some((c) => /\bsrc\b|\btest\b/.test(c)),
+    'no sources or tests in the image',
+  );
+  t.notOk(
+    instructions.some((i) => keyword(i) === 'ADD' && /https?:\/\//.test(args(i))),
+    'no ADD from a URL',
+  );
   for (const run of instructions.filter((i) => keyword(i) === 'RUN' && args(i).includes('apt-get install'))) {
     t.match(args(run), /--no-install-recommends/, 'apt installs stay minimal');
     t.match(args(run), /rm -rf \/var\/lib\/apt\/lists/, 'apt lists are removed');
   }
-  const build = instructions.filter((i) => i.getRange().start.line < runtimeStart).map((i) => `${keyword(i)} ${args(i)}`).join('\n');
+  const build = instructions
+    .filter((i) => i.getRange().start.line < runtimeStart)
+    .map((i) => `${keyword(i)} ${args(i)}`)
+    .join('\n');
   t.match(build, /npm ci/, 'dependencies from the lock file');
   t.match(build, /npm run build/, 'builds dist/ and the Prisma client');
   t.match(build, /npm prune --omit=dev/, 'drops dev dependencies before the copy');
 
   // The runtime stage carries what the librdkafka binding links (checked with ldd in the build
   // stage) and the CA bundle: without them TLS to Kafka or Postgres cannot work in the image.
-  const runtimeInstalls = runtime.filter((i) => keyword(i) === 'RUN').map(args).join('\n');
-  for (const pkg of ['libssl3', 'zlib1g', 'ca-certificates']) t.match(runtimeInstalls, new RegExp(`apt-get install[^\n]*\\b${pkg}\\b`), `the runtime stage installs ${pkg}`);
-  t.match(build, /ldd node_modules\/node-rdkafka\/build\/Release\/node-librdkafka\.node/, 'the build stage lists what the binding links');
+  const runtimeInstalls = runtime
+    .filter((i) => keyword(i) === 'RUN')
+    .map(args)
+    .join('\n');
+  for (const pkg of ['libssl3', 'zlib1g', 'ca-certificates'])
+    t.match(runtimeInstalls, new RegExp(`apt-get install[^\n]*\\b${pkg}\\b`), `the runtime stage installs ${pkg}`);
+  t.match(
+    build,
+    /ldd node_modules\/node-rdkafka\/build\/Release\/node-librdkafka\.node/,
+    'the build stage lists what the binding links',
+  );
   t.match(build, /grep -q 'not found'/, 'and fails when a library is missing');
 
   const ignore = (await readFile(path.join(PROJECT_DIR, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim());
-  for (const entry of ['node_modules', '.git', '.kafka', 'dist', '.env']) t.ok(ignore.includes(entry), `.dockerignore excludes ${entry}`);
+  for (const entry of ['node_modules', '.git', '.kafka', 'dist', '.env'])
+    t.ok(ignore.includes(entry), `.dockerignore excludes ${entry}`);
 });
 
 t.test('every Kubernetes manifest validates against its schema and agrees with the code', async (t) => {
@@ -63,12 +95,17 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
       t.same(doc.errors, [], `${file} is valid YAML`);
       const object = doc.toJS() as Record<string, any>;
       if (object.kind === 'Kustomization') {
-        for (const resource of object.resources as string[]) t.ok(files.includes(resource), `kustomization lists ${resource}, which exists`);
+        for (const resource of object.resources as string[])
+          t.ok(files.includes(resource), `kustomization lists ${resource}, which exists`);
         continue;
       }
-      const [group, version] = String(object.apiVersion).includes('/') ? String(object.apiVersion).split('/') : ['', object.apiVersion];
+      const [group, version] = String(object.apiVersion).includes('/')
+        ? String(object.apiVersion).split('/')
+        : ['', object.apiVersion];
       // kubernetes-models mirrors apiVersion in its paths: v1/ConfigMap, apps/v1/Deployment, ...
-      const module = (await import(`kubernetes-models/${group === '' ? '' : `${group}/`}${version}/${object.kind}`)) as Record<string, new (o: unknown) => { validate(): void }>;
+      const module = (await import(
+        `kubernetes-models/${group === '' ? '' : `${group}/`}${version}/${object.kind}`
+      )) as Record<string, new (o: unknown) => { validate(): void }>;
       const Model = module[object.kind]!;
       t.doesNotThrow(() => new Model(object).validate(), `${file}: ${object.kind} ${object.metadata?.name} validates`);
       objects.push(object);
@@ -84,23 +121,46 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
   t.same(container.args, ['--partitions', 'auto'], 'shares the branches through the consumer group');
   t.equal(deployment.spec.replicas, 3, 'three replicas');
   t.equal(find('PodDisruptionBudget').spec.maxUnavailable, 1, 'one pod at a time may go');
-  t.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0, 'a rolling update adds a pod before it removes one');
-  const scaler = parseAllDocuments(await readFile(path.join(dir, 'autoscaling/keda-scaledobject.yaml'), 'utf8'))[0]!.toJS() as Record<string, any>;
+  t.equal(
+    deployment.spec.strategy.rollingUpdate.maxUnavailable,
+    0,
+    'a rolling update adds a pod before it removes one',
+  );
+  const scaler = parseAllDocuments(
+    await readFile(path.join(dir, 'autoscaling/keda-scaledobject.yaml'), 'utf8'),
+  )[0]!.toJS() as Record<string, any>;
   t.equal(scaler.kind, 'ScaledObject');
   t.equal(scaler.spec.scaleTargetRef.name, deployment.metadata.name, 'KEDA scales the ingester Deployment');
   t.ok(scaler.spec.maxReplicaCount <= 8, 'capped at the number of branches');
   const trigger = scaler.spec.triggers[0];
-  t.same([trigger.type, trigger.metadata.consumerGroup, trigger.metadata.topic], ['kafka', find('ConfigMap').data.KAFKA_GROUP, find('ConfigMap').data.TRANSACTIONS_TOPIC], 'on the group\'s lag on the transactions topic');
+  t.same(
+    [trigger.type, trigger.metadata.consumerGroup, trigger.metadata.topic],
+    ['kafka', find('ConfigMap').data.KAFKA_GROUP, find('ConfigMap').data.TRANSACTIONS_TOPIC],
+    "on the group's lag on the transactions topic",
+  );
   t.equal(container.livenessProbe.httpGet.path, '/healthz');
   t.equal(container.readinessProbe.httpGet.path, '/readyz');
   t.equal(container.ports[0].containerPort, defaults.config.metricsPort, 'metrics port matches the code');
-  t.ok(pod.terminationGracePeriodSeconds * 1000 > Number(find('ConfigMap').data.SHUTDOWN_TIMEOUT_MS), 'grace period longer than the shutdown bound');
-  t.ok(pod.securityContext.runAsNonRoot && container.securityContext.readOnlyRootFilesystem && container.securityContext.allowPrivilegeEscalation === false, 'non-root, read-only');
+  t.ok(
+    pod.terminationGracePeriodSeconds * 1000 > Number(find('ConfigMap').data.SHUTDOWN_TIMEOUT_MS),
+    'grace period longer than the shutdown bound',
+  );
+  t.ok(
+    pod.securityContext.runAsNonRoot &&
+      container.securityContext.readOnlyRootFilesystem &&
+      container.securityContext.allowPrivilegeEscalation === false,
+    'non-root, read-only',
+  );
   t.ok(container.resources.requests && container.resources.limits, 'requests and limits');
-  t.same(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.key, 'DATABASE_URL', 'database URL from a Secret');
+  t.same(
+    container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.key,
+    'DATABASE_URL',
+    'database URL from a Secret',
+  );
   const helpText = (await import('../src/config/ingester-config.js')).HELP;
   const configMap = find('ConfigMap').data as Record<string, string>;
-  for (const key of Object.keys(configMap).filter((k) => !k.startsWith('KAFKA_CFG_'))) t.match(helpText, `(${key}`, `ConfigMap key ${key} is a variable the supervisor reads`);
+  for (const key of Object.keys(configMap).filter((k) => !k.startsWith('KAFKA_CFG_')))
+    t.match(helpText, `(${key}`, `ConfigMap key ${key} is a variable the supervisor reads`);
   // KAFKA_CFG_* keys are librdkafka settings: librdkafka itself must accept each.
   const kafkaEnv = Object.fromEntries(Object.entries(configMap).filter(([k]) => k.startsWith('KAFKA_CFG_')));
   t.ok(Object.keys(kafkaEnv).length >= 3, 'the ConfigMap configures SASL_SSL');
@@ -110,12 +170,24 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
   t.equal(configMap.KAFKA_CFG_SECURITY_PROTOCOL, 'SASL_SSL');
 
   // Secrets: the SASL password and the CAs are files from Secrets; the Deployment never sees the owner's URL.
-  const mounts = Object.fromEntries((container.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]));
-  const secretVolumes = Object.fromEntries((pod.volumes as { name: string; secret?: { secretName: string } }[]).filter((v) => v.secret).map((v) => [v.name, v.secret!.secretName]));
+  const mounts = Object.fromEntries(
+    (container.volumeMounts as { name: string; mountPath: string }[]).map((m) => [m.name, m.mountPath]),
+  );
+  const secretVolumes = Object.fromEntries(
+    (pod.volumes as { name: string; secret?: { secretName: string } }[])
+      .filter((v) => v.secret)
+      .map((v) => [v.name, v.secret!.secretName]),
+  );
   const passwordFile = container.env.find((e: any) => e.name === 'KAFKA_CFG_SASL_PASSWORD_FILE')?.value as string;
   const saslVolume = Object.entries(mounts).find(([, mountPath]) => passwordFile?.startsWith(`${mountPath}/`))?.[0];
-  t.equal(saslVolume && secretVolumes[saslVolume], 'zipbank-kafka-sasl', 'the SASL password is a file from its own Secret');
-  const caVolume = Object.entries(mounts).find(([, mountPath]) => configMap.KAFKA_CFG_SSL_CA_LOCATION!.startsWith(`${mountPath}/`))?.[0];
+  t.equal(
+    saslVolume && secretVolumes[saslVolume],
+    'zipbank-kafka-sasl',
+    'the SASL password is a file from its own Secret',
+  );
+  const caVolume = Object.entries(mounts).find(([, mountPath]) =>
+    configMap.KAFKA_CFG_SSL_CA_LOCATION!.startsWith(`${mountPath}/`),
+  )?.[0];
   t.equal(caVolume && secretVolumes[caVolume], 'zipbank-ca', 'the CA file comes from the CA Secret');
   t.equal(pod.automountServiceAccountToken, false, 'no service account token in the ingester');
   const secretsUsed = JSON.stringify(pod);
@@ -123,20 +195,39 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
 
   const policy = find('NetworkPolicy');
   t.same(policy.spec.policyTypes, ['Ingress'], 'a NetworkPolicy restricts ingress');
-  t.same(policy.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port)), ['metrics'], 'admitting only the metrics port');
+  t.same(
+    policy.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port)),
+    ['metrics'],
+    'admitting only the metrics port',
+  );
   t.same(policy.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels);
   t.equal(find('Service').spec.ports[0].targetPort, 'metrics');
-  t.same(find('PodDisruptionBudget').spec.selector.matchLabels, deployment.spec.selector.matchLabels, 'the PDB selects the ingester pods');
+  t.same(
+    find('PodDisruptionBudget').spec.selector.matchLabels,
+    deployment.spec.selector.matchLabels,
+    'the PDB selects the ingester pods',
+  );
   const job = find('Job').spec.template.spec;
   t.match(job.initContainers[0].command.join(' '), /dist\/setup\/migrate\.js/, 'the Job runs the migrations first');
   t.match(job.containers[0].command.join(' '), /dist\/setup\/db-roles\.js/, 'then creates the least-privilege roles');
   for (const c of [...job.initContainers, ...job.containers]) {
-    t.equal(c.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name, 'zipbank-ingester-db-owner', `${c.name}: as the schema owner`);
+    t.equal(
+      c.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name,
+      'zipbank-ingester-db-owner',
+      `${c.name}: as the schema owner`,
+    );
   }
   t.equal(job.automountServiceAccountToken, false);
 
   // The image is one name everywhere, pinned (by tag or digest) in one place.
-  const kustomization = parseAllDocuments(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { images: { name: string }[] };
-  t.same(kustomization.images.map((i) => i.name), ['zipbank-ingester'], 'kustomization pins the image');
-  for (const c of [container, ...job.initContainers, ...job.containers]) t.equal(c.image, 'zipbank-ingester', `${c.name} uses the pinned image name`);
+  const kustomization = parseAllDocuments(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as {
+    images: { name: string }[];
+  };
+  t.same(
+    kustomization.images.map((i) => i.name),
+    ['zipbank-ingester'],
+    'kustomization pins the image',
+  );
+  for (const c of [container, ...job.initContainers, ...job.containers])
+    t.equal(c.image, 'zipbank-ingester', `${c.name} uses the pinned image name`);
 });

@@ -5,9 +5,23 @@ const MAX = 65_536;
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 t.test('every spelling of a transaction type the lab uses is accepted, in any case', async (t) => {
-  for (const [type, kind] of [['dep', 'deposit'], ['Dep', 'deposit'], ['D', 'deposit'], ['d', 'deposit'], ['DEPOSIT', 'deposit'], ['wth', 'withdrawal'], ['Wth', 'withdrawal'], ['W', 'withdrawal'], ['Withdrawal', 'withdrawal']]) {
+  for (const [type, kind] of [
+    ['dep', 'deposit'],
+    ['Dep', 'deposit'],
+    ['D', 'deposit'],
+    ['d', 'deposit'],
+    ['DEPOSIT', 'deposit'],
+    ['wth', 'withdrawal'],
+    ['Wth', 'withdrawal'],
+    ['W', 'withdrawal'],
+    ['Withdrawal', 'withdrawal'],
+  ]) {
     const parsed = parseTransaction(json({ custid: 55, type, date: 1587398219, amt: 10000 }), MAX);
-    t.same(parsed, { ok: true, transaction: { custid: 55, kind, amountCents: 10000, occurredAt: 1587398219 } }, `type ${type}`);
+    t.same(
+      parsed,
+      { ok: true, transaction: { custid: 55, kind, amountCents: 10000, occurredAt: 1587398219 } },
+      `type ${type}`,
+    );
   }
 });
 

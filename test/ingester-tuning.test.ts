@@ -2,9 +2,13 @@
 import t from 'tap';
 import { ingesterTuningArgs } from '../src/lab/load/ingester-tuning.js';
 
-t.test('given settings become the ingester\'s flags, in a fixed order', async (t) => {
+t.test("given settings become the ingester's flags, in a fixed order", async (t) => {
   const problems: string[] = [];
-  const args = ingesterTuningArgs(problems, { 'worker-young-mb': '24', 'batch-size': '5000', 'branches-per-thread': '2' });
+  const args = ingesterTuningArgs(problems, {
+    'worker-young-mb': '24',
+    'batch-size': '5000',
+    'branches-per-thread': '2',
+  });
   t.same(args, ['--batch-size', '5000', '--branches-per-thread', '2', '--worker-young-mb', '24']);
   t.same(problems, []);
 });

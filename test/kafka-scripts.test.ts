@@ -16,7 +16,11 @@ t.test('kafka:start, status and stop are idempotent and recover from a crash', a
 
   const first = await kafkaScript('start', env);
   t.equal(first.code, 0, 'first start succeeds', { out: first.out });
-  t.match(first.out, new RegExp(`running on 127\\.0\\.0\\.1:19092 .*log: ${dir}/logs/server\\.log`), 'start says where the log is');
+  t.match(
+    first.out,
+    new RegExp(`running on 127\\.0\\.0\\.1:19092 .*log: ${dir}/logs/server\\.log`),
+    'start says where the log is',
+  );
 
   const second = await kafkaScript('start', env);
   t.equal(second.code, 0);
@@ -73,7 +77,11 @@ t.test('topics:create is idempotent, honours flags and environment, and reports 
   t.equal(await admin.partitionCount(transactionsTopic), 3);
   await admin.close();
 
-  const tooFew = await runNode('dist/setup/create-topics.js', ['--transactions-topic', transactionsTopic, '--partitions', '8'], env);
+  const tooFew = await runNode(
+    'dist/setup/create-topics.js',
+    ['--transactions-topic', transactionsTopic, '--partitions', '8'],
+    env,
+  );
   t.equal(tooFew.code, 1, 'asking for more partitions than exist fails');
   t.match(tooFew.stderr, /KAFKA_TOPIC_MISMATCH/);
   t.match(tooFew.stderr, new RegExp(`${customersTopic} has 3 partitions, 8 were asked for`));

@@ -41,14 +41,19 @@ function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const found: string[] = [];
   for (const match of text.matchAll(/(?:from\s+|import\(\s*|^import\s+)'(\.{1,2}\/[^']+)'/gm)) {
-    const target = path.resolve(path.dirname(file), match[1]!).replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts');
+    const target = path
+      .resolve(path.dirname(file), match[1]!)
+      .replace(/\.js$/, '.ts')
+      .replace(/\.cjs$/, '.cts');
     found.push(target);
   }
   return found;
 }
 
 const files = sourceFiles(SRC);
-const graph = new Map(files.map((f) => [f, importsOf(f).filter((target) => !target.includes(`${path.sep}generated${path.sep}`))]));
+const graph = new Map(
+  files.map((f) => [f, importsOf(f).filter((target) => !target.includes(`${path.sep}generated${path.sep}`))]),
+);
 
 t.test('every source folder has a layer', async (t) => {
   const unknown = [...new Set(files.map(folderOf))].filter((folder) => LAYERS[folder] === undefined);
@@ -79,7 +84,13 @@ t.test('no import cycle', async (t) => {
     stack.push(file);
     for (const target of graph.get(file) ?? []) {
       if (state.get(target) === 'open') {
-        cycles.push(stack.slice(stack.indexOf(target)).concat(target).map((f) => path.relative(SRC, f)).join(' -> '));
+        cycles.push(
+          stack
+            .slice(stack.indexOf(target))
+            .concat(target)
+            .map((f) => path.relative(SRC, f))
+            .join(' -> '),
+        );
       } else if (!state.has(target)) visit(target);
     }
     stack.pop();
@@ -94,5 +105,10 @@ t.test('the rules catch what they claim to', async (t) => {
   t.ok(files.length > 50, 'source files found');
   const edges = [...graph.values()].reduce((n, targets) => n + targets.length, 0);
   t.ok(edges > 100, `relative imports found (${edges})`);
-  t.ok(graph.get(path.join(SRC, 'worker', 'branch-worker.ts'))?.some((f) => f.endsWith(path.join('ingest', 'batch-committer.ts'))), 'the worker imports the committer');
+  t.ok(
+    graph
+      .get(path.join(SRC, 'worker', 'branch-worker.ts'))
+      ?.some((f) => f.endsWith(path.join('ingest', 'batch-committer.ts'))),
+    'the worker imports the committer',
+  );
 });

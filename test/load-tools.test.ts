@@ -10,116 +10,217 @@ import { runNode } from './helpers/fixtures.js';
 
 const execFileAsync = promisify(execFile);
 
-t.test('load-test in catch-up and live mode verifies the ledger and writes a JSON report and an SVG chart', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  for (const mode of [['--mode', 'catch-up', '--transactions', '20000'], ['--mode', 'live', '--rate', '500', '--duration', '3', '--warmup', '1']]) {
-    const result = await runNode('dist/lab/load-test.js', [...mode, '--branches', '2', '--customers', '20', '--report-dir', dir], {}, 240_000);
-    t.equal(result.code, 0, `${mode[1]} run succeeds`, { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
-    t.match(result.stdout, /verified: all \d+ transactions in the ledger exactly once/);
-    t.match(result.stdout, /^\s+total\s+\d+/m, 'prints a total row');
-  }
-  const files = await readdir(dir);
-  const reports = files.filter((f) => f.endsWith('.json'));
-  t.equal(reports.length, 2, 'one JSON report per run');
-  t.equal(files.filter((f) => f.endsWith('.svg')).length, 2, 'one chart per run');
-  for (const file of reports) {
-    const report = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
-    t.equal(report.verification.ok, true, `${file}: verification recorded`);
-    t.equal(report.totals.rowsWritten, report.settings.transactions, `${file}: every transaction written`);
-    t.ok(report.totals.transactionsPerSecond > 0 && report.totals.ingesterCpuSeconds > 0 && report.totals.ingesterPeakRssMB > 0, `${file}: figures measured`);
-    t.equal(report.branches.length, 2);
-    t.ok(report.samples.length > 0, `${file}: samples over time`);
-    if (report.settings.mode === 'live') {
-      t.equal(report.totals.afterWarmup.warmupSeconds, 1, 'live: the warm-up is recorded');
-      t.ok(report.totals.afterWarmup.latencyMs.p99 > 0 && report.totals.afterWarmup.latencyMs.p99 <= report.totals.latencyMs.max, 'live: latency after the warm-up measured');
+t.test(
+  'load-test in catch-up and live mode verifies the ledger and writes a JSON report and an SVG chart',
+  async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    for (const mode of [
+      ['--mode', 'catch-up', '--transactions', '20000'],
+      ['--mode', 'live', '--rate', '500', '--duration', '3', '--warmup', '1'],
+    ]) {
+      const result = await runNode(
+        'dist/lab/load-test.js',
+        [...mode, '--branches', '2', '--customers', '20', '--report-dir', dir],
+        {},
+        240_000,
+      );
+      t.equal(result.code, 0, `${mode[1]} run succeeds`, { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
+      t.match(result.stdout, /verified: all \d+ transactions in the ledger exactly once/);
+      t.match(result.stdout, /^\s+total\s+\d+/m, 'prints a total row');
     }
-  }
-  for (const file of reports) {
-    const report = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
-    const svg = await readFile(path.join(dir, file.replace(/\.json$/, '.svg')), 'utf8');
-    const mode = report.settings.mode as string;
-    t.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    t.ok(report.machine.cpus >= 1, `${mode}: machine.cpus filled (${report.machine.cpus})`);
-    // Sampled every 100 ms from the start, not once a second after it.
-    t.equal(report.samples[0].seconds, 0, `${mode}: a sample at the start`);
-    const gaps = report.samples.slice(1).map((s: { seconds: number }, i: number) => s.seconds - report.samples[i].seconds);
-    t.ok(Math.max(...gaps) < 1, `${mode}: samples at most a second apart (${report.samples.length} samples)`);
-    const panels = [...svg.matchAll(/<g class="panel" data-title="([^"]*)">/g)].map((m) => m[1]);
-    t.equal(panels.length, 3, `${mode}: three panels`);
-    t.match(panels[0], /rows committed per branch \(cumulative\)/);
-    t.match(panels[1], /total throughput/);
-    t.match(panels[2], mode === 'catch-up' ? /time in the backlog \+ write \(ms, log scale\)/ : /produce-to-ledger latency \(ms, log scale\)/, `${mode}: latency named for what it is`);
-    // A catch-up of this size drains in well under a second: a few samples are all there is.
-    const segments = mode === 'catch-up' ? 2 : 10;
-    for (const name of ['branch 0', 'branch 1', 'all branches', 'p50', 'p99', 'max']) {
-      const d = new RegExp(`<path d="([^"]*)" [^>]*data-series="${name}"`).exec(svg)?.[1] ?? '';
-      const points = d.split(/[ML]/).filter(Boolean).length;
-      const wanted = ['p50', 'p99', 'max'].includes(name) ? 4 : segments + 1;
-      t.ok(points >= wanted, `${mode}: series ${name} drawn with ${points} points (at least ${wanted})`);
+    const files = await readdir(dir);
+    const reports = files.filter((f) => f.endsWith('.json'));
+    t.equal(reports.length, 2, 'one JSON report per run');
+    t.equal(files.filter((f) => f.endsWith('.svg')).length, 2, 'one chart per run');
+    for (const file of reports) {
+      const report = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
+      t.equal(report.verification.ok, true, `${file}: verification recorded`);
+      t.equal(report.totals.rowsWritten, report.settings.transactions, `${file}: every transaction written`);
+      t.ok(
+        report.totals.transactionsPerSecond > 0 &&
+          report.totals.ingesterCpuSeconds > 0 &&
+          report.totals.ingesterPeakRssMB > 0,
+        `${file}: figures measured`,
+      );
+      t.equal(report.branches.length, 2);
+      t.ok(report.samples.length > 0, `${file}: samples over time`);
+      if (report.settings.mode === 'live') {
+        t.equal(report.totals.afterWarmup.warmupSeconds, 1, 'live: the warm-up is recorded');
+        t.ok(
+          report.totals.afterWarmup.latencyMs.p99 > 0 &&
+            report.totals.afterWarmup.latencyMs.p99 <= report.totals.latencyMs.max,
+          'live: latency after the warm-up measured',
+        );
+      }
     }
-    // Rendered as a picture, the way a person would open it.
-    const png = path.join(dir, file.replace(/\.json$/, '.png'));
-    await execFileAsync('rsvg-convert', ['-o', png, path.join(dir, file.replace(/\.json$/, '.svg'))]);
-    const header = (await readFile(png)).subarray(0, 24);
-    t.same([...header.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG', `${mode}: renders to PNG`);
-    t.ok(header.readUInt32BE(16) >= 900 && header.readUInt32BE(20) >= 900, `${mode}: ${header.readUInt32BE(16)}x${header.readUInt32BE(20)} pixels`);
-  }
-});
+    for (const file of reports) {
+      const report = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
+      const svg = await readFile(path.join(dir, file.replace(/\.json$/, '.svg')), 'utf8');
+      const mode = report.settings.mode as string;
+      t.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      t.ok(report.machine.cpus >= 1, `${mode}: machine.cpus filled (${report.machine.cpus})`);
+      // Sampled every 100 ms from the start, not once a second after it.
+      t.equal(report.samples[0].seconds, 0, `${mode}: a sample at the start`);
+      const gaps = report.samples
+        .slice(1)
+        .map((s: { seconds: number }, i: number) => s.seconds - report.samples[i].seconds);
+      t.ok(Math.max(...gaps) < 1, `${mode}: samples at most a second apart (${report.samples.length} samples)`);
+      const panels = [...svg.matchAll(/<g class="panel" data-title="([^"]*)">/g)].map((m) => m[1]);
+      t.equal(panels.length, 3, `${mode}: three panels`);
+      t.match(panels[0], /rows committed per branch \(cumulative\)/);
+      t.match(panels[1], /total throughput/);
+      t.match(
+        panels[2],
+        mode === 'catch-up'
+          ? /time in the backlog \+ write \(ms, log scale\)/
+          : /produce-to-ledger latency \(ms, log scale\)/,
+        `${mode}: latency named for what it is`,
+      );
+      // A catch-up of this size drains in well under a second: a few samples are all there is.
+      const segments = mode === 'catch-up' ? 2 : 10;
+      for (const name of ['branch 0', 'branch 1', 'all branches', 'p50', 'p99', 'max']) {
+        const d = new RegExp(`<path d="([^"]*)" [^>]*data-series="${name}"`).exec(svg)?.[1] ?? '';
+        const points = d.split(/[ML]/).filter(Boolean).length;
+        const wanted = ['p50', 'p99', 'max'].includes(name) ? 4 : segments + 1;
+        t.ok(points >= wanted, `${mode}: series ${name} drawn with ${points} points (at least ${wanted})`);
+      }
+      // Rendered as a picture, the way a person would open it.
+      const png = path.join(dir, file.replace(/\.json$/, '.png'));
+      await execFileAsync('rsvg-convert', ['-o', png, path.join(dir, file.replace(/\.json$/, '.svg'))]);
+      const header = (await readFile(png)).subarray(0, 24);
+      t.same([...header.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(''), 'PNG', `${mode}: renders to PNG`);
+      t.ok(
+        header.readUInt32BE(16) >= 900 && header.readUInt32BE(20) >= 900,
+        `${mode}: ${header.readUInt32BE(16)}x${header.readUInt32BE(20)} pixels`,
+      );
+    }
+  },
+);
 
-t.test('load-test --supervisors 2 runs the workload with one supervisor, then two sharing the branches through a consumer group, and compares them', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const result = await runNode('dist/lab/load-test.js', ['--mode', 'catch-up', '--transactions', '20000', '--branches', '4', '--customers', '40', '--supervisors', '2', '--report-dir', dir], {}, 360_000);
-  t.equal(result.code, 0, 'the run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
-  t.equal(result.stdout.match(/verified: all 20000 transactions in the ledger exactly once/g)?.length, 2, 'both passes verified');
-  const files = await readdir(dir);
-  const passReport = async (suffix: string) => JSON.parse(await readFile(path.join(dir, files.find((f) => f.endsWith(`-${suffix}.json`))!), 'utf8'));
-  t.equal((await passReport('1sup')).settings.supervisors, 1, 'the baseline pass ran one supervisor');
-  const scaled = await passReport('2sup');
-  t.equal(scaled.settings.supervisors, 2, 'the second pass ran two');
-  const logs = files.filter((f) => /-2sup-ingester-\d\.log$/.test(f));
-  t.equal(logs.length, 2, 'one log per supervisor of the second pass');
-  const assigned = await Promise.all(logs.map(async (f) => (await readFile(path.join(dir, f), 'utf8')).includes('the consumer group assigned branches to this supervisor')));
-  t.same(assigned, [true, true], 'both joined the group');
+t.test(
+  'load-test --supervisors 2 runs the workload with one supervisor, then two sharing the branches through a consumer group, and compares them',
+  async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const result = await runNode(
+      'dist/lab/load-test.js',
+      [
+        '--mode',
+        'catch-up',
+        '--transactions',
+        '20000',
+        '--branches',
+        '4',
+        '--customers',
+        '40',
+        '--supervisors',
+        '2',
+        '--report-dir',
+        dir,
+      ],
+      {},
+      360_000,
+    );
+    t.equal(result.code, 0, 'the run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
+    t.equal(
+      result.stdout.match(/verified: all 20000 transactions in the ledger exactly once/g)?.length,
+      2,
+      'both passes verified',
+    );
+    const files = await readdir(dir);
+    const passReport = async (suffix: string) =>
+      JSON.parse(await readFile(path.join(dir, files.find((f) => f.endsWith(`-${suffix}.json`))!), 'utf8'));
+    t.equal((await passReport('1sup')).settings.supervisors, 1, 'the baseline pass ran one supervisor');
+    const scaled = await passReport('2sup');
+    t.equal(scaled.settings.supervisors, 2, 'the second pass ran two');
+    const logs = files.filter((f) => /-2sup-ingester-\d\.log$/.test(f));
+    t.equal(logs.length, 2, 'one log per supervisor of the second pass');
+    const assigned = await Promise.all(
+      logs.map(async (f) =>
+        (await readFile(path.join(dir, f), 'utf8')).includes('the consumer group assigned branches to this supervisor'),
+      ),
+    );
+    t.same(assigned, [true, true], 'both joined the group');
 
-  const comparison = await passReport('comparison');
-  t.same(comparison.passes.map((p: { supervisors: number }) => p.supervisors), [1, 2], 'the comparison holds both passes');
-  t.equal(comparison.passes[0].throughputVsOneSupervisor, 1);
-  t.equal(comparison.passes[1].transactionsPerSecond, scaled.totals.transactionsPerSecond, 'its figures are the pass reports\'');
-  t.match(result.stdout, /^comparison \(same workload/m, 'and it is printed');
-  t.match(result.stdout, /^\s+2\s+\d+\s+\d+\.\d\d\s/m, 'with a row for two supervisors');
-});
+    const comparison = await passReport('comparison');
+    t.same(
+      comparison.passes.map((p: { supervisors: number }) => p.supervisors),
+      [1, 2],
+      'the comparison holds both passes',
+    );
+    t.equal(comparison.passes[0].throughputVsOneSupervisor, 1);
+    t.equal(
+      comparison.passes[1].transactionsPerSecond,
+      scaled.totals.transactionsPerSecond,
+      "its figures are the pass reports'",
+    );
+    t.match(result.stdout, /^comparison \(same workload/m, 'and it is printed');
+    t.match(result.stdout, /^\s+2\s+\d+\s+\d+\.\d\d\s/m, 'with a row for two supervisors');
+  },
+);
 
-t.test('bench measures COPY, the naive consumer and the ingester on the same rows, runs twice, and splits the CPU by process', async (t) => {
-  const result = await runNode('dist/lab/bench.js', ['--branches', '2', '--customers', '20', '--transactions', '4000', '--naive-seconds', '2', '--runs', '2', '--batch-size', '500'], {}, 240_000);
-  t.equal(result.code, 0, 'bench succeeds', { stderr: result.stderr.slice(-2000) });
-  t.match(result.stdout, /^1\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 1');
-  t.match(result.stdout, /^2\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 2');
-  t.match(result.stdout, /^median\s+\d+\s+\d+\s+\d+\s+\d\.\d\d/m, 'and their median');
-  t.match(result.stdout, /^naive: \d+ rows in /m);
-  t.match(result.stdout, /ingester\/COPY = \d+\.\d+ \(median of 2: \d\.\d\d, \d\.\d\d\) {3}ingester\/naive = \d+\.\d/);
-  const reportPath = /report: (.*\.json)/.exec(result.stdout)?.[1];
-  t.ok(reportPath, 'names its report');
-  const report = JSON.parse(await readFile(reportPath!, 'utf8'));
-  t.teardown(() => rm(reportPath!, { force: true }));
-  t.equal(report.verified, true, 'every ingester ledger was verified');
-  t.match(result.stdout, /^ingester settings: --batch-size 500$/m, 'the ingester setting given is printed');
-  t.same(report.settings.ingesterArgs, ['--batch-size', '500'], 'and kept in the report');
-  const ingesterLog = await readFile(reportPath!.replace(/\.json$/, '-1-ingester.log'), 'utf8');
-  t.match(ingesterLog, /"batchSize":500\b/, 'and the ingester ran with it');
-  t.equal(report.runs.length, 2);
-  t.ok(report.naive.rows > 0);
-  for (const run of report.runs) {
-    t.equal(run.ingester.rows, 4000);
-    t.ok(run.copy.rowsPerSecond > 0 && run.ingester.rowsPerSecond > 0);
-    t.ok(run.ingester.rowsPerSecondWithStartup < run.ingester.rowsPerSecond, 'the figure with start-up is the lower one');
-    t.ok(run.ingester.cpu.cpuSeconds.ingester > 0, `run ${run.run}: the ingester's CPU is measured`);
-    t.ok(run.ingester.cpu.cpuSeconds.postgres > 0, `run ${run.run}: and Postgres's, apart`);
-    // 4,000 rows COPY in a few ms, under the 10 ms resolution of /proc: present, maybe zero.
-    t.ok(Number.isFinite(run.copy.cpu.microsecondsPerRecord.postgres), `run ${run.run}: COPY's Postgres CPU per row is reported`);
-    t.equal(run.ingesterToCopy, run.ingester.rowsPerSecond / run.copy.rowsPerSecond, 'the ratio is within the run');
-  }
-  const ratios = report.runs.map((r: { ingesterToCopy: number }) => r.ingesterToCopy).sort((a: number, b: number) => a - b);
-  t.equal(report.median.ingesterToCopy, (ratios[0] + ratios[1]) / 2, 'the median of two runs is their mean');
-});
+t.test(
+  'bench measures COPY, the naive consumer and the ingester on the same rows, runs twice, and splits the CPU by process',
+  async (t) => {
+    const result = await runNode(
+      'dist/lab/bench.js',
+      [
+        '--branches',
+        '2',
+        '--customers',
+        '20',
+        '--transactions',
+        '4000',
+        '--naive-seconds',
+        '2',
+        '--runs',
+        '2',
+        '--batch-size',
+        '500',
+      ],
+      {},
+      240_000,
+    );
+    t.equal(result.code, 0, 'bench succeeds', { stderr: result.stderr.slice(-2000) });
+    t.match(result.stdout, /^1\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 1');
+    t.match(result.stdout, /^2\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 2');
+    t.match(result.stdout, /^median\s+\d+\s+\d+\s+\d+\s+\d\.\d\d/m, 'and their median');
+    t.match(result.stdout, /^naive: \d+ rows in /m);
+    t.match(
+      result.stdout,
+      /ingester\/COPY = \d+\.\d+ \(median of 2: \d\.\d\d, \d\.\d\d\) {3}ingester\/naive = \d+\.\d/,
+    );
+    const reportPath = /report: (.*\.json)/.exec(result.stdout)?.[1];
+    t.ok(reportPath, 'names its report');
+    const report = JSON.parse(await readFile(reportPath!, 'utf8'));
+    t.teardown(() => rm(reportPath!, { force: true }));
+    t.equal(report.verified, true, 'every ingester ledger was verified');
+    t.match(result.stdout, /^ingester settings: --batch-size 500$/m, 'the ingester setting given is printed');
+    t.same(report.settings.ingesterArgs, ['--batch-size', '500'], 'and kept in the report');
+    const ingesterLog = await readFile(reportPath!.replace(/\.json$/, '-1-ingester.log'), 'utf8');
+    t.match(ingesterLog, /"batchSize":500\b/, 'and the ingester ran with it');
+    t.equal(report.runs.length, 2);
+    t.ok(report.naive.rows > 0);
+    for (const run of report.runs) {
+      t.equal(run.ingester.rows, 4000);
+      t.ok(run.copy.rowsPerSecond > 0 && run.ingester.rowsPerSecond > 0);
+      t.ok(
+        run.ingester.rowsPerSecondWithStartup < run.ingester.rowsPerSecond,
+        'the figure with start-up is the lower one',
+      );
+      t.ok(run.ingester.cpu.cpuSeconds.ingester > 0, `run ${run.run}: the ingester's CPU is measured`);
+      t.ok(run.ingester.cpu.cpuSeconds.postgres > 0, `run ${run.run}: and Postgres's, apart`);
+      // 4,000 rows COPY in a few ms, under the 10 ms resolution of /proc: present, maybe zero.
+      t.ok(
+        Number.isFinite(run.copy.cpu.microsecondsPerRecord.postgres),
+        `run ${run.run}: COPY's Postgres CPU per row is reported`,
+      );
+      t.equal(run.ingesterToCopy, run.ingester.rowsPerSecond / run.copy.rowsPerSecond, 'the ratio is within the run');
+    }
+    const ratios = report.runs
+      .map((r: { ingesterToCopy: number }) => r.ingesterToCopy)
+      .sort((a: number, b: number) => a - b);
+    t.equal(report.median.ingesterToCopy, (ratios[0] + ratios[1]) / 2, 'the median of two runs is their mean');
+  },
+);

@@ -4,31 +4,50 @@ import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.
 import { count, sample, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
-
-
 t.test('health, readiness and metrics follow what the branches do', async (t) => {
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
   const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
   t.teardown(() => proxy.down());
-  const supervisor = new SupervisorProcess(t, topics, url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`), ['--partitions', '0-1', '--linger-ms', '20']);
+  const supervisor = new SupervisorProcess(t, topics, url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`), [
+    '--partitions',
+    '0-1',
+    '--linger-ms',
+    '20',
+  ]);
   const get = (path: string) => supervisor.get(path);
 
   t.equal((await get('/healthz')).status, 200, '/healthz answers while the process is alive');
-  await waitFor('/readyz 200', () => get('/readyz'), (r) => r.status === 200);
+  await waitFor(
+    '/readyz 200',
+    () => get('/readyz'),
+    (r) => r.status === 200,
+  );
   t.equal((await get('/nope')).status, 404);
 
   const { customersTopic: C, transactionsTopic: E } = topics;
   await sendRecords([
     [C, 0, json({ custid: 1, createdate: 1587398301, fname: 'Ada', lname: 'Lovelace' })],
-    ...Array.from({ length: 30 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398400 + i, amt: 100 })]),
+    ...Array.from({ length: 30 }, (_, i): [string, number, Buffer] => [
+      E,
+      0,
+      json({ custid: 1, type: 'dep', date: 1587398400 + i, amt: 100 }),
+    ]),
     [E, 1, json({ custid: 77, type: 'dep', date: 1587398400, amt: 5 })],
     [E, 1, Buffer.from('garbage')],
     [E, 1, json({ custid: 1, type: 'dep', date: 1587398400, amt: -5 })],
   ]);
-  await waitFor('ledger rows', () => count(url, '"transaction"'), (n) => n === 30);
-  const metrics = await waitFor('lag and parked reported', async () => (await get('/metrics')).text, (text) =>
-    sample(text, `zipbank_consumer_lag{branch="0",topic="${E}"}`) === 0 && sample(text, 'zipbank_parked_transactions{branch="1"}') === 1,
+  await waitFor(
+    'ledger rows',
+    () => count(url, '"transaction"'),
+    (n) => n === 30,
+  );
+  const metrics = await waitFor(
+    'lag and parked reported',
+    async () => (await get('/metrics')).text,
+    (text) =>
+      sample(text, `zipbank_consumer_lag{branch="0",topic="${E}"}`) === 0 &&
+      sample(text, 'zipbank_parked_transactions{branch="1"}') === 1,
   );
   t.equal(sample(metrics, 'zipbank_ledger_rows_total{branch="0"}'), 30, 'ledger rows by branch');
   t.equal(sample(metrics, 'zipbank_ledger_rows_total{branch="1"}'), 0);
@@ -48,17 +67,48 @@ t.test('health, readiness and metrics follow what the branches do', async (t) =>
   await proxy.down();
   await sendRecords([[E, 0, json({ custid: 1, type: 'wth', date: 1587398500, amt: 1 })]]);
   // Both branches notice: branch 0 through its failing write, idle branch 1 through its 2 s check.
-  const notReady = await waitFor('/readyz 503 for both branches', () => get('/readyz'), (r) => r.status === 503 && /branch 0: database/.test(r.text) && /branch 1: database/.test(r.text), 30_000);
+  const notReady = await waitFor(
+    '/readyz 503 for both branches',
+    () => get('/readyz'),
+    (r) => r.status === 503 && /branch 0: database/.test(r.text) && /branch 1: database/.test(r.text),
+    30_000,
+  );
   // Each line names what fails: the server that cannot be reached, host and port.
-  t.match(notReady.text, /branch 0: database: cannot reach the database server at 127\.0\.0\.1:\d+.*\nbranch 1: database: cannot reach the database server at 127\.0\.0\.1:\d+/);
+  t.match(
+    notReady.text,
+    /branch 0: database: cannot reach the database server at 127\.0\.0\.1:\d+.*\nbranch 1: database: cannot reach the database server at 127\.0\.0\.1:\d+/,
+  );
   t.equal((await get('/healthz')).status, 200, 'still alive during the outage');
   // While the branch retries, its lag keeps moving (lag alerts can fire) and failures are counted.
-  await sendRecords(Array.from({ length: 20 }, (_, i): [string, number, Buffer] => [E, 0, json({ custid: 1, type: 'dep', date: 1587398600 + i, amt: 1 })]));
-  const during = await waitFor('lag grows during the outage', async () => (await get('/metrics')).text, (text) => (sample(text, `zipbank_consumer_lag{branch="0",topic="${E}"}`) ?? 0) >= 21, 30_000);
-  t.ok((sample(during, 'zipbank_write_failures_total{branch="0",cause="outage"}') ?? 0) >= 1, 'failed writes are counted by cause');
+  await sendRecords(
+    Array.from({ length: 20 }, (_, i): [string, number, Buffer] => [
+      E,
+      0,
+      json({ custid: 1, type: 'dep', date: 1587398600 + i, amt: 1 }),
+    ]),
+  );
+  const during = await waitFor(
+    'lag grows during the outage',
+    async () => (await get('/metrics')).text,
+    (text) => (sample(text, `zipbank_consumer_lag{branch="0",topic="${E}"}`) ?? 0) >= 21,
+    30_000,
+  );
+  t.ok(
+    (sample(during, 'zipbank_write_failures_total{branch="0",cause="outage"}') ?? 0) >= 1,
+    'failed writes are counted by cause',
+  );
   t.equal((await get('/readyz')).status, 503, 'still not ready');
   await proxy.up();
-  await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 60_000);
-  await waitFor('the waiting records posted', () => count(url, '"transaction"'), (n) => n === 51);
+  await waitFor(
+    '/readyz 200 again',
+    () => get('/readyz'),
+    (r) => r.status === 200,
+    60_000,
+  );
+  await waitFor(
+    'the waiting records posted',
+    () => count(url, '"transaction"'),
+    (n) => n === 51,
+  );
   t.equal((await supervisor.kill('SIGTERM')).code, 0);
 });

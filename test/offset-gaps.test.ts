@@ -15,20 +15,49 @@ const execFileAsync = promisify(execFile);
 
 /** Kafka's own AdminClient deletes records below an offset, exactly as retention would. */
 async function deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<void> {
-  await execFileAsync('java', ['-cp', path.join(PROJECT_DIR, '.kafka/libs/*'), path.join(PROJECT_DIR, 'test/helpers/DeleteRecords.java'), BROKERS, topic, String(partition), String(offset)], { timeout: 60_000 });
+  await execFileAsync(
+    'java',
+    [
+      '-cp',
+      path.join(PROJECT_DIR, '.kafka/libs/*'),
+      path.join(PROJECT_DIR, 'test/helpers/DeleteRecords.java'),
+      BROKERS,
+      topic,
+      String(partition),
+      String(offset),
+    ],
+    { timeout: 60_000 },
+  );
 }
 
 const deposits = (topic: string, from: number, n: number): [string, number, Buffer][] =>
-  Array.from({ length: n }, (_, i) => [topic, 0, json({ custid: 1, type: 'dep', date: 1587398300 + from + i, amt: 100 })]);
+  Array.from({ length: n }, (_, i) => [
+    topic,
+    0,
+    json({ custid: 1, type: 'dep', date: 1587398300 + from + i, amt: 100 }),
+  ]);
 
 t.test('records deleted before the branch read them stop it until an operator accepts the gap', async (t) => {
   const topics = await withTopics(t, 1);
   const url = await withDatabase(t);
   const { customersTopic: C, transactionsTopic: E } = topics;
-  const cli = (args: string[]) => runNode('dist/cli.js', args, { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E });
-  const storedOffset = async () => Number((await sql<{ next_offset: string }>(url, `SELECT next_offset FROM consumer_offset WHERE topic = $1`, [E]))[0]?.next_offset ?? -1);
+  const cli = (args: string[]) =>
+    runNode('dist/cli.js', args, {
+      DATABASE_URL: url,
+      KAFKA_BROKERS: BROKERS,
+      CUSTOMERS_TOPIC: C,
+      TRANSACTIONS_TOPIC: E,
+    });
+  const storedOffset = async () =>
+    Number(
+      (await sql<{ next_offset: string }>(url, `SELECT next_offset FROM consumer_offset WHERE topic = $1`, [E]))[0]
+        ?.next_offset ?? -1,
+    );
 
-  await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })], ...deposits(E, 0, 100)]);
+  await sendRecords([
+    [C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })],
+    ...deposits(E, 0, 100),
+  ]);
   const first = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
   await waitFor('offsets 0-99 posted', storedOffset, (n) => n === 100);
   t.equal((await first.kill('SIGTERM')).code, 0);
@@ -39,15 +68,36 @@ t.test('records deleted before the branch read them stop it until an operator ac
 
   const second = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
   const get = (path: string) => second.get(path);
-  const stopped = await waitFor('/readyz names the gap', () => get('/readyz'), (r) => /offset gap/.test(r.text), 30_000);
+  const stopped = await waitFor(
+    '/readyz names the gap',
+    () => get('/readyz'),
+    (r) => /offset gap/.test(r.text),
+    30_000,
+  );
   t.equal(stopped.status, 503, 'not ready while stopped on a gap');
-  t.match(stopped.text, new RegExp(`branch 0: stopped on an offset gap: ${E}\\[0\\]: offsets 100 to 149 were deleted before this branch read them`));
+  t.match(
+    stopped.text,
+    new RegExp(
+      `branch 0: stopped on an offset gap: ${E}\\[0\\]: offsets 100 to 149 were deleted before this branch read them`,
+    ),
+  );
   t.match(stopped.text, /cli gaps accept --branch 0/, 'readiness says how to go on');
-  const errors = second.logs().filter((l) => l.level === 'error' && /records were lost before this branch read them/.test(String(l.msg)));
+  const errors = second
+    .logs()
+    .filter((l) => l.level === 'error' && /records were lost before this branch read them/.test(String(l.msg)));
   t.equal(errors.length, 1, 'an error log names the gap, once');
   t.match(await (await get('/metrics')).text, /zipbank_offset_gaps_open\{branch="0"\} 1/, 'the open gap is a metric');
-  const [gap] = await sql<{ kind: string; expected_offset: string; first_available_offset: string; accepted_at: Date | null }>(url, 'SELECT kind, expected_offset, first_available_offset, accepted_at FROM offset_gap');
-  t.same([gap?.kind, Number(gap?.expected_offset), Number(gap?.first_available_offset), gap?.accepted_at], ['deleted', 100, 150, null], 'the gap is recorded: topic, partition, expected and first available offset');
+  const [gap] = await sql<{
+    kind: string;
+    expected_offset: string;
+    first_available_offset: string;
+    accepted_at: Date | null;
+  }>(url, 'SELECT kind, expected_offset, first_available_offset, accepted_at FROM offset_gap');
+  t.same(
+    [gap?.kind, Number(gap?.expected_offset), Number(gap?.first_available_offset), gap?.accepted_at],
+    ['deleted', 100, 150, null],
+    'the gap is recorded: topic, partition, expected and first available offset',
+  );
   await new Promise((r) => setTimeout(r, 3_000));
   t.equal(await count(url, '"transaction"'), 100, 'nothing after the gap is posted');
   t.equal(await storedOffset(), 100, 'the stored offset stays');
@@ -63,10 +113,18 @@ t.test('records deleted before the branch read them stop it until an operator ac
   t.match(accepted.stdout, /accepted gap #\d+ .*offsets 100 to 149 .*\(by alice\)/);
   await waitFor('the branch goes on from the first record still there', storedOffset, (n) => n === 200, 30_000);
   t.equal(await count(url, '"transaction"'), 150, 'offsets 150-199 posted, exactly once');
-  const [acceptedGap] = await sql<{ accepted_by: string; accepted_at: Date | null }>(url, 'SELECT accepted_by, accepted_at FROM offset_gap');
+  const [acceptedGap] = await sql<{ accepted_by: string; accepted_at: Date | null }>(
+    url,
+    'SELECT accepted_by, accepted_at FROM offset_gap',
+  );
   t.equal(acceptedGap?.accepted_by, 'alice', 'who accepted it is recorded');
   t.ok(acceptedGap?.accepted_at, 'and when');
-  await waitFor('/readyz 200 again', () => get('/readyz'), (r) => r.status === 200, 30_000);
+  await waitFor(
+    '/readyz 200 again',
+    () => get('/readyz'),
+    (r) => r.status === 200,
+    30_000,
+  );
   t.match((await cli(['gaps', 'list', '--open'])).stdout, /no open offset gaps/);
   t.equal((await second.kill('SIGTERM')).code, 0);
 });
@@ -75,8 +133,15 @@ t.test('a topic recreated under the branch is a gap too, and stored offsets neve
   const topics = await withTopics(t, 1);
   const url = await withDatabase(t);
   const { customersTopic: C, transactionsTopic: E } = topics;
-  const storedOffset = async () => Number((await sql<{ next_offset: string }>(url, `SELECT next_offset FROM consumer_offset WHERE topic = $1`, [E]))[0]?.next_offset ?? -1);
-  await sendRecords([[C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })], ...deposits(E, 0, 50)]);
+  const storedOffset = async () =>
+    Number(
+      (await sql<{ next_offset: string }>(url, `SELECT next_offset FROM consumer_offset WHERE topic = $1`, [E]))[0]
+        ?.next_offset ?? -1,
+    );
+  await sendRecords([
+    [C, 0, json({ custid: 1, createdate: 1587398219, fname: 'Ada', lname: 'Lovelace' })],
+    ...deposits(E, 0, 50),
+  ]);
   // This time the branch keeps running: its consumer finds its offset gone (auto.offset.reset
   // is 'error') and the branch looks for the gap.
   const second = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
@@ -84,21 +149,53 @@ t.test('a topic recreated under the branch is a gap too, and stored offsets neve
 
   const admin = await TopicAdmin.connect(BROKERS);
   await admin.deleteTopic(E).finally(() => admin.close());
-  await waitFor('the topic is gone', async () => (await ensureTopics(BROKERS, [E], 1).then((r) => r[0]?.status).catch(() => 'pending')), (s) => s === 'created', 30_000);
+  await waitFor(
+    'the topic is gone',
+    async () =>
+      await ensureTopics(BROKERS, [E], 1)
+        .then((r) => r[0]?.status)
+        .catch(() => 'pending'),
+    (s) => s === 'created',
+    30_000,
+  );
   await sendRecords(deposits(E, 1000, 10)); // offsets 0-9 of the new topic
 
-  await waitFor('the gap is found', () => count(url, 'offset_gap', `kind = 'beyond_end' AND accepted_at IS NULL`), (n) => n === 1, 30_000);
-  t.ok(await second.logLine((l) => l.level === 'error' && /beyond the log end \d+ \(topic deleted and recreated\?\)/.test(String(l.msg))), 'logged as an error');
+  await waitFor(
+    'the gap is found',
+    () => count(url, 'offset_gap', `kind = 'beyond_end' AND accepted_at IS NULL`),
+    (n) => n === 1,
+    30_000,
+  );
+  t.ok(
+    await second.logLine(
+      (l) => l.level === 'error' && /beyond the log end \d+ \(topic deleted and recreated\?\)/.test(String(l.msg)),
+    ),
+    'logged as an error',
+  );
   await new Promise((r) => setTimeout(r, 4_000));
-  t.equal(second.logs().filter((l) => /records were lost before this branch read them/.test(String(l.msg))).length, 1, 'logged once, not once per poll');
+  t.equal(
+    second.logs().filter((l) => /records were lost before this branch read them/.test(String(l.msg))).length,
+    1,
+    'logged once, not once per poll',
+  );
   t.equal(await count(url, '"transaction"'), 50, 'records at reused offsets are not taken for duplicates or posted');
   t.equal(await storedOffset(), 50, 'the stored offset does not move backwards');
 
-  const cli = await runNode('dist/cli.js', ['gaps', 'accept', '--branch', '0', '--by', 'bob'], { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E });
+  const cli = await runNode('dist/cli.js', ['gaps', 'accept', '--branch', '0', '--by', 'bob'], {
+    DATABASE_URL: url,
+    KAFKA_BROKERS: BROKERS,
+    CUSTOMERS_TOPIC: C,
+    TRANSACTIONS_TOPIC: E,
+  });
   t.equal(cli.code, 0, cli.stderr);
   t.match(cli.stdout, /stored offset 50 beyond the log end \d+ \(topic recreated\?\) \(by bob\)/);
   // Accepted: the branch waits for the new topic to reach its stored offset, then goes on there.
-  await waitFor('waiting is logged', async () => second.logs().some((l) => /accepted offset gap: waiting until/.test(String(l.msg))), Boolean, 30_000);
+  await waitFor(
+    'waiting is logged',
+    async () => second.logs().some((l) => /accepted offset gap: waiting until/.test(String(l.msg))),
+    Boolean,
+    30_000,
+  );
   await sendRecords(deposits(E, 2000, 45)); // offsets 10-54
   await waitFor('offsets 50-54 posted', storedOffset, (n) => n === 55, 30_000);
   t.equal(await count(url, '"transaction"'), 55, 'only records past the stored offset are posted');

@@ -25,7 +25,8 @@ t.test("Prisma's debug history no longer keeps the last batches alive", async (t
   forgetPrismaDebugHistory();
   const before = usedMb();
   // 100 statements with a 100 KB parameter each, like 100 batches of array literals.
-  for (let i = 0; i < 100; i++) await prisma.$executeRawUnsafe('SELECT length($1::text)', String(i).padEnd(100_000, 'x'));
+  for (let i = 0; i < 100; i++)
+    await prisma.$executeRawUnsafe('SELECT length($1::text)', String(i).padEnd(100_000, 'x'));
   const kept = usedMb() - before;
   t.ok(kept > 8, `without the workaround, the 100 statements' parameters stay on the heap (${kept.toFixed(1)} MB)`);
   // The writer clears it once a full batch's worth of records (2,000) has been written.

@@ -5,8 +5,18 @@ import { expectationOf, type LoadPlan } from '../src/lab/load/branch-load.js';
 t.test('what produce reports equals what kcat reads back from the broker', async (t) => {
   const topics = await withTopics(t, 4);
   const result = await runNode('dist/lab/produce.js', [
-    '--branches', '4', '--customers', '10', '--transactions', '200', '--seed', '7',
-    '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic,
+    '--branches',
+    '4',
+    '--customers',
+    '10',
+    '--transactions',
+    '200',
+    '--seed',
+    '7',
+    '--customers-topic',
+    topics.customersTopic,
+    '--transactions-topic',
+    topics.transactionsTopic,
   ]);
   t.equal(result.code, 0, 'produce exits 0', { stderr: result.stderr });
   const summary = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
@@ -23,9 +33,14 @@ t.test('what produce reports equals what kcat reads back from the broker', async
     const net = mine.reduce((sum, e) => sum + (e.type === 'dep' ? e.amt : -e.amt), 0);
     t.equal(mine.length, branch.transactions, `branch ${branch.branch}: transaction count`);
     t.equal(net, branch.netCents, `branch ${branch.branch}: net balance`);
-    const custids = new Set(customers.filter((r) => r.partition === branch.branch).map((r) => JSON.parse(r.value).custid));
+    const custids = new Set(
+      customers.filter((r) => r.partition === branch.branch).map((r) => JSON.parse(r.value).custid),
+    );
     t.equal(custids.size, branch.customers, `branch ${branch.branch}: customers`);
-    t.ok(mine.every((e) => custids.has(e.custid)), `branch ${branch.branch}: transactions are for the branch's own customers`);
+    t.ok(
+      mine.every((e) => custids.has(e.custid)),
+      `branch ${branch.branch}: transactions are for the branch's own customers`,
+    );
   }
   for (const c of customers) {
     const event = JSON.parse(c.value);
@@ -35,22 +50,49 @@ t.test('what produce reports equals what kcat reads back from the broker', async
 });
 
 t.test('the same seed sends the same events; the summary equals the plan', async (t) => {
-  const plan: LoadPlan = { branches: 3, customers: 9, transactions: 90, seed: 42, firstCustid: 1, startDate: 1587398219, maxAmountCents: 100_000 };
+  const plan: LoadPlan = {
+    branches: 3,
+    customers: 9,
+    transactions: 90,
+    seed: 42,
+    firstCustid: 1,
+    startDate: 1587398219,
+    maxAmountCents: 100_000,
+  };
   const topics = await withTopics(t, 3);
-  const args = ['--branches', '3', '--customers', '9', '--transactions', '90', '--seed', '42',
-    '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic];
+  const args = [
+    '--branches',
+    '3',
+    '--customers',
+    '9',
+    '--transactions',
+    '90',
+    '--seed',
+    '42',
+    '--customers-topic',
+    topics.customersTopic,
+    '--transactions-topic',
+    topics.transactionsTopic,
+  ];
   const first = await runNode('dist/lab/produce.js', args);
   const second = await runNode('dist/lab/produce.js', args);
   t.equal(first.code, 0, 'produce exits 0', { stderr: first.stderr });
   const a = JSON.parse(first.stdout.trim().split('\n').at(-1)!);
   const b = JSON.parse(second.stdout.trim().split('\n').at(-1)!);
   t.same(a.branches, b.branches);
-  t.same(a.branches, [0, 1, 2].map((branch) => expectationOf(plan, branch)));
+  t.same(
+    a.branches,
+    [0, 1, 2].map((branch) => expectationOf(plan, branch)),
+  );
   const records = await readTopicWithKcat(topics.transactionsTopic);
   const byPartition = (p: number) => records.filter((r) => r.partition === p).map((r) => r.value);
   for (const p of [0, 1, 2]) {
     const values = byPartition(p);
-    t.same(values.slice(0, values.length / 2), values.slice(values.length / 2), `partition ${p}: both runs sent the same events in the same order`);
+    t.same(
+      values.slice(0, values.length / 2),
+      values.slice(values.length / 2),
+      `partition ${p}: both runs sent the same events in the same order`,
+    );
   }
 });
 

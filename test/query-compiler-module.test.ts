@@ -8,7 +8,10 @@ import { PROJECT_DIR, withDatabase } from './helpers/fixtures.js';
 import { compileQueryCompilerModule } from '../src/db/query-compiler-module.js';
 
 /** Runs one raw query in a fresh worker thread given `queryCompilerModule`; its outcome. */
-async function queryInWorker(databaseUrl: string, queryCompilerModule: object): Promise<{ ok: boolean; result?: number; error?: string }> {
+async function queryInWorker(
+  databaseUrl: string,
+  queryCompilerModule: object,
+): Promise<{ ok: boolean; result?: number; error?: string }> {
   const dist = (file: string) => path.join(PROJECT_DIR, 'dist', file);
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -45,7 +48,13 @@ t.test('a worker given the compiled query compiler runs its queries with it', as
 
   // A valid module without Prisma's exports: only a client that really takes the module it was
   // given fails with it. This is what shows the generated client's lookup is in place.
-  const empty = new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+  const empty = new (
+    globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }
+  ).WebAssembly.Module(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
   const poisoned = await queryInWorker(url, empty);
-  t.equal(poisoned.ok, false, `with a module lacking Prisma's exports the query fails (${poisoned.error?.slice(0, 120)})`);
+  t.equal(
+    poisoned.ok,
+    false,
+    `with a module lacking Prisma's exports the query fails (${poisoned.error?.slice(0, 120)})`,
+  );
 });

@@ -29,9 +29,14 @@ t.test('through Prisma, a repeated statement is prepared once on its connection 
   const prisma = createPrisma(await withDatabase(t), 1);
   t.teardown(() => prisma.$disconnect());
   for (let i = 0; i < 3; i++) await prisma.$queryRaw`SELECT ${i}::int + 1 AS n`;
-  const prepared = await prisma.$queryRaw<{ name: string; statement: string }[]>`SELECT name, statement FROM pg_prepared_statements ORDER BY statement`;
+  const prepared = await prisma.$queryRaw<
+    { name: string; statement: string }[]
+  >`SELECT name, statement FROM pg_prepared_statements ORDER BY statement`;
   const ours = prepared.filter((p) => p.statement.includes('::int + 1'));
   t.equal(ours.length, 1, 'one prepared statement for three runs');
   t.match(ours[0]?.name, /^zipbank_/, 'under its text-derived name');
-  t.ok(prepared.some((p) => p.statement.includes('pg_prepared_statements')), 'the listing query is itself prepared');
+  t.ok(
+    prepared.some((p) => p.statement.includes('pg_prepared_statements')),
+    'the listing query is itself prepared',
+  );
 });

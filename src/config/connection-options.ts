@@ -27,10 +27,23 @@ export interface Topics {
 }
 
 /** The two topics: flag, then CUSTOMERS_TOPIC / TRANSACTIONS_TOPIC, then the defaults. */
-export function readTopics(problems: Problems, flags: { 'customers-topic'?: string | undefined; 'transactions-topic'?: string | undefined }): Topics {
+export function readTopics(
+  problems: Problems,
+  flags: { 'customers-topic'?: string | undefined; 'transactions-topic'?: string | undefined },
+): Topics {
   return {
-    customersTopic: nonEmptyOption(problems, 'customers-topic', flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'), DEFAULTS.customersTopic),
-    transactionsTopic: nonEmptyOption(problems, 'transactions-topic', flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'), DEFAULTS.transactionsTopic),
+    customersTopic: nonEmptyOption(
+      problems,
+      'customers-topic',
+      flags['customers-topic'] ?? env('CUSTOMERS_TOPIC'),
+      DEFAULTS.customersTopic,
+    ),
+    transactionsTopic: nonEmptyOption(
+      problems,
+      'transactions-topic',
+      flags['transactions-topic'] ?? env('TRANSACTIONS_TOPIC'),
+      DEFAULTS.transactionsTopic,
+    ),
   };
 }
 
@@ -59,13 +72,24 @@ export function readKafka(problems: Problems, flags: KafkaFlags): KafkaConnectio
   return readKafkaConnection(problems, brokers, flags['kafka-config'] ?? env('KAFKA_CONFIG_FILE'));
 }
 
-export function readConnections(problems: Problems, flags: KafkaFlags & { 'database-url'?: string | undefined }): Connections {
-  return Object.freeze({ kafka: readKafka(problems, flags), databaseUrl: readDatabaseUrl(problems, flags['database-url']) });
+export function readConnections(
+  problems: Problems,
+  flags: KafkaFlags & { 'database-url'?: string | undefined },
+): Connections {
+  return Object.freeze({
+    kafka: readKafka(problems, flags),
+    databaseUrl: readDatabaseUrl(problems, flags['database-url']),
+  });
 }
 
 /** --database-url, else DATABASE_URL, else the content of the file DATABASE_URL_FILE names. */
 export function readDatabaseUrl(problems: Problems, flag: string | undefined): string {
-  const databaseUrl = nonEmptyOption(problems, 'database-url', flag ?? readSecret(problems, 'DATABASE_URL'), DEFAULTS.databaseUrl);
+  const databaseUrl = nonEmptyOption(
+    problems,
+    'database-url',
+    flag ?? readSecret(problems, 'DATABASE_URL'),
+    DEFAULTS.databaseUrl,
+  );
   try {
     splitDatabaseUrl(databaseUrl);
   } catch (err) {
@@ -86,7 +110,9 @@ export function readSecret(problems: Problems, variable: string): string | undef
   try {
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    problems.push(`${variable}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    problems.push(
+      `${variable}_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
     return undefined;
   }
 }

@@ -91,17 +91,32 @@ export const WORKER_TUNING_FLAGS = {
 
 type WorkerTuning = Pick<IngesterConfig, 'batchSize' | 'lingerMs' | 'branchesPerThread' | 'workerYoungMb'>;
 
-export function readWorkerTuning(problems: Problems, flags: { [name in keyof typeof WORKER_TUNING_FLAGS]?: string | undefined }): WorkerTuning {
+export function readWorkerTuning(
+  problems: Problems,
+  flags: { [name in keyof typeof WORKER_TUNING_FLAGS]?: string | undefined },
+): WorkerTuning {
   return {
-    batchSize: integerOption(problems, 'batch-size', flags['batch-size'] ?? env('BATCH_SIZE'), 2000, { min: 1, max: 50_000 }),
+    batchSize: integerOption(problems, 'batch-size', flags['batch-size'] ?? env('BATCH_SIZE'), 2000, {
+      min: 1,
+      max: 50_000,
+    }),
     lingerMs: integerOption(problems, 'linger-ms', flags['linger-ms'] ?? env('LINGER_MS'), 50, { min: 0, max: 60_000 }),
-    branchesPerThread: integerOption(problems, 'branches-per-thread', flags['branches-per-thread'] ?? env('BRANCHES_PER_THREAD'), 1, { min: 1, max: 64 }),
+    branchesPerThread: integerOption(
+      problems,
+      'branches-per-thread',
+      flags['branches-per-thread'] ?? env('BRANCHES_PER_THREAD'),
+      1,
+      { min: 1, max: 64 },
+    ),
     // V8's own default (48 MB, two 16 MB semi-spaces and room to promote) made the young
     // generation half of a busy worker's heap: 32 of its 60 MB. At 12 MB a scavenge comes every
     // 4 MB allocated; the batch in flight (2,000 records) still fits. Load tests saw no change in
     // CPU per record; CPU profiles put garbage collection at 20 % of a branch thread's busy time
     // against 14 % at 48 MB (README, Performance).
-    workerYoungMb: integerOption(problems, 'worker-young-mb', flags['worker-young-mb'] ?? env('WORKER_YOUNG_MB'), 12, { min: 3, max: 1_024 }),
+    workerYoungMb: integerOption(problems, 'worker-young-mb', flags['worker-young-mb'] ?? env('WORKER_YOUNG_MB'), 12, {
+      min: 3,
+      max: 1_024,
+    }),
   };
 }
 
@@ -131,27 +146,62 @@ export function loadConfig(argv: string[]): ConfigResult {
   problems.push(...parsed.problems);
   const { kafka, databaseUrl } = readConnections(problems, flags);
   const logLevel = (flags['log-level'] ?? env('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
   const config: IngesterConfig = {
     partitions: Object.freeze(parsed.partitions),
     autoPartitions,
     group: nonEmptyOption(problems, 'group', flags.group ?? env('KAFKA_GROUP'), 'zipbank-ingester'),
-    groupSessionTimeoutMs: integerOption(problems, 'group-session-timeout-ms', flags['group-session-timeout-ms'] ?? env('KAFKA_GROUP_SESSION_TIMEOUT_MS'), 10_000, { min: 6_000, max: 300_000 }),
+    groupSessionTimeoutMs: integerOption(
+      problems,
+      'group-session-timeout-ms',
+      flags['group-session-timeout-ms'] ?? env('KAFKA_GROUP_SESSION_TIMEOUT_MS'),
+      10_000,
+      { min: 6_000, max: 300_000 },
+    ),
     kafka,
     databaseUrl,
     ...readTopics(problems, flags),
     ...readWorkerTuning(problems, flags),
-    maxPayloadBytes: integerOption(problems, 'max-payload-bytes', flags['max-payload-bytes'] ?? env('MAX_PAYLOAD_BYTES'), 65_536, { min: 64, max: 10_485_760 }),
-    maxBatchBytes: integerOption(problems, 'max-batch-bytes', flags['max-batch-bytes'] ?? env('MAX_BATCH_BYTES'), 16_777_216, { min: 1_024, max: 268_435_456 }),
-    workerHeapMb: integerOption(problems, 'worker-heap-mb', flags['worker-heap-mb'] ?? env('WORKER_HEAP_MB'), 256, { min: 64, max: 16_384 }),
-    shutdownTimeoutMs: integerOption(problems, 'shutdown-timeout-ms', flags['shutdown-timeout-ms'] ?? env('SHUTDOWN_TIMEOUT_MS'), 30_000, { min: 1_000, max: 600_000 }),
+    maxPayloadBytes: integerOption(
+      problems,
+      'max-payload-bytes',
+      flags['max-payload-bytes'] ?? env('MAX_PAYLOAD_BYTES'),
+      65_536,
+      { min: 64, max: 10_485_760 },
+    ),
+    maxBatchBytes: integerOption(
+      problems,
+      'max-batch-bytes',
+      flags['max-batch-bytes'] ?? env('MAX_BATCH_BYTES'),
+      16_777_216,
+      { min: 1_024, max: 268_435_456 },
+    ),
+    workerHeapMb: integerOption(problems, 'worker-heap-mb', flags['worker-heap-mb'] ?? env('WORKER_HEAP_MB'), 256, {
+      min: 64,
+      max: 16_384,
+    }),
+    shutdownTimeoutMs: integerOption(
+      problems,
+      'shutdown-timeout-ms',
+      flags['shutdown-timeout-ms'] ?? env('SHUTDOWN_TIMEOUT_MS'),
+      30_000,
+      { min: 1_000, max: 600_000 },
+    ),
     metricsHost: nonEmptyOption(problems, 'metrics-host', flags['metrics-host'] ?? env('METRICS_HOST'), '0.0.0.0'),
-    metricsPort: integerOption(problems, 'metrics-port', flags['metrics-port'] ?? env('METRICS_PORT'), 9464, { min: 0, max: 65_535 }),
+    metricsPort: integerOption(problems, 'metrics-port', flags['metrics-port'] ?? env('METRICS_PORT'), 9464, {
+      min: 0,
+      max: 65_535,
+    }),
     logLevel,
   };
-  if (config.customersTopic === config.transactionsTopic) problems.push('customers-topic and transactions-topic must differ');
-  if (config.maxBatchBytes < config.maxPayloadBytes) problems.push(`max-batch-bytes (${config.maxBatchBytes}) must be at least max-payload-bytes (${config.maxPayloadBytes})`);
+  if (config.customersTopic === config.transactionsTopic)
+    problems.push('customers-topic and transactions-topic must differ');
+  if (config.maxBatchBytes < config.maxPayloadBytes)
+    problems.push(
+      `max-batch-bytes (${config.maxBatchBytes}) must be at least max-payload-bytes (${config.maxPayloadBytes})`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return { help: false, config: Object.freeze(config) };
 }

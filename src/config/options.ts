@@ -5,8 +5,13 @@ import { ConfigError, type Problems } from '../core/errors.js';
 
 export type { Problems };
 
-
-export function integerOption(problems: Problems, name: string, raw: string | undefined, fallback: number, range: { min: number; max?: number }): number {
+export function integerOption(
+  problems: Problems,
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  range: { min: number; max?: number },
+): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {

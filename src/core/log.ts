@@ -12,7 +12,19 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // A last guard: whatever object reaches a log line, these fields never show their value.
-      redact: { paths: ['databaseUrl', '*.databaseUrl', 'password', '*.password', '*.settings', 'config.kafka', '*["sasl.password"]', '*["ssl.key.password"]'], censor: '***' },
+      redact: {
+        paths: [
+          'databaseUrl',
+          '*.databaseUrl',
+          'password',
+          '*.password',
+          '*.settings',
+          'config.kafka',
+          '*["sasl.password"]',
+          '*["ssl.key.password"]',
+        ],
+        censor: '***',
+      },
     },
     pino.destination({ dest: 1, sync: true }),
   );

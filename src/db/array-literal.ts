@@ -22,7 +22,8 @@ const PLAIN_WORD = /^[a-z_]+$/;
 /** '{deposit,withdrawal}' for lower-case words only, such as enum-like codes. */
 export function wordArrayLiteral(values: readonly string[]): string {
   for (let i = 0; i < values.length; i++) {
-    if (!PLAIN_WORD.test(values[i]!) || values[i] === 'null') throw new TypeError(`array element ${i} (${JSON.stringify(values[i])}) is not a plain lower-case word`);
+    if (!PLAIN_WORD.test(values[i]!) || values[i] === 'null')
+      throw new TypeError(`array element ${i} (${JSON.stringify(values[i])}) is not a plain lower-case word`);
   }
   return `{${values.join(',')}}`;
 }

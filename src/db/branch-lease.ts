@@ -18,13 +18,21 @@ export interface Lease {
 /** Not retried: the branch has another owner now, so this worker stands by. */
 export class LeaseLostError extends IngesterError {
   constructor(lease: Lease) {
-    super(ERROR_CODES.LEASE_LOST, `branch ${lease.partition}: lease (epoch ${lease.epoch}) is no longer held by ${lease.owner}`);
+    super(
+      ERROR_CODES.LEASE_LOST,
+      `branch ${lease.partition}: lease (epoch ${lease.epoch}) is no longer held by ${lease.owner}`,
+    );
     this.name = 'LeaseLostError';
   }
 }
 
 /** Takes the branch when it is free, expired, or already ours; resolves null when another owner holds it. */
-export async function tryAcquire(prisma: PrismaClient, transactionsTopic: string, partition: number, owner: string): Promise<Lease | null> {
+export async function tryAcquire(
+  prisma: PrismaClient,
+  transactionsTopic: string,
+  partition: number,
+  owner: string,
+): Promise<Lease | null> {
   const rows = await prisma.$queryRaw<{ epoch: bigint }[]>`
     INSERT INTO branch_lease AS l (transactions_topic, "partition", owner, epoch, expires_at)
     VALUES (${transactionsTopic}, ${partition}, ${owner}, 1, now() + make_interval(secs => ${LEASE_TTL_SECONDS}))

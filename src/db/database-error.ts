@@ -32,7 +32,14 @@ export function sqlState(err: unknown): string | undefined {
 }
 
 /** Adapter error kinds that come without a SQLSTATE: they are all about the connection. */
-const CONNECTION_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TlsConnectionError', 'TooManyConnections', 'TransactionAlreadyClosed']);
+const CONNECTION_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TlsConnectionError',
+  'TooManyConnections',
+  'TransactionAlreadyClosed',
+]);
 
 /** SQLSTATEs that are about privileges or the schema rather than the records or the server. */
 const SCHEMA_STATES = new Set(['42P01', '42703', '42883', '42501', '42704', '3F000']);
@@ -60,7 +67,12 @@ export class DatabaseError extends IngesterError {
   readonly sqlstate: string | undefined;
 
   constructor(failure: DatabaseFailure, message: string, sqlstate: string | undefined, cause: unknown) {
-    const code = failure === 'data' ? ERROR_CODES.DATABASE_REJECTED : failure === 'schema' ? ERROR_CODES.DATABASE_SCHEMA : ERROR_CODES.DATABASE_UNAVAILABLE;
+    const code =
+      failure === 'data'
+        ? ERROR_CODES.DATABASE_REJECTED
+        : failure === 'schema'
+          ? ERROR_CODES.DATABASE_SCHEMA
+          : ERROR_CODES.DATABASE_UNAVAILABLE;
     // A schema problem is retried too: the branch pauses until an operator fixes it.
     super(code, message, { cause, canRetry: failure !== 'data' });
     this.name = 'DatabaseError';
@@ -84,15 +96,22 @@ export function describeDatabaseError(err: unknown, failure: DatabaseFailure = c
   const cause = adapterCause(err);
   let text: string;
   if (cause?.originalCode) text = `${cause.originalCode} ${cause.originalMessage ?? ''}`.trim();
-  else if (cause?.kind === 'DatabaseNotReachable') text = `cannot reach the database server at ${cause.host ?? '?'}:${cause.port ?? '?'}`;
-  else if (cause?.kind) text = `${cause.kind}${cause.message ?? cause.reason ? `: ${cause.message ?? cause.reason}` : ''}`;
+  else if (cause?.kind === 'DatabaseNotReachable')
+    text = `cannot reach the database server at ${cause.host ?? '?'}:${cause.port ?? '?'}`;
+  else if (cause?.kind)
+    text = `${cause.kind}${(cause.message ?? cause.reason) ? `: ${cause.message ?? cause.reason}` : ''}`;
   else text = lastLine(err instanceof Error ? err.message : String(err));
-  if (failure === 'schema') text += ' (the schema or the role\'s privileges do not match this build: run npm run db:migrate, or grant the ingester role its privileges)';
+  if (failure === 'schema')
+    text +=
+      " (the schema or the role's privileges do not match this build: run npm run db:migrate, or grant the ingester role its privileges)";
   return text;
 }
 
 /** Prisma prefixes its messages with the call site; the last non-empty line is the cause. */
 function lastLine(message: string): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? message;
 }

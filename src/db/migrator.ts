@@ -25,7 +25,12 @@ export async function loadMigrations(prismaDir: string): Promise<MigrationList> 
     migrationDirectories.push({ path: entry.name, migrationFile: { path: 'migration.sql', content } });
   }
   const lockfile = await readFile(path.join(baseDir, 'migration_lock.toml'), 'utf8').catch(() => null);
-  return { baseDir, lockfile: { path: 'migration_lock.toml', content: lockfile }, shadowDbInitScript: '', migrationDirectories };
+  return {
+    baseDir,
+    lockfile: { path: 'migration_lock.toml', content: lockfile },
+    shadowDbInitScript: '',
+    migrationDirectories,
+  };
 }
 
 /** Applies every migration not yet applied; resolves to the names of those it applied. */
@@ -33,9 +38,15 @@ export async function applyMigrations(databaseUrl: string, prismaDir = DEFAULT_P
   const { SchemaEngine } = await import('@prisma/schema-engine-wasm');
   const schemaPath = path.join(prismaDir, 'schema.prisma');
   const schema = await readFile(schemaPath, 'utf8');
-  const adapter = bindMigrationAwareSqlAdapterFactory(new WholeScriptPrismaPg({ connectionString: databaseUrl, allowExitOnIdle: true }));
+  const adapter = bindMigrationAwareSqlAdapterFactory(
+    new WholeScriptPrismaPg({ connectionString: databaseUrl, allowExitOnIdle: true }),
+  );
   const engineLog: string[] = [];
-  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, (line: string) => engineLog.push(line), adapter);
+  const engine = await SchemaEngine.new(
+    { datamodels: [[schemaPath, schema]] },
+    (line: string) => engineLog.push(line),
+    adapter,
+  );
   try {
     const migrationsList = await loadMigrations(prismaDir);
     const result = await engine.applyMigrations({ migrationsList, filters: { externalTables: [], externalEnums: [] } });

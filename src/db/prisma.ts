@@ -33,7 +33,12 @@ export const TRANSACTION_LIMITS = Object.freeze({ maxWait: 5_000, timeout: 15_00
 export function createPrisma(databaseUrl: string, connections = 2): PrismaClient {
   // The adapter hands the name to node-postgres, for which undefined means an unnamed statement.
   const statementNameGenerator = new StatementNames().nameOf as (query: SqlQuery) => string;
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: connections, ...POOL_LIMITS }, { statementNameGenerator }) });
+  return new PrismaClient({
+    adapter: new PrismaPg(
+      { connectionString: databaseUrl, max: connections, ...POOL_LIMITS },
+      { statementNameGenerator },
+    ),
+  });
 }
 
 export type { PrismaClient };

@@ -10,7 +10,8 @@ import { workerData } from 'node:worker_threads';
 const SHARED_MODULE_KEY = Symbol.for('zipbank.prisma.queryCompilerModule');
 /** The project's TypeScript libs (ES2022, Node) do not declare WebAssembly: the part used here. */
 export type CompiledModule = object;
-const Wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => CompiledModule } }).WebAssembly;
+const Wasm = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => CompiledModule } })
+  .WebAssembly;
 
 /** Prisma's own copy, the one the generated client would otherwise decode in every thread. */
 const PRISMA_WASM_BASE64 = '@prisma/client/runtime/query_compiler_fast_bg.postgresql.wasm-base64.mjs';

@@ -38,13 +38,20 @@ const OPERATOR_GRANTS: Record<string, string> = {
 const SEQUENCES = ['parked_transaction_id_seq', 'rejected_event_id_seq', 'offset_gap_id_seq'];
 
 /** Creates the roles when missing (LOGIN, password when given) and grants exactly the above. */
-export async function grantRoles(ownerUrl: string, names: RoleNames, passwords: Partial<Record<keyof RoleNames, string>>): Promise<void> {
+export async function grantRoles(
+  ownerUrl: string,
+  names: RoleNames,
+  passwords: Partial<Record<keyof RoleNames, string>>,
+): Promise<void> {
   const client = new pg.Client({ connectionString: ownerUrl });
   await client.connect();
   try {
     const [{ db }] = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows as [{ db: string }];
     await client.query('BEGIN');
-    for (const [kind, grants] of [['ingester', INGESTER_GRANTS], ['operator', OPERATOR_GRANTS]] as const) {
+    for (const [kind, grants] of [
+      ['ingester', INGESTER_GRANTS],
+      ['operator', OPERATOR_GRANTS],
+    ] as const) {
       const role = pg.escapeIdentifier(names[kind]);
       const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names[kind]])).rowCount;
       if (!exists) await client.query(`CREATE ROLE ${role} LOGIN`);
@@ -55,8 +62,11 @@ export async function grantRoles(ownerUrl: string, names: RoleNames, passwords: 
       await client.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
       // Start from nothing, so re-running after a change of these lists takes rights away too.
       await client.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`);
-      for (const [table, privileges] of Object.entries(grants)) await client.query(`GRANT ${privileges} ON ${pg.escapeIdentifier(table)} TO ${role}`);
-      await client.query(`GRANT USAGE ON SEQUENCE ${SEQUENCES.map((s) => pg.escapeIdentifier(s)).join(', ')} TO ${role}`);
+      for (const [table, privileges] of Object.entries(grants))
+        await client.query(`GRANT ${privileges} ON ${pg.escapeIdentifier(table)} TO ${role}`);
+      await client.query(
+        `GRANT USAGE ON SEQUENCE ${SEQUENCES.map((s) => pg.escapeIdentifier(s)).join(', ')} TO ${role}`,
+      );
     }
     await client.query('COMMIT');
   } catch (err) {

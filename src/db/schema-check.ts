@@ -19,7 +19,10 @@ const FATAL_STATES: Record<string, string> = {
 
 export async function migrationNames(prismaDir = DEFAULT_PRISMA_DIR): Promise<string[]> {
   const entries = await readdir(path.join(prismaDir, 'migrations'), { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -31,7 +34,10 @@ export async function checkSchema(databaseUrl: string, prismaDir = DEFAULT_PRISM
   const expected = await migrationNames(prismaDir);
   const prisma = createPrisma(databaseUrl, 1);
   const notMigrated = (why: string) =>
-    new IngesterError(ERROR_CODES.DATABASE_NOT_MIGRATED, `database ${redact(databaseUrl)} ${why}: run npm run db:migrate (in Kubernetes: the migrate Job)`);
+    new IngesterError(
+      ERROR_CODES.DATABASE_NOT_MIGRATED,
+      `database ${redact(databaseUrl)} ${why}: run npm run db:migrate (in Kubernetes: the migrate Job)`,
+    );
   try {
     let applied: string[];
     try {
@@ -44,16 +50,27 @@ export async function checkSchema(databaseUrl: string, prismaDir = DEFAULT_PRISM
       const cause = adapterCause(err);
       // A server whose certificate fails verification is not an outage to wait out.
       if (cause?.kind === 'TlsConnectionError') {
-        throw new IngesterError(ERROR_CODES.DATABASE_REFUSED, `database ${redact(databaseUrl)}: TLS verification of the server failed (${cause.reason ?? 'unknown reason'}): check sslrootcert and sslmode in DATABASE_URL`);
+        throw new IngesterError(
+          ERROR_CODES.DATABASE_REFUSED,
+          `database ${redact(databaseUrl)}: TLS verification of the server failed (${cause.reason ?? 'unknown reason'}): check sslrootcert and sslmode in DATABASE_URL`,
+        );
       }
-      if (state && FATAL_STATES[state]) throw new IngesterError(ERROR_CODES.DATABASE_REFUSED, `database ${redact(databaseUrl)}: ${adapterCause(err)?.originalMessage ?? state}: ${FATAL_STATES[state]}`);
+      if (state && FATAL_STATES[state])
+        throw new IngesterError(
+          ERROR_CODES.DATABASE_REFUSED,
+          `database ${redact(databaseUrl)}: ${adapterCause(err)?.originalMessage ?? state}: ${FATAL_STATES[state]}`,
+        );
       throw toDatabaseError(err);
     }
     const missing = expected.filter((name) => !applied.includes(name));
     const unknown = applied.filter((name) => !expected.includes(name));
-    if (missing.length > 0) throw notMigrated(`lacks ${missing.length} migration(s) of this build (${missing.join(', ')})`);
+    if (missing.length > 0)
+      throw notMigrated(`lacks ${missing.length} migration(s) of this build (${missing.join(', ')})`);
     if (unknown.length > 0) {
-      throw new IngesterError(ERROR_CODES.DATABASE_NOT_MIGRATED, `database ${redact(databaseUrl)} has migrations this build does not know (${unknown.join(', ')}): it was migrated by a newer version; run that version`);
+      throw new IngesterError(
+        ERROR_CODES.DATABASE_NOT_MIGRATED,
+        `database ${redact(databaseUrl)} has migrations this build does not know (${unknown.join(', ')}): it was migrated by a newer version; run that version`,
+      );
     }
   } finally {
     await prisma.$disconnect().catch(() => undefined);

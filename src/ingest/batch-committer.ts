@@ -10,7 +10,13 @@ import { ERROR_CODES } from '../core/errors.js';
 import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
 import { assembleBatch, type Batch, type RawRecord } from './batch.js';
-import { postableParkedOffsets, rejectParked, writeBatch, type BatchOutcome, type WriteOptions } from './batch-writer.js';
+import {
+  postableParkedOffsets,
+  rejectParked,
+  writeBatch,
+  type BatchOutcome,
+  type WriteOptions,
+} from './batch-writer.js';
 import { REJECT_REASONS } from './event-parser.js';
 
 /** Runs a database action until it succeeds or fails for good; undefined when stop was requested. */
@@ -61,7 +67,10 @@ export class BatchCommitter {
     if (first === STOPPED) return undefined;
     if (!(first instanceof DatabaseError)) return { ...first, refused: 0, extraWrites: 0 };
 
-    this.#log.warn({ records: records.length, sqlstate: first.sqlstate, err: first.message }, 'Postgres refused the batch; isolating the records it refuses');
+    this.#log.warn(
+      { records: records.length, sqlstate: first.sqlstate, err: first.message },
+      'Postgres refused the batch; isolating the records it refuses',
+    );
     const total = new Tally();
     // In the order of a whole write: the batch's customers, then the transactions parked for
     // them (older than any transaction of the batch), then the batch's transactions. Halving the
@@ -69,9 +78,13 @@ export class BatchCommitter {
     const customers = records.filter((r) => r.topic === this.#options.topics.customers);
     const transactions = records.filter((r) => r.topic !== this.#options.topics.customers);
     if (customers.length > 0 && (await this.#isolate(customers, true, total)) === STOPPED) return undefined;
-    if ((checkParked || total.outcome.customersCreated > 0) && (await this.#postParked(total)) === STOPPED) return undefined;
+    if ((checkParked || total.outcome.customersCreated > 0) && (await this.#postParked(total)) === STOPPED)
+      return undefined;
     if (transactions.length > 0 && (await this.#isolate(transactions, true, total)) === STOPPED) return undefined;
-    this.#log.warn({ refused: total.outcome.refused, extraWrites: total.outcome.extraWrites }, 'refused records quarantined as database_rejected, see table rejected_event');
+    this.#log.warn(
+      { refused: total.outcome.refused, extraWrites: total.outcome.extraWrites },
+      'refused records quarantined as database_rejected, see table rejected_event',
+    );
     return total.outcome;
   }
 
@@ -104,7 +117,13 @@ export class BatchCommitter {
     const batch: Batch = {
       customers: [],
       transactions: [],
-      rejected: [{ source: record, reason: REJECT_REASONS.DATABASE_REJECTED, detail: `Postgres refused the record: ${refusal.message}` }],
+      rejected: [
+        {
+          source: record,
+          reason: REJECT_REASONS.DATABASE_REJECTED,
+          detail: `Postgres refused the record: ${refusal.message}`,
+        },
+      ],
       nextOffsets: new Map([[record.topic, record.offset + 1]]),
       size: 1,
     };
@@ -116,7 +135,10 @@ export class BatchCommitter {
     if (written instanceof DatabaseError) throw written;
     total.add(written);
     total.refused++;
-    this.#log.error({ topic: record.topic, offset: record.offset, sqlstate: refusal.sqlstate, err: refusal.message }, 'record refused by Postgres, quarantined as database_rejected');
+    this.#log.error(
+      { topic: record.topic, offset: record.offset, sqlstate: refusal.sqlstate, err: refusal.message },
+      'record refused by Postgres, quarantined as database_rejected',
+    );
     return false;
   }
 
@@ -138,7 +160,9 @@ export class BatchCommitter {
    */
   async #isolateParked(total: Tally): Promise<undefined | typeof STOPPED> {
     const options = { ...this.#options.write, checkParked: true };
-    const offsets = await this.#attempt('list postable parked transactions', () => postableParkedOffsets(this.#prisma, options));
+    const offsets = await this.#attempt('list postable parked transactions', () =>
+      postableParkedOffsets(this.#prisma, options),
+    );
     if (offsets === undefined) return STOPPED;
     for (const offset of offsets) {
       const written = await this.#write(this.#assemble([]), true, offset);
@@ -148,17 +172,28 @@ export class BatchCommitter {
         total.add(written);
         continue;
       }
-      const quarantined = await this.#attempt('quarantine a parked transaction', () => rejectParked(this.#prisma, options, offset, written.message).then(() => true));
+      const quarantined = await this.#attempt('quarantine a parked transaction', () =>
+        rejectParked(this.#prisma, options, offset, written.message).then(() => true),
+      );
       if (quarantined === undefined) return STOPPED;
       total.refused++;
-      this.#log.error({ offset, sqlstate: written.sqlstate, err: written.message }, 'parked transaction refused by Postgres, quarantined as database_rejected');
+      this.#log.error(
+        { offset, sqlstate: written.sqlstate, err: written.message },
+        'parked transaction refused by Postgres, quarantined as database_rejected',
+      );
     }
   }
 
   /** One write, outages retried; a data refusal is returned rather than thrown. */
-  async #write(batch: Batch, checkParked: boolean, parkedOffset?: number): Promise<BatchOutcome | DatabaseError | typeof STOPPED> {
+  async #write(
+    batch: Batch,
+    checkParked: boolean,
+    parkedOffset?: number,
+  ): Promise<BatchOutcome | DatabaseError | typeof STOPPED> {
     try {
-      const outcome = await this.#attempt('write batch', () => writeBatch(this.#prisma, batch, { ...this.#options.write, checkParked, parkedOffset }));
+      const outcome = await this.#attempt('write batch', () =>
+        writeBatch(this.#prisma, batch, { ...this.#options.write, checkParked, parkedOffset }),
+      );
       return outcome ?? STOPPED;
     } catch (err) {
       if (err instanceof DatabaseError && err.code === ERROR_CODES.DATABASE_REJECTED) return err;
@@ -175,7 +210,16 @@ export class BatchCommitter {
 class Tally {
   writes = 0;
   refused = 0;
-  readonly #sum: BatchOutcome = { customersCreated: 0, posted: 0, alreadyPosted: 0, parked: 0, unparked: 0, rejected: 0, rejectedByReason: {}, stillParked: 0 };
+  readonly #sum: BatchOutcome = {
+    customersCreated: 0,
+    posted: 0,
+    alreadyPosted: 0,
+    parked: 0,
+    unparked: 0,
+    rejected: 0,
+    rejectedByReason: {},
+    stillParked: 0,
+  };
 
   add(o: BatchOutcome): void {
     const s = this.#sum;
@@ -185,7 +229,8 @@ class Tally {
     s.parked += o.parked;
     s.unparked += o.unparked;
     s.rejected += o.rejected;
-    for (const [reason, n] of Object.entries(o.rejectedByReason)) s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(o.rejectedByReason))
+      s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + n;
     // The last write's figure is the current one.
     s.stillParked = o.stillParked;
   }

@@ -10,7 +10,14 @@ import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-viola
 import { toDatabaseError } from '../db/database-error.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
-import { conflictDetail, sameCustomer, type Batch, type CustomerRecord, type RejectedRecord, type TransactionRecord } from './batch.js';
+import {
+  conflictDetail,
+  sameCustomer,
+  type Batch,
+  type CustomerRecord,
+  type RejectedRecord,
+  type TransactionRecord,
+} from './batch.js';
 import { REJECT_REASONS, type TransactionKind } from './event-parser.js';
 
 export interface BatchOutcome {
@@ -80,7 +87,8 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
   // both, and a failed statement changed nothing, so the batch is then written again with the
   // checks in the statement: duplicates skipped, transactions without a customer parked.
   if (batch.customers.length === 0 && !options.checkParked && options.replacesRejectedId === undefined) {
-    const write = (mode: LedgerMode) => writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options, mode);
+    const write = (mode: LedgerMode) =>
+      writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options, mode);
     let written: Awaited<ReturnType<typeof write>>;
     try {
       written = await write('optimistic');
@@ -98,13 +106,24 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       if (options.lease) await renew(tx, options.lease);
       if (options.replacesRejectedId !== undefined) {
         const removed = await tx.$executeRaw`DELETE FROM rejected_event WHERE id = ${options.replacesRejectedId}`;
-        if (removed !== 1) throw new IngesterError(ERROR_CODES.DATABASE_ERROR, `rejected record ${options.replacesRejectedId} does not exist (already re-driven?)`);
+        if (removed !== 1)
+          throw new IngesterError(
+            ERROR_CODES.DATABASE_ERROR,
+            `rejected record ${options.replacesRejectedId} does not exist (already re-driven?)`,
+          );
       }
       const rejected = [...batch.rejected];
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
       // Transactions parked earlier come first: they are older than anything in this batch.
       const unparked = options.checkParked ? await takeParkedWithCustomer(tx, options) : [];
-      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch.nextOffsets, options, 'checked');
+      const written = await writeRecords(
+        tx,
+        [...unparked, ...batch.transactions],
+        rejected,
+        batch.nextOffsets,
+        options,
+        'checked',
+      );
       return { customersCreated, unparked: unparked.length, ...written };
     },
     // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
@@ -139,11 +158,20 @@ async function insertCustomers(tx: Tx, customers: CustomerRecord[], rejected: Re
     const existing = await tx.$queryRaw<{ custid: bigint; fname: string; lname: string; created: number }[]>`
       SELECT custid, fname, lname, extract(epoch FROM created_at)::float8 AS created
         FROM customer WHERE custid = ANY(${repeats.map((c) => c.custid)}::bigint[])`;
-    const byId = new Map(existing.map((e) => [Number(e.custid), { custid: Number(e.custid), firstName: e.fname, lastName: e.lname, createdAt: Number(e.created) }]));
+    const byId = new Map(
+      existing.map((e) => [
+        Number(e.custid),
+        { custid: Number(e.custid), firstName: e.fname, lastName: e.lname, createdAt: Number(e.created) },
+      ]),
+    );
     for (const repeat of repeats) {
       const current = byId.get(repeat.custid);
       if (current && !sameCustomer(current, repeat)) {
-        rejected.push({ source: repeat.source, reason: REJECT_REASONS.CUSTOMER_CONFLICT, detail: conflictDetail(current, repeat) });
+        rejected.push({
+          source: repeat.source,
+          reason: REJECT_REASONS.CUSTOMER_CONFLICT,
+          detail: conflictDetail(current, repeat),
+        });
       }
     }
   }
@@ -156,8 +184,18 @@ async function insertCustomers(tx: Tx, customers: CustomerRecord[], rejected: Re
  * customer created by another branch is seen here on this branch's next batch.
  */
 async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<TransactionRecord[]> {
-  const onlyOffset = options.parkedOffset === undefined ? Prisma.empty : Prisma.sql`AND p.kafka_offset = ${options.parkedOffset}`;
-  const rows = await tx.$queryRaw<{ custid: bigint; kind: string; amount_cents: bigint; occurred: number; kafka_offset: bigint; kafka_ms: number | null }[]>`
+  const onlyOffset =
+    options.parkedOffset === undefined ? Prisma.empty : Prisma.sql`AND p.kafka_offset = ${options.parkedOffset}`;
+  const rows = await tx.$queryRaw<
+    {
+      custid: bigint;
+      kind: string;
+      amount_cents: bigint;
+      occurred: number;
+      kafka_offset: bigint;
+      kafka_ms: number | null;
+    }[]
+  >`
     DELETE FROM parked_transaction p USING customer c
      WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition} AND c.custid = p.custid ${onlyOffset}
     RETURNING p.custid, p.kind, p.amount_cents, extract(epoch FROM p.occurred_at)::float8 AS occurred, p.kafka_offset,
@@ -198,8 +236,11 @@ async function writeRecords(
   // Every row is from the branch's own transactions partition (re-drive included), so topic and
   // partition go once per statement, not per row.
   const topic = options.transactionsTopic;
-  const known = mode === 'optimistic' ? Prisma.sql`true` : Prisma.sql`EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)`;
-  const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; inserted: bigint; parked: bigint; still_parked: bigint }[]>`
+  const known =
+    mode === 'optimistic' ? Prisma.sql`true` : Prisma.sql`EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)`;
+  const [row] = await db.$queryRaw<
+    { held: bigint; posted: bigint; inserted: bigint; parked: bigint; still_parked: bigint }[]
+  >`
     WITH lease AS (${leaseCheck}), input AS (
       -- Unless assumed, one customer lookup per row decides between ledger and parking.
       SELECT i.*, ${known} AS known
@@ -274,11 +315,21 @@ async function writeRecords(
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
   const posted = Number(row?.posted ?? 0);
-  return { posted, alreadyPosted: posted - Number(row?.inserted ?? 0), parked: Number(row?.parked ?? 0), rejected: rejected.length, rejectedByReason, stillParked: Number(row?.still_parked ?? 0) };
+  return {
+    posted,
+    alreadyPosted: posted - Number(row?.inserted ?? 0),
+    parked: Number(row?.parked ?? 0),
+    rejected: rejected.length,
+    rejectedByReason,
+    stillParked: Number(row?.still_parked ?? 0),
+  };
 }
 
 /** Offsets of this branch's parked transactions whose customer exists now, oldest first. */
-export async function postableParkedOffsets(prisma: PrismaClient, options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>): Promise<number[]> {
+export async function postableParkedOffsets(
+  prisma: PrismaClient,
+  options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>,
+): Promise<number[]> {
   const rows = await prisma.$queryRaw<{ kafka_offset: bigint }[]>`
     SELECT p.kafka_offset FROM parked_transaction p JOIN customer c USING (custid)
      WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition}
@@ -290,7 +341,12 @@ export async function postableParkedOffsets(prisma: PrismaClient, options: Pick<
  * Moves a parked transaction that Postgres refuses to post into rejected_event (reason
  * database_rejected), its fields as JSON in place of the raw bytes, under the branch lease.
  */
-export async function rejectParked(prisma: PrismaClient, options: WriteOptions, offset: number, detail: string): Promise<void> {
+export async function rejectParked(
+  prisma: PrismaClient,
+  options: WriteOptions,
+  offset: number,
+  detail: string,
+): Promise<void> {
   try {
     await prisma.$transaction(async (tx) => {
       if (options.lease) await renew(tx, options.lease);
@@ -313,7 +369,11 @@ export async function rejectParked(prisma: PrismaClient, options: WriteOptions, 
 }
 
 /** Stored next offsets of this branch's partition, per topic. */
-export async function readOffsets(prisma: PrismaClient, topics: string[], partition: number): Promise<Map<string, number>> {
+export async function readOffsets(
+  prisma: PrismaClient,
+  topics: string[],
+  partition: number,
+): Promise<Map<string, number>> {
   const rows = await prisma.consumerOffset.findMany({ where: { topic: { in: topics }, partition } });
   return new Map(rows.map((r) => [r.topic, Number(r.nextOffset)]));
 }
@@ -325,11 +385,18 @@ export interface ParkedStats {
   waitingFor: number[];
 }
 
-export async function parkedStats(prisma: PrismaClient, options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>): Promise<ParkedStats> {
+export async function parkedStats(
+  prisma: PrismaClient,
+  options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>,
+): Promise<ParkedStats> {
   const [row] = await prisma.$queryRaw<{ n: bigint; oldest: number | null; waiting: bigint[] | null }[]>`
     SELECT count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest,
            (SELECT array_agg(custid) FROM (SELECT DISTINCT custid FROM parked_transaction
               WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition} ORDER BY custid LIMIT 10) w) AS waiting
       FROM parked_transaction WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition}`;
-  return { count: Number(row?.n ?? 0), oldestAgeSeconds: row?.oldest == null ? null : Math.round(Number(row.oldest)), waitingFor: (row?.waiting ?? []).map(Number) };
+  return {
+    count: Number(row?.n ?? 0),
+    oldestAgeSeconds: row?.oldest == null ? null : Math.round(Number(row.oldest)),
+    waitingFor: (row?.waiting ?? []).map(Number),
+  };
 }

@@ -63,7 +63,10 @@ export const MAX_EPOCH_SECONDS = 253_402_300_799;
 const MAX_AMOUNT_CENTS = 1_000_000_000_000;
 const MAX_NAME_LENGTH = 200;
 
-export function parseCustomer(value: Buffer | null | undefined, maxPayloadBytes: number): { ok: true; customer: Customer } | Rejection {
+export function parseCustomer(
+  value: Buffer | null | undefined,
+  maxPayloadBytes: number,
+): { ok: true; customer: Customer } | Rejection {
   const object = parseObject(value, maxPayloadBytes);
   if (!object.ok) return object;
   const fields = object.value;
@@ -75,19 +78,35 @@ export function parseCustomer(value: Buffer | null | undefined, maxPayloadBytes:
   if (!firstName.ok) return firstName;
   const lastName = personName(fields, 'lname');
   if (!lastName.ok) return lastName;
-  return { ok: true, customer: { custid: custid.value, createdAt: createdAt.value, firstName: firstName.value, lastName: lastName.value } };
+  return {
+    ok: true,
+    customer: {
+      custid: custid.value,
+      createdAt: createdAt.value,
+      firstName: firstName.value,
+      lastName: lastName.value,
+    },
+  };
 }
 
-export function parseTransaction(value: Buffer | null | undefined, maxPayloadBytes: number): { ok: true; transaction: Transaction } | Rejection {
+export function parseTransaction(
+  value: Buffer | null | undefined,
+  maxPayloadBytes: number,
+): { ok: true; transaction: Transaction } | Rejection {
   const object = parseObject(value, maxPayloadBytes);
   if (!object.ok) return object;
   const fields = object.value;
   const custid = customerId(fields);
   if (!custid.ok) return custid;
   if (!('type' in fields)) return reject('MISSING_FIELD', 'field "type" is missing');
-  if (typeof fields.type !== 'string') return reject('WRONG_TYPE', `field "type" must be a string, got ${describe(fields.type)}`);
+  if (typeof fields.type !== 'string')
+    return reject('WRONG_TYPE', `field "type" must be a string, got ${describe(fields.type)}`);
   const kind = KINDS[fields.type.trim().toLowerCase()];
-  if (!kind) return reject('UNKNOWN_TYPE', `type ${printable(JSON.stringify(fields.type), 100)} is neither a deposit (dep, D, deposit) nor a withdrawal (wth, W, withdrawal)`);
+  if (!kind)
+    return reject(
+      'UNKNOWN_TYPE',
+      `type ${printable(JSON.stringify(fields.type), 100)} is neither a deposit (dep, D, deposit) nor a withdrawal (wth, W, withdrawal)`,
+    );
   const amount = wholeNumber(fields, 'amt');
   if (!amount.ok) return amount;
   if (amount.value <= 0 || amount.value > MAX_AMOUNT_CENTS) {
@@ -95,7 +114,10 @@ export function parseTransaction(value: Buffer | null | undefined, maxPayloadByt
   }
   const occurredAt = epochSeconds(fields, 'date');
   if (!occurredAt.ok) return occurredAt;
-  return { ok: true, transaction: { custid: custid.value, kind, amountCents: amount.value, occurredAt: occurredAt.value } };
+  return {
+    ok: true,
+    transaction: { custid: custid.value, kind, amountCents: amount.value, occurredAt: occurredAt.value },
+  };
 }
 
 type Fields = Record<string, unknown>;
@@ -107,7 +129,8 @@ function reject(reason: keyof typeof REJECT_REASONS, detail: string): Rejection 
 
 function parseObject(value: Buffer | null | undefined, maxPayloadBytes: number): Parsed<Fields> {
   if (!value || value.length === 0) return reject('EMPTY_PAYLOAD', 'the record has no value');
-  if (value.length > maxPayloadBytes) return reject('PAYLOAD_TOO_LARGE', `the record is ${value.length} bytes, the limit is ${maxPayloadBytes}`);
+  if (value.length > maxPayloadBytes)
+    return reject('PAYLOAD_TOO_LARGE', `the record is ${value.length} bytes, the limit is ${maxPayloadBytes}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString('utf8'));
@@ -124,7 +147,8 @@ function parseObject(value: Buffer | null | undefined, maxPayloadBytes: number):
 function wholeNumber(fields: Fields, name: string): Parsed<number> {
   if (!(name in fields) || fields[name] === null) return reject('MISSING_FIELD', `field "${name}" is missing`);
   const value = fields[name];
-  if (typeof value !== 'number') return reject('WRONG_TYPE', `field "${name}" must be a number, got ${describe(value)}`);
+  if (typeof value !== 'number')
+    return reject('WRONG_TYPE', `field "${name}" must be a number, got ${describe(value)}`);
   if (!Number.isSafeInteger(value)) {
     const reason = name === 'amt' ? 'INVALID_AMOUNT' : name === 'custid' ? 'INVALID_CUSTID' : 'INVALID_DATE';
     return reject(reason, `field "${name}" must be a whole number, got ${value}`);
@@ -141,7 +165,10 @@ function customerId(fields: Fields): Parsed<number> {
 function epochSeconds(fields: Fields, name: string): Parsed<number> {
   const seconds = wholeNumber(fields, name);
   if (seconds.ok && (seconds.value < 0 || seconds.value > MAX_EPOCH_SECONDS)) {
-    return reject('INVALID_DATE', `field "${name}" must be epoch seconds between 0 and ${MAX_EPOCH_SECONDS}, got ${seconds.value}`);
+    return reject(
+      'INVALID_DATE',
+      `field "${name}" must be epoch seconds between 0 and ${MAX_EPOCH_SECONDS}, got ${seconds.value}`,
+    );
   }
   return seconds;
 }
@@ -149,7 +176,8 @@ function epochSeconds(fields: Fields, name: string): Parsed<number> {
 function personName(fields: Fields, name: string): Parsed<string> {
   if (!(name in fields) || fields[name] === null) return reject('MISSING_FIELD', `field "${name}" is missing`);
   const value = fields[name];
-  if (typeof value !== 'string') return reject('WRONG_TYPE', `field "${name}" must be a string, got ${describe(value)}`);
+  if (typeof value !== 'string')
+    return reject('WRONG_TYPE', `field "${name}" must be a string, got ${describe(value)}`);
   const trimmed = value.trim();
   // PostgreSQL text cannot hold NUL; an empty or huge name is a producer bug, not a customer.
   if (trimmed === '' || trimmed.length > MAX_NAME_LENGTH || trimmed.includes('\u0000')) {

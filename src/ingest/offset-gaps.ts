@@ -26,7 +26,11 @@ export interface Watermarks {
 }
 
 /** Pure: the gaps between the stored offsets and what the broker still holds. */
-export function findGaps(partition: number, stored: ReadonlyMap<string, number>, watermarks: ReadonlyMap<string, Watermarks>): OffsetGap[] {
+export function findGaps(
+  partition: number,
+  stored: ReadonlyMap<string, number>,
+  watermarks: ReadonlyMap<string, Watermarks>,
+): OffsetGap[] {
   const gaps: OffsetGap[] = [];
   for (const [topic, expectedOffset] of stored) {
     const marks = watermarks.get(topic);
@@ -45,7 +49,10 @@ export function describeGap(gap: OffsetGap): string {
 }
 
 /** Records gaps not recorded yet; resolves to whether each is accepted already. */
-export async function recordGaps(prisma: PrismaClient, gaps: OffsetGap[]): Promise<{ gap: OffsetGap; accepted: boolean }[]> {
+export async function recordGaps(
+  prisma: PrismaClient,
+  gaps: OffsetGap[],
+): Promise<{ gap: OffsetGap; accepted: boolean }[]> {
   const states = [];
   for (const gap of gaps) {
     const rows = await prisma.$queryRaw<{ accepted: boolean }[]>`
@@ -76,7 +83,10 @@ export interface GapRow {
   accepted_by: string | null;
 }
 
-export async function listGaps(prisma: PrismaClient, options: { partition?: number; openOnly: boolean }): Promise<GapRow[]> {
+export async function listGaps(
+  prisma: PrismaClient,
+  options: { partition?: number; openOnly: boolean },
+): Promise<GapRow[]> {
   return prisma.$queryRaw<GapRow[]>`
     SELECT id, topic, "partition", kind, expected_offset, first_available_offset, log_end_offset, detected_at, accepted_at, accepted_by
       FROM offset_gap
@@ -89,7 +99,12 @@ export async function listGaps(prisma: PrismaClient, options: { partition?: numb
  * Accepts a branch's open gaps (of the given topics): records who and when, and moves the stored
  * offset of a 'deleted' gap forward to the first record still available. One transaction.
  */
-export async function acceptGaps(prisma: PrismaClient, topics: string[], partition: number, acceptedBy: string): Promise<GapRow[]> {
+export async function acceptGaps(
+  prisma: PrismaClient,
+  topics: string[],
+  partition: number,
+  acceptedBy: string,
+): Promise<GapRow[]> {
   return prisma.$transaction(async (tx) => {
     const accepted = await tx.$queryRaw<GapRow[]>`
       UPDATE offset_gap SET accepted_at = now(), accepted_by = ${acceptedBy}

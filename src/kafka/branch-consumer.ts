@@ -72,19 +72,21 @@ export class BranchConsumer {
   }
 
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
-    const consumer = retainHandle(new Kafka.KafkaConsumer(
-      {
-        ...fetchTuning(options.pacing),
-        ...baseClientConfig(options.kafka, `zipbank-branch-${options.partition}`),
-        // librdkafka insists on a group id; nothing is committed to it (offsets live in Postgres).
-        'group.id': 'zipbank-ingester',
-        'enable.auto.commit': false,
-        'enable.auto.offset.store': false,
-        'enable.partition.eof': false,
-      },
-      // Never skip records silently: an offset out of range is an error the branch handles.
-      { 'auto.offset.reset': 'error' },
-    ));
+    const consumer = retainHandle(
+      new Kafka.KafkaConsumer(
+        {
+          ...fetchTuning(options.pacing),
+          ...baseClientConfig(options.kafka, `zipbank-branch-${options.partition}`),
+          // librdkafka insists on a group id; nothing is committed to it (offsets live in Postgres).
+          'group.id': 'zipbank-ingester',
+          'enable.auto.commit': false,
+          'enable.auto.offset.store': false,
+          'enable.partition.eof': false,
+        },
+        // Never skip records silently: an offset out of range is an error the branch handles.
+        { 'auto.offset.reset': 'error' },
+      ),
+    );
     // Short: the first failure is reported within seconds, and a stop waits for it no longer.
     await connectClient(consumer, options.kafka.brokers, 5_000);
     return new BranchConsumer(consumer, options);
@@ -94,7 +96,9 @@ export class BranchConsumer {
   assign(offsets: ReadonlyMap<string, number>): void {
     const { topics, partition } = this.#options;
     this.#carried = [];
-    this.#consumer.assign(topics.map((topic) => ({ topic, partition, offset: offsets.get(topic) ?? OFFSET_BEGINNING })));
+    this.#consumer.assign(
+      topics.map((topic) => ({ topic, partition, offset: offsets.get(topic) ?? OFFSET_BEGINNING })),
+    );
   }
 
   /**
@@ -105,9 +109,15 @@ export class BranchConsumer {
    * the log end it had now (or has nothing more to give). Resolves the offset waited for, or
    * undefined when there is no customers backlog (or its end cannot be read: nothing is paused).
    */
-  async assignCustomersFirst(offsets: ReadonlyMap<string, number>, topics: { customers: string; transactions: string }): Promise<number | undefined> {
+  async assignCustomersFirst(
+    offsets: ReadonlyMap<string, number>,
+    topics: { customers: string; transactions: string },
+  ): Promise<number | undefined> {
     // Asked before the assignment, so that the pause follows it at once, before any fetch.
-    const end = await this.watermarks(topics.customers).then((marks) => marks.high, () => undefined);
+    const end = await this.watermarks(topics.customers).then(
+      (marks) => marks.high,
+      () => undefined,
+    );
     this.assign(offsets);
     if (end === undefined || (offsets.get(topics.customers) ?? 0) >= end) return undefined;
     this.#consumer.pause([{ topic: topics.transactions, partition: this.#options.partition }]);
@@ -134,7 +144,14 @@ export class BranchConsumer {
   watermarks(topic: string, timeoutMs = 10_000): Promise<{ low: number; high: number }> {
     return new Promise((resolve, reject) => {
       this.#consumer.queryWatermarkOffsets(topic, this.#options.partition, timeoutMs, (err, offsets) => {
-        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_ERROR, `cannot read the offsets of ${topic}[${this.#options.partition}]: ${err.message}`, { cause: err, canRetry: true }));
+        if (err)
+          reject(
+            new IngesterError(
+              ERROR_CODES.KAFKA_ERROR,
+              `cannot read the offsets of ${topic}[${this.#options.partition}]: ${err.message}`,
+              { cause: err, canRetry: true },
+            ),
+          );
         else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
       });
     });
@@ -220,8 +237,24 @@ export class BranchConsumer {
     this.#consumer.setDefaultConsumeTimeout(waitMs);
     return new Promise((resolve, reject) => {
       this.#consumer.consume(max, (err, messages) => {
-        if (err) reject(new IngesterError(ERROR_CODES.KAFKA_ERROR, `consume failed: ${err.message}`, { cause: err, canRetry: true }));
-        else resolve(messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset, key: m.key as Buffer | null | undefined, value: m.value, timestamp: m.timestamp })));
+        if (err)
+          reject(
+            new IngesterError(ERROR_CODES.KAFKA_ERROR, `consume failed: ${err.message}`, {
+              cause: err,
+              canRetry: true,
+            }),
+          );
+        else
+          resolve(
+            messages.map((m) => ({
+              topic: m.topic,
+              partition: m.partition,
+              offset: m.offset,
+              key: m.key as Buffer | null | undefined,
+              value: m.value,
+              timestamp: m.timestamp,
+            })),
+          );
       });
     });
   }

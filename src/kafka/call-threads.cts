@@ -36,7 +36,9 @@ export function poolSize(value: string | undefined): number {
 /** True when ES modules load before the entry: the pool is then in use already. */
 function preloadsEsModules(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
   // NODE_OPTIONS may quote its options ("--import=file:///...").
-  return [...execArgv, nodeOptions ?? ''].some((options) => /(^|\s)["']?--(import|loader|experimental-loader)\b/.test(options));
+  return [...execArgv, nodeOptions ?? ''].some((options) =>
+    /(^|\s)["']?--(import|loader|experimental-loader)\b/.test(options),
+  );
 }
 
 /**

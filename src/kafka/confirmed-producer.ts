@@ -26,18 +26,24 @@ export class ConfirmedProducer {
   }
 
   /** `lingerMs`: how long librdkafka gathers records per partition before sending them (default 5). */
-  static async connect(brokersOrConnection: string | KafkaConnection, clientId: string, { lingerMs = 5 } = {}): Promise<ConfirmedProducer> {
+  static async connect(
+    brokersOrConnection: string | KafkaConnection,
+    clientId: string,
+    { lingerMs = 5 } = {},
+  ): Promise<ConfirmedProducer> {
     const kafka = kafkaConnection(brokersOrConnection);
     const brokers = kafka.brokers;
-    const producer = retainHandle(new Kafka.Producer({
-      ...baseClientConfig(kafka, clientId),
-      dr_cb: true,
-      // Idempotence: librdkafka's internal retries never write a record twice or out of order.
-      'enable.idempotence': true,
-      'linger.ms': lingerMs,
-      'batch.num.messages': 10_000,
-      'queue.buffering.max.messages': MAX_IN_FLIGHT * 2,
-    }));
+    const producer = retainHandle(
+      new Kafka.Producer({
+        ...baseClientConfig(kafka, clientId),
+        dr_cb: true,
+        // Idempotence: librdkafka's internal retries never write a record twice or out of order.
+        'enable.idempotence': true,
+        'linger.ms': lingerMs,
+        'batch.num.messages': 10_000,
+        'queue.buffering.max.messages': MAX_IN_FLIGHT * 2,
+      }),
+    );
     await connectClient(producer, brokers, 15_000);
     producer.setPollInterval(20);
     return new ConfirmedProducer(producer);
@@ -60,7 +66,11 @@ export class ConfirmedProducer {
         return;
       } catch (err) {
         if ((err as Kafka.LibrdKafkaError).code !== Kafka.CODES.ERRORS.ERR__QUEUE_FULL) {
-          throw new IngesterError(ERROR_CODES.PRODUCE_FAILED, `cannot produce to ${topic}[${partition}]: ${(err as Error).message}`, { cause: err });
+          throw new IngesterError(
+            ERROR_CODES.PRODUCE_FAILED,
+            `cannot produce to ${topic}[${partition}]: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
         await sleep(10);
       }
@@ -74,10 +84,17 @@ export class ConfirmedProducer {
       await new Promise<void>((resolve) => this.#producer.flush(1_000, () => resolve()));
     }
     if (this.#inFlight > 0) {
-      throw new IngesterError(ERROR_CODES.PRODUCE_FAILED, `${this.#inFlight} records still unconfirmed after ${timeoutMs} ms`, { canRetry: true });
+      throw new IngesterError(
+        ERROR_CODES.PRODUCE_FAILED,
+        `${this.#inFlight} records still unconfirmed after ${timeoutMs} ms`,
+        { canRetry: true },
+      );
     }
     if (this.#failures.length > 0) {
-      throw new IngesterError(ERROR_CODES.PRODUCE_FAILED, `${this.#failures.length} records were not stored, first error: ${this.#failures[0]}`);
+      throw new IngesterError(
+        ERROR_CODES.PRODUCE_FAILED,
+        `${this.#failures.length} records were not stored, first error: ${this.#failures[0]}`,
+      );
     }
   }
 

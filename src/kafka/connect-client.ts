@@ -20,7 +20,11 @@ export function failureCause(message: string): string {
     .replace(/\s*\(after \d+ms in state [^)]*\)\s*$/, '');
 }
 
-export function connectClient(client: Kafka.Client<never> | Kafka.KafkaConsumer | Kafka.Producer, brokers: string, timeoutMs: number): Promise<void> {
+export function connectClient(
+  client: Kafka.Client<never> | Kafka.KafkaConsumer | Kafka.Producer,
+  brokers: string,
+  timeoutMs: number,
+): Promise<void> {
   let cause: string | undefined;
   // Errors (3) and worse; FAIL is librdkafka's facility for a failed broker connection.
   const onLog = (event: LogEvent) => {
@@ -32,7 +36,14 @@ export function connectClient(client: Kafka.Client<never> | Kafka.KafkaConsumer 
     client.connect({ timeout: timeoutMs }, (err) => {
       emitter.removeListener('event.log', onLog);
       if (!err) resolve();
-      else reject(new IngesterError(ERROR_CODES.KAFKA_UNAVAILABLE, `cannot reach Kafka at ${brokers}: ${cause ?? err.message}`, { cause: err, canRetry: true }));
+      else
+        reject(
+          new IngesterError(
+            ERROR_CODES.KAFKA_UNAVAILABLE,
+            `cannot reach Kafka at ${brokers}: ${cause ?? err.message}`,
+            { cause: err, canRetry: true },
+          ),
+        );
     });
   });
 }

@@ -13,7 +13,12 @@ export interface TopicReport {
  * Idempotent. A topic with fewer partitions is reported, never widened silently: adding
  * partitions later would change which branch a key lands on.
  */
-export async function ensureTopics(brokers: string | KafkaConnection, topics: readonly string[], partitions: number, config: Record<string, string> = {}): Promise<TopicReport[]> {
+export async function ensureTopics(
+  brokers: string | KafkaConnection,
+  topics: readonly string[],
+  partitions: number,
+  config: Record<string, string> = {},
+): Promise<TopicReport[]> {
   const admin = await TopicAdmin.connect(brokers);
   try {
     const reports: TopicReport[] = [];
@@ -23,7 +28,10 @@ export async function ensureTopics(brokers: string | KafkaConnection, topics: re
       // Metadata can lag a fresh creation by a moment; creation already told us the count.
       const actual = created ? partitions : await admin.partitionCount(topic);
       if (actual === undefined) {
-        throw new IngesterError(ERROR_CODES.KAFKA_ERROR, `topic ${topic} exists according to the broker but has no metadata`);
+        throw new IngesterError(
+          ERROR_CODES.KAFKA_ERROR,
+          `topic ${topic} exists according to the broker but has no metadata`,
+        );
       }
       if (actual < partitions) tooSmall.push(`${topic} has ${actual} partitions, ${partitions} were asked for`);
       reports.push({ topic, partitions: actual, status: created ? 'created' : 'exists' });

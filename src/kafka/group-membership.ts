@@ -39,26 +39,37 @@ export class GroupMembership {
     this.#topic = topic;
   }
 
-  static async join(kafka: KafkaConnection, group: string, topic: string, sessionTimeoutMs: number, listener: MembershipListener): Promise<GroupMembership> {
-    const consumer = retainHandle(new Kafka.KafkaConsumer(
-      {
-        ...baseClientConfig(kafka, `zipbank-membership-${group}`),
-        'group.id': group,
-        'partition.assignment.strategy': 'cooperative-sticky',
-        'session.timeout.ms': sessionTimeoutMs,
-        'heartbeat.interval.ms': Math.max(500, Math.floor(sessionTimeoutMs / 5)),
-        'enable.auto.commit': false,
-        'enable.auto.offset.store': false,
-        // The binding assigns and unassigns incrementally itself; we only listen.
-        rebalance_cb: true,
-        // Nothing is read, but keep the prefetch minimal should a fetch start before the pause.
-        'queued.max.messages.kbytes': 64,
-      },
-      { 'auto.offset.reset': 'latest' },
-    ));
+  static async join(
+    kafka: KafkaConnection,
+    group: string,
+    topic: string,
+    sessionTimeoutMs: number,
+    listener: MembershipListener,
+  ): Promise<GroupMembership> {
+    const consumer = retainHandle(
+      new Kafka.KafkaConsumer(
+        {
+          ...baseClientConfig(kafka, `zipbank-membership-${group}`),
+          'group.id': group,
+          'partition.assignment.strategy': 'cooperative-sticky',
+          'session.timeout.ms': sessionTimeoutMs,
+          'heartbeat.interval.ms': Math.max(500, Math.floor(sessionTimeoutMs / 5)),
+          'enable.auto.commit': false,
+          'enable.auto.offset.store': false,
+          // The binding assigns and unassigns incrementally itself; we only listen.
+          rebalance_cb: true,
+          // Nothing is read, but keep the prefetch minimal should a fetch start before the pause.
+          'queued.max.messages.kbytes': 64,
+        },
+        { 'auto.offset.reset': 'latest' },
+      ),
+    );
     const membership = new GroupMembership(consumer, topic);
     consumer.on('rebalance', (err: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) => {
-      const partitions = assignment.filter((a) => a.topic === topic).map((a) => a.partition).sort((a, b) => a - b);
+      const partitions = assignment
+        .filter((a) => a.topic === topic)
+        .map((a) => a.partition)
+        .sort((a, b) => a - b);
       if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
         // Paused for good: this consumer only holds the assignment, the workers read. A pause
         // fails ("Erroneous state") when the assignment arrives while the consumer is closing;

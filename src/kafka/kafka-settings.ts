@@ -63,14 +63,24 @@ export function parseProperties(text: string): { settings: Record<string, string
 
 /** KAFKA_CFG_SASL_PASSWORD -> sasl.password; KAFKA_CFG_LOG__LEVEL -> log_level. */
 export function settingName(envName: string): string {
-  return envName.slice(ENV_PREFIX.length).toLowerCase().split('__').map((part) => part.replaceAll('_', '.')).join('_');
+  return envName
+    .slice(ENV_PREFIX.length)
+    .toLowerCase()
+    .split('__')
+    .map((part) => part.replaceAll('_', '.'))
+    .join('_');
 }
 
 /**
  * Reads the settings from the file and the environment, pushes every problem (unreadable file,
  * bad line, owned or unknown key, value librdkafka refuses) and resolves the connection.
  */
-export function readKafkaConnection(problems: Problems, brokers: string, configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): KafkaConnection {
+export function readKafkaConnection(
+  problems: Problems,
+  brokers: string,
+  configFile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KafkaConnection {
   const settings: Record<string, string> = {};
   if (configFile !== undefined) {
     try {
@@ -78,7 +88,9 @@ export function readKafkaConnection(problems: Problems, brokers: string, configF
       problems.push(...parsed.problems.map((p) => `kafka-config ${configFile}: ${p}`));
       Object.assign(settings, parsed.settings);
     } catch (err) {
-      problems.push(`kafka-config: cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      problems.push(
+        `kafka-config: cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   for (const [name, value] of Object.entries(env)) {

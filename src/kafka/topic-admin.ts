@@ -18,7 +18,10 @@ export class TopicAdmin {
     this.#admin = admin;
   }
 
-  static async connect(brokersOrConnection: string | KafkaConnection, connectTimeoutMs = TIMEOUT_MS): Promise<TopicAdmin> {
+  static async connect(
+    brokersOrConnection: string | KafkaConnection,
+    connectTimeoutMs = TIMEOUT_MS,
+  ): Promise<TopicAdmin> {
     const kafka = kafkaConnection(brokersOrConnection);
     const brokers = kafka.brokers;
     const config = baseClientConfig(kafka, 'zipbank-topic-admin');
@@ -32,7 +35,9 @@ export class TopicAdmin {
   /** Partition count of a topic, or undefined when it does not exist. */
   async partitionCount(topic: string): Promise<number | undefined> {
     const metadata = await new Promise<Kafka.Metadata>((resolve, reject) => {
-      this.#metadata.getMetadata({ timeout: TIMEOUT_MS }, (err, data) => (err ? reject(kafkaError('read metadata', err)) : resolve(data)));
+      this.#metadata.getMetadata({ timeout: TIMEOUT_MS }, (err, data) =>
+        err ? reject(kafkaError('read metadata', err)) : resolve(data),
+      );
     });
     const found = metadata.topics.find((t) => t.name === topic);
     return found && found.partitions.length > 0 ? found.partitions.length : undefined;
@@ -41,18 +46,24 @@ export class TopicAdmin {
   /** The offset the next record of a partition will get (its high watermark). */
   async highWatermark(topic: string, partition: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#metadata.queryWatermarkOffsets(topic, partition, TIMEOUT_MS, (err, offsets) => (err ? reject(kafkaError(`read offsets of ${topic}[${partition}]`, err)) : resolve(offsets.highOffset)));
+      this.#metadata.queryWatermarkOffsets(topic, partition, TIMEOUT_MS, (err, offsets) =>
+        err ? reject(kafkaError(`read offsets of ${topic}[${partition}]`, err)) : resolve(offsets.highOffset),
+      );
     });
   }
 
   /** Creates a topic; resolves false (not an error) when it exists already. */
   async createTopic(topic: string, partitions: number, config: Record<string, string> = {}): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.#admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1, config }, TIMEOUT_MS, (err) => {
-        if (!err) resolve(true);
-        else if (err.code === Kafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve(false);
-        else reject(kafkaError(`create topic ${topic}`, err));
-      });
+      this.#admin.createTopic(
+        { topic, num_partitions: partitions, replication_factor: 1, config },
+        TIMEOUT_MS,
+        (err) => {
+          if (!err) resolve(true);
+          else if (err.code === Kafka.CODES.ERRORS.ERR_TOPIC_ALREADY_EXISTS) resolve(false);
+          else reject(kafkaError(`create topic ${topic}`, err));
+        },
+      );
     });
   }
 
@@ -73,5 +84,8 @@ export class TopicAdmin {
 }
 
 function kafkaError(action: string, err: Kafka.LibrdKafkaError): IngesterError {
-  return new IngesterError(ERROR_CODES.KAFKA_ERROR, `Kafka could not ${action}: ${err.message}`, { cause: err, canRetry: Boolean(err.isRetriable) });
+  return new IngesterError(ERROR_CODES.KAFKA_ERROR, `Kafka could not ${action}: ${err.message}`, {
+    cause: err,
+    canRetry: Boolean(err.isRetriable),
+  });
 }

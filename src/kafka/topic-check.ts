@@ -12,7 +12,12 @@ import { formatPartitionList } from '../core/partition-list.js';
  * ('all': as many as the first topic has) has its partition on every topic; throws (canRetry
  * false) otherwise.
  */
-export async function checkBranchTopics(kafka: KafkaConnection, topics: readonly string[], branches: readonly number[] | 'all', connectTimeoutMs = 5_000): Promise<number> {
+export async function checkBranchTopics(
+  kafka: KafkaConnection,
+  topics: readonly string[],
+  branches: readonly number[] | 'all',
+  connectTimeoutMs = 5_000,
+): Promise<number> {
   const admin = await TopicAdmin.connect(kafka, connectTimeoutMs);
   const problems: string[] = [];
   let wanted = branches === 'all' ? undefined : branches;
@@ -27,11 +32,18 @@ export async function checkBranchTopics(kafka: KafkaConnection, topics: readonly
       wanted ??= Array.from({ length: count }, (_, i) => i);
       common = Math.min(common, count);
       const missing = wanted.filter((b) => b >= count);
-      if (missing.length > 0) problems.push(`topic ${topic} has ${count} partitions (branches 0-${count - 1}): no partition for branch ${formatPartitionList(missing)}`);
+      if (missing.length > 0)
+        problems.push(
+          `topic ${topic} has ${count} partitions (branches 0-${count - 1}): no partition for branch ${formatPartitionList(missing)}`,
+        );
     }
   } finally {
     await admin.close();
   }
-  if (problems.length > 0) throw new IngesterError(ERROR_CODES.KAFKA_TOPIC_MISMATCH, `${problems.join('; ')}: check --partitions and the topics`);
+  if (problems.length > 0)
+    throw new IngesterError(
+      ERROR_CODES.KAFKA_TOPIC_MISMATCH,
+      `${problems.join('; ')}: check --partitions and the topics`,
+    );
   return common;
 }

@@ -9,7 +9,13 @@ import { env } from '../core/env.js';
 import { integerOption, parseFlags, type Problems } from '../config/options.js';
 import { runMain } from '../core/run-main.js';
 import { ConfigError } from '../core/errors.js';
-import { customersOfBranch, LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, transactionsOfBranch, type LoadPlan } from './load/branch-load.js';
+import {
+  customersOfBranch,
+  LAB_MAX_AMOUNT_CENTS,
+  LAB_START_DATE,
+  transactionsOfBranch,
+  type LoadPlan,
+} from './load/branch-load.js';
 import { checkpoint } from './load/checkpoint.js';
 import { copyRows } from './load/copy-writer.js';
 import { IngesterProcess, PROJECT_DIR } from './load/ingester-process.js';
@@ -38,8 +44,15 @@ ${INGESTER_TUNING_HELP}`;
 
 runMain('bench', async () => {
   const flags = parseFlags(process.argv.slice(2), {
-    branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' }, 'naive-seconds': { type: 'string' },
-    seed: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' }, ...WORKER_TUNING_FLAGS,
+    branches: { type: 'string' },
+    customers: { type: 'string' },
+    transactions: { type: 'string' },
+    'naive-seconds': { type: 'string' },
+    seed: { type: 'string' },
+    runs: { type: 'string' },
+    keep: { type: 'boolean' },
+    help: { type: 'boolean' },
+    ...WORKER_TUNING_FLAGS,
   });
   if (flags.help) {
     process.stdout.write(HELP);
@@ -70,18 +83,59 @@ runMain('bench', async () => {
   const reportDir = path.join(PROJECT_DIR, 'reports');
   await mkdir(reportDir, { recursive: true });
   const undoKafka = await ensureLocalKafka();
-  const scratch = await createScratchEnvironment({ kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: plan.branches, runId, keep: Boolean(flags.keep) });
+  const scratch = await createScratchEnvironment({
+    kafka,
+    serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl,
+    partitions: plan.branches,
+    runId,
+    keep: Boolean(flags.keep),
+  });
   try {
     say(`producing ${plan.transactions} transactions and ${plan.customers} customers over ${plan.branches} branches`);
     if (ingesterArgs.length > 0) say(`ingester settings: ${ingesterArgs.join(' ')}`);
-    const summary = await runProducer(['--brokers', brokers, '--branches', String(plan.branches), '--customers', String(plan.customers), '--transactions', String(plan.transactions), '--seed', String(plan.seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic]);
+    const summary = await runProducer([
+      '--brokers',
+      brokers,
+      '--branches',
+      String(plan.branches),
+      '--customers',
+      String(plan.customers),
+      '--transactions',
+      String(plan.transactions),
+      '--seed',
+      String(plan.seed),
+      '--customers-topic',
+      scratch.customersTopic,
+      '--transactions-topic',
+      scratch.transactionsTopic,
+    ]);
 
     // The naive consumer once: one Postgres transaction per message, for at most --naive-seconds.
     const naiveUrl = await scratch.newDatabase('naive');
     await checkpoint(naiveUrl);
-    await runNaiveConsumer({ kafka, databaseUrl: naiveUrl, topic: scratch.customersTopic, kind: 'customers', branches: plan.branches, perBranch: summary.branches.map((b) => b.customers), timeBudgetMs: 3_600_000 });
-    const naiveRun = await runNaiveConsumer({ kafka, databaseUrl: naiveUrl, topic: scratch.transactionsTopic, kind: 'transactions', branches: plan.branches, perBranch: summary.branches.map((b) => b.transactions), timeBudgetMs: naiveSeconds * 1000 });
-    const naive = { rows: naiveRun.records, seconds: naiveRun.seconds, rowsPerSecond: naiveRun.records / naiveRun.seconds };
+    await runNaiveConsumer({
+      kafka,
+      databaseUrl: naiveUrl,
+      topic: scratch.customersTopic,
+      kind: 'customers',
+      branches: plan.branches,
+      perBranch: summary.branches.map((b) => b.customers),
+      timeBudgetMs: 3_600_000,
+    });
+    const naiveRun = await runNaiveConsumer({
+      kafka,
+      databaseUrl: naiveUrl,
+      topic: scratch.transactionsTopic,
+      kind: 'transactions',
+      branches: plan.branches,
+      perBranch: summary.branches.map((b) => b.transactions),
+      timeBudgetMs: naiveSeconds * 1000,
+    });
+    const naive = {
+      rows: naiveRun.records,
+      seconds: naiveRun.seconds,
+      rowsPerSecond: naiveRun.records / naiveRun.seconds,
+    };
     say(`naive: ${naive.rows} rows in ${naive.seconds.toFixed(2)} s = ${Math.round(naive.rowsPerSecond)} rows/s`);
 
     // COPY then the ingester, --runs times: each ratio is measured within one run, seconds apart,
@@ -89,9 +143,17 @@ runMain('bench', async () => {
     const measured: BenchRun[] = [];
     for (let run = 1; run <= runs; run++) {
       const copy = await measureCopy(scratch, plan, run);
-      say(`run ${run}: COPY ${plan.transactions} rows in ${copy.seconds.toFixed(2)} s = ${Math.round(copy.rowsPerSecond)} rows/s`);
-      const ingester = await measureIngester(scratch, plan, summary.branches, { run, ingesterArgs, logFile: path.join(reportDir, `${runId}-${run}-ingester.log`) });
-      say(`run ${run}: ingester ${plan.transactions} rows in ${ingester.seconds.toFixed(2)} s = ${Math.round(ingester.rowsPerSecond)} rows/s (after a ${ingester.startupSeconds.toFixed(1)} s start-up, ledger verified: ${ingester.verified})`);
+      say(
+        `run ${run}: COPY ${plan.transactions} rows in ${copy.seconds.toFixed(2)} s = ${Math.round(copy.rowsPerSecond)} rows/s`,
+      );
+      const ingester = await measureIngester(scratch, plan, summary.branches, {
+        run,
+        ingesterArgs,
+        logFile: path.join(reportDir, `${runId}-${run}-ingester.log`),
+      });
+      say(
+        `run ${run}: ingester ${plan.transactions} rows in ${ingester.seconds.toFixed(2)} s = ${Math.round(ingester.rowsPerSecond)} rows/s (after a ${ingester.startupSeconds.toFixed(1)} s start-up, ledger verified: ${ingester.verified})`,
+      );
       measured.push({ run, copy, ingester, ingesterToCopy: ingester.rowsPerSecond / copy.rowsPerSecond });
     }
 
@@ -131,26 +193,50 @@ interface BenchRun {
 async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: number) {
   const url = await scratch.newDatabase(`copy${run}`);
   await checkpoint(url);
-  await copyRows(url, 'customer', ['custid', 'fname', 'lname', 'created_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'], customerLines(plan, scratch.customersTopic));
+  await copyRows(
+    url,
+    'customer',
+    ['custid', 'fname', 'lname', 'created_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'],
+    customerLines(plan, scratch.customersTopic),
+  );
   let meter: CpuMeter | undefined;
   let cpu: CpuSplit | undefined;
-  const seconds = await copyRows(url, '"transaction"', ['custid', 'kind', 'amount_cents', 'occurred_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'], transactionLines(plan, scratch.transactionsTopic), {
-    start: async () => {
-      meter = await CpuMeter.start();
+  const seconds = await copyRows(
+    url,
+    '"transaction"',
+    ['custid', 'kind', 'amount_cents', 'occurred_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'],
+    transactionLines(plan, scratch.transactionsTopic),
+    {
+      start: async () => {
+        meter = await CpuMeter.start();
+      },
+      end: async () => {
+        cpu = await meter!.end(plan.transactions);
+      },
     },
-    end: async () => {
-      cpu = await meter!.end(plan.transactions);
-    },
-  });
+  );
   await scratch.dropDatabase(url);
   return { rows: plan.transactions, seconds, rowsPerSecond: plan.transactions / seconds, cpu: cpu! };
 }
 
 /** The ingester draining the whole backlog into a fresh database, timed from when every worker is connected. */
-async function measureIngester(scratch: ScratchEnvironment, plan: LoadPlan, produced: ProduceSummary['branches'], { run, ingesterArgs, logFile }: { run: number; ingesterArgs: string[]; logFile: string }) {
+async function measureIngester(
+  scratch: ScratchEnvironment,
+  plan: LoadPlan,
+  produced: ProduceSummary['branches'],
+  { run, ingesterArgs, logFile }: { run: number; ingesterArgs: string[]; logFile: string },
+) {
   const url = await scratch.newDatabase(`ingester${run}`);
   await checkpoint(url);
-  const ingester = new IngesterProcess({ partitions: `0-${plan.branches - 1}`, brokers: scratch.kafka.brokers, databaseUrl: url, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: ingesterArgs, logFile });
+  const ingester = new IngesterProcess({
+    partitions: `0-${plan.branches - 1}`,
+    brokers: scratch.kafka.brokers,
+    databaseUrl: url,
+    customersTopic: scratch.customersTopic,
+    transactionsTopic: scratch.transactionsTopic,
+    extraArgs: ingesterArgs,
+    logFile,
+  });
   const spawned = Date.now();
   const db = new pg.Client({ connectionString: url });
   try {
@@ -195,26 +281,78 @@ type BenchResult = {
   machine: ReturnType<typeof machine>;
   naive: { rows: number; seconds: number; rowsPerSecond: number };
   runs: BenchRun[];
-  median: { copyRowsPerSecond: number; ingesterRowsPerSecond: number; ingesterRowsPerSecondWithStartup: number; ingesterToCopy: number; ingesterToNaive: number };
+  median: {
+    copyRowsPerSecond: number;
+    ingesterRowsPerSecond: number;
+    ingesterRowsPerSecondWithStartup: number;
+    ingesterToCopy: number;
+    ingesterToNaive: number;
+  };
 };
 
 function printTable(r: BenchResult, reportPath: string): void {
-  const cols = ['run', 'COPY rows/s', 'ingester rows/s', 'with start-up', 'ingester/COPY', 'CPU µs/row: ingester', 'postgres', 'kafka', 'other', 'machine busy'];
+  const cols = [
+    'run',
+    'COPY rows/s',
+    'ingester rows/s',
+    'with start-up',
+    'ingester/COPY',
+    'CPU µs/row: ingester',
+    'postgres',
+    'kafka',
+    'other',
+    'machine busy',
+  ];
   const w = [6, 11, 15, 13, 13, 20, 8, 6, 6, 12];
-  const line = (cells: (string | number)[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]!) : String(c).padStart(w[i]!))).join(' ');
+  const line = (cells: (string | number)[]) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]!) : String(c).padStart(w[i]!))).join(' ');
   const out = [line(cols)];
   for (const run of r.runs) {
     const us = run.ingester.cpu.microsecondsPerRecord;
-    out.push(line([run.run, Math.round(run.copy.rowsPerSecond), Math.round(run.ingester.rowsPerSecond), Math.round(run.ingester.rowsPerSecondWithStartup), run.ingesterToCopy.toFixed(2), us.ingester.toFixed(1), us.postgres.toFixed(1), us.kafka.toFixed(1), us.other.toFixed(1), `${Math.round(run.ingester.cpu.machineBusyShare * 100)}%`]));
+    out.push(
+      line([
+        run.run,
+        Math.round(run.copy.rowsPerSecond),
+        Math.round(run.ingester.rowsPerSecond),
+        Math.round(run.ingester.rowsPerSecondWithStartup),
+        run.ingesterToCopy.toFixed(2),
+        us.ingester.toFixed(1),
+        us.postgres.toFixed(1),
+        us.kafka.toFixed(1),
+        us.other.toFixed(1),
+        `${Math.round(run.ingester.cpu.machineBusyShare * 100)}%`,
+      ]),
+    );
   }
   const m = r.median;
-  out.push(line(['median', Math.round(m.copyRowsPerSecond), Math.round(m.ingesterRowsPerSecond), Math.round(m.ingesterRowsPerSecondWithStartup), m.ingesterToCopy.toFixed(2), '', '', '', '', '']));
+  out.push(
+    line([
+      'median',
+      Math.round(m.copyRowsPerSecond),
+      Math.round(m.ingesterRowsPerSecond),
+      Math.round(m.ingesterRowsPerSecondWithStartup),
+      m.ingesterToCopy.toFixed(2),
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]),
+  );
   out.push('');
-  out.push(`COPY, per row: ${r.runs.map((run) => `${run.copy.cpu.microsecondsPerRecord.postgres.toFixed(1)} µs of Postgres CPU`).join(', ')}`);
-  out.push(`naive: ${r.naive.rows} rows in ${r.naive.seconds.toFixed(2)} s = ${Math.round(r.naive.rowsPerSecond)} rows/s`);
-  out.push(`ingester/COPY = ${m.ingesterToCopy.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.ingesterToCopy.toFixed(2)).join(', ')})   ingester/naive = ${m.ingesterToNaive.toFixed(1)}`);
+  out.push(
+    `COPY, per row: ${r.runs.map((run) => `${run.copy.cpu.microsecondsPerRecord.postgres.toFixed(1)} µs of Postgres CPU`).join(', ')}`,
+  );
+  out.push(
+    `naive: ${r.naive.rows} rows in ${r.naive.seconds.toFixed(2)} s = ${Math.round(r.naive.rowsPerSecond)} rows/s`,
+  );
+  out.push(
+    `ingester/COPY = ${m.ingesterToCopy.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.ingesterToCopy.toFixed(2)).join(', ')})   ingester/naive = ${m.ingesterToNaive.toFixed(1)}`,
+  );
   out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel ?? 'unknown CPU'}, ${r.machine.memoryGB} GB`);
-  out.push(`ingester settings: ${r.settings.ingesterArgs.length > 0 ? r.settings.ingesterArgs.join(' ') : "the ingester's defaults"}`);
+  out.push(
+    `ingester settings: ${r.settings.ingesterArgs.length > 0 ? r.settings.ingesterArgs.join(' ') : "the ingester's defaults"}`,
+  );
   out.push(`report: ${reportPath}`, '');
   process.stdout.write(out.join('\n'));
 }
@@ -226,13 +364,22 @@ function median(values: number[]): number {
 }
 
 function machine() {
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString().slice(0, 10) };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString().slice(0, 10),
+  };
 }
 
 function* customerLines(plan: LoadPlan, topic: string): Generator<string> {
   for (let branch = 0; branch < plan.branches; branch++) {
     let offset = 0;
-    for (const c of customersOfBranch(plan, branch)) yield [c.custid, c.fname, c.lname, new Date(c.createdate * 1000).toISOString(), topic, branch, offset++].join('\t');
+    for (const c of customersOfBranch(plan, branch))
+      yield [c.custid, c.fname, c.lname, new Date(c.createdate * 1000).toISOString(), topic, branch, offset++].join(
+        '\t',
+      );
   }
 }
 
@@ -240,7 +387,15 @@ function* transactionLines(plan: LoadPlan, topic: string): Generator<string> {
   for (let branch = 0; branch < plan.branches; branch++) {
     let offset = 0;
     for (const t of transactionsOfBranch(plan, branch)) {
-      yield [t.custid, t.type === 'dep' ? 'deposit' : 'withdrawal', t.amt, new Date(t.date * 1000).toISOString(), topic, branch, offset++].join('\t');
+      yield [
+        t.custid,
+        t.type === 'dep' ? 'deposit' : 'withdrawal',
+        t.amt,
+        new Date(t.date * 1000).toISOString(),
+        topic,
+        branch,
+        offset++,
+      ].join('\t');
     }
   }
 }

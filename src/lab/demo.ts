@@ -20,14 +20,21 @@ import { redact } from '../db/database-url.js';
 const BRANCHES = 8;
 
 runMain('demo', async () => {
-  const flags = parseFlags(process.argv.slice(2), { customers: { type: 'string' }, transactions: { type: 'string' }, help: { type: 'boolean' } });
+  const flags = parseFlags(process.argv.slice(2), {
+    customers: { type: 'string' },
+    transactions: { type: 'string' },
+    help: { type: 'boolean' },
+  });
   if (flags.help) {
     process.stdout.write('Usage: npm run demo -- [--customers 800] [--transactions 40000]\n');
     return 0;
   }
   const problems: Problems = [];
   const customers = integerOption(problems, 'customers', flags.customers, 800, { min: BRANCHES, max: 10_000_000 });
-  const transactions = integerOption(problems, 'transactions', flags.transactions, 40_000, { min: 1, max: 100_000_000 });
+  const transactions = integerOption(problems, 'transactions', flags.transactions, 40_000, {
+    min: 1,
+    max: 100_000_000,
+  });
   const kafka = readKafka(problems, {});
   if (problems.length > 0) throw new ConfigError(problems);
   const brokers = kafka.brokers;
@@ -48,7 +55,14 @@ runMain('demo', async () => {
     await mkdir(path.join(PROJECT_DIR, 'reports'), { recursive: true });
     const logFile = path.join(PROJECT_DIR, 'reports', 'demo-supervisor.log');
     say(`starting the supervisor for branches 0-${BRANCHES - 1}; its JSON log goes to ${logFile}`);
-    supervisor = new IngesterProcess({ partitions: `0-${BRANCHES - 1}`, brokers, databaseUrl, customersTopic, transactionsTopic, logFile });
+    supervisor = new IngesterProcess({
+      partitions: `0-${BRANCHES - 1}`,
+      brokers,
+      databaseUrl,
+      customersTopic,
+      transactionsTopic,
+      logFile,
+    });
 
     // Whatever earlier runs left on the topics is ingested first; this run's records are then
     // exactly those from these offsets on, with customer ids no earlier run used.
@@ -57,9 +71,22 @@ runMain('demo', async () => {
     const { rows } = await db.query<{ next: string }>('SELECT coalesce(max(custid), 0) + 1 AS next FROM customer');
     const firstCustid = Number(rows[0]!.next);
 
-    say(`producing ${customers} customers and ${transactions} transactions over ${BRANCHES} branches (custid ${firstCustid} on)`);
+    say(
+      `producing ${customers} customers and ${transactions} transactions over ${BRANCHES} branches (custid ${firstCustid} on)`,
+    );
     const started = Date.now();
-    const expected = await runProducer(['--branches', String(BRANCHES), '--customers', String(customers), '--transactions', String(transactions), '--first-custid', String(firstCustid), '--seed', String(firstCustid)]);
+    const expected = await runProducer([
+      '--branches',
+      String(BRANCHES),
+      '--customers',
+      String(customers),
+      '--transactions',
+      String(transactions),
+      '--first-custid',
+      String(firstCustid),
+      '--seed',
+      String(firstCustid),
+    ]);
 
     say('waiting until every transaction is in Postgres');
     const deadline = Date.now() + 300_000;
@@ -73,10 +100,14 @@ runMain('demo', async () => {
     printTable(table, expected.branches, seconds);
     const mismatches = expected.branches.filter((e) => {
       const got = table.find((r) => r.branch === e.branch);
-      return !got || got.transactions !== e.transactions || got.customers !== e.customers || got.netCents !== e.netCents;
+      return (
+        !got || got.transactions !== e.transactions || got.customers !== e.customers || got.netCents !== e.netCents
+      );
     });
     if (mismatches.length > 0) {
-      say(`MISMATCH on branches ${mismatches.map((m) => m.branch).join(', ')}: Postgres does not hold exactly what was produced`);
+      say(
+        `MISMATCH on branches ${mismatches.map((m) => m.branch).join(', ')}: Postgres does not hold exactly what was produced`,
+      );
       return 1;
     }
     say(`every produced record is in Postgres exactly once (${transactions} transactions, ${customers} customers)`);
@@ -105,7 +136,12 @@ interface BranchRow {
 }
 
 /** Waits until the stored offsets reach the topics' ends; returns those ends, per topic and branch. */
-async function waitUntilCaughtUp(db: pg.Client, kafka: KafkaConnection, topics: string[], supervisor: IngesterProcess): Promise<Record<string, number[]>> {
+async function waitUntilCaughtUp(
+  db: pg.Client,
+  kafka: KafkaConnection,
+  topics: string[],
+  supervisor: IngesterProcess,
+): Promise<Record<string, number[]>> {
   const admin = await TopicAdmin.connect(kafka);
   try {
     const ends: Record<string, number[]> = {};
@@ -114,9 +150,16 @@ async function waitUntilCaughtUp(db: pg.Client, kafka: KafkaConnection, topics: 
       for (let p = 0; p < BRANCHES; p++) ends[topic]!.push(await admin.highWatermark(topic, p));
     }
     const behind = async () => {
-      const { rows } = await db.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, "partition", next_offset FROM consumer_offset WHERE topic = ANY($1)', [topics]);
-      const stored = (topic: string, p: number) => Number(rows.find((r) => r.topic === topic && r.partition === p)?.next_offset ?? 0);
-      return topics.reduce((n, topic) => n + ends[topic]!.reduce((m, end, p) => m + Math.max(0, end - stored(topic, p)), 0), 0);
+      const { rows } = await db.query<{ topic: string; partition: number; next_offset: string }>(
+        'SELECT topic, "partition", next_offset FROM consumer_offset WHERE topic = ANY($1)',
+        [topics],
+      );
+      const stored = (topic: string, p: number) =>
+        Number(rows.find((r) => r.topic === topic && r.partition === p)?.next_offset ?? 0);
+      return topics.reduce(
+        (n, topic) => n + ends[topic]!.reduce((m, end, p) => m + Math.max(0, end - stored(topic, p)), 0),
+        0,
+      );
     };
     let left = await behind();
     if (left > 0) say(`ingesting ${left} records left on the topics by earlier runs first`);
@@ -133,7 +176,14 @@ async function waitUntilCaughtUp(db: pg.Client, kafka: KafkaConnection, topics: 
 
 async function branchTable(db: pg.Client, startOffsets: Record<string, number[]>): Promise<BranchRow[]> {
   const [customersTopic, transactionsTopic] = Object.keys(startOffsets) as [string, string];
-  const { rows } = await db.query<{ branch: number; customers: string; transactions: string; parked: string; rejected: string; net: string }>(
+  const { rows } = await db.query<{
+    branch: number;
+    customers: string;
+    transactions: string;
+    parked: string;
+    rejected: string;
+    net: string;
+  }>(
     `SELECT b.branch,
             (SELECT count(*) FROM customer c WHERE c.kafka_topic = $1 AND c.kafka_partition = b.branch AND c.kafka_offset >= ($3::bigint[])[b.branch + 1]) AS customers,
             (SELECT count(*) FROM "transaction" t WHERE t.kafka_topic = $2 AND t.kafka_partition = b.branch AND t.kafka_offset >= ($4::bigint[])[b.branch + 1]) AS transactions,
@@ -145,7 +195,14 @@ async function branchTable(db: pg.Client, startOffsets: Record<string, number[]>
        FROM generate_series(0, $5::int - 1) AS b(branch) ORDER BY 1`,
     [customersTopic, transactionsTopic, startOffsets[customersTopic], startOffsets[transactionsTopic], BRANCHES],
   );
-  return rows.map((r) => ({ branch: r.branch, customers: Number(r.customers), transactions: Number(r.transactions), parked: Number(r.parked), rejected: Number(r.rejected), netCents: Number(r.net) }));
+  return rows.map((r) => ({
+    branch: r.branch,
+    customers: Number(r.customers),
+    transactions: Number(r.transactions),
+    parked: Number(r.parked),
+    rejected: Number(r.rejected),
+    netCents: Number(r.net),
+  }));
 }
 
 function printTable(rows: BranchRow[], expected: { branch: number; netCents: number }[], seconds: number): void {
@@ -156,7 +213,9 @@ function printTable(rows: BranchRow[], expected: { branch: number; netCents: num
   const total = { customers: 0, transactions: 0, parked: 0, rejected: 0, net: 0, expected: 0 };
   for (const r of rows) {
     const exp = expected.find((e) => e.branch === r.branch)?.netCents ?? 0;
-    process.stdout.write(`${line([String(r.branch), String(r.customers), String(r.transactions), String(r.parked), String(r.rejected), (r.netCents / 100).toFixed(2), (exp / 100).toFixed(2), String(Math.round(r.transactions / seconds))])}\n`);
+    process.stdout.write(
+      `${line([String(r.branch), String(r.customers), String(r.transactions), String(r.parked), String(r.rejected), (r.netCents / 100).toFixed(2), (exp / 100).toFixed(2), String(Math.round(r.transactions / seconds))])}\n`,
+    );
     total.customers += r.customers;
     total.transactions += r.transactions;
     total.parked += r.parked;
@@ -164,8 +223,12 @@ function printTable(rows: BranchRow[], expected: { branch: number; netCents: num
     total.net += r.netCents;
     total.expected += exp;
   }
-  process.stdout.write(`${line(['total', String(total.customers), String(total.transactions), String(total.parked), String(total.rejected), (total.net / 100).toFixed(2), (total.expected / 100).toFixed(2), String(Math.round(total.transactions / seconds))])}\n`);
-  process.stdout.write(`(tx/s: transactions over the ${seconds.toFixed(1)} s from the first produced record to the last one in Postgres)\n`);
+  process.stdout.write(
+    `${line(['total', String(total.customers), String(total.transactions), String(total.parked), String(total.rejected), (total.net / 100).toFixed(2), (total.expected / 100).toFixed(2), String(Math.round(total.transactions / seconds))])}\n`,
+  );
+  process.stdout.write(
+    `(tx/s: transactions over the ${seconds.toFixed(1)} s from the first produced record to the last one in Postgres)\n`,
+  );
 }
 
 function say(text: string): void {

@@ -14,7 +14,14 @@ import { IngesterGroup, IngesterProcess, PROJECT_DIR } from './load/ingester-pro
 import { ensureLocalKafka, runProducer, type ProduceSummary } from './load/local-services.js';
 import { checkpoint } from './load/checkpoint.js';
 import { createScratchEnvironment } from './load/scratch-environment.js';
-import { committedPerBranch, latency, latencyOverTime, otherConnections, verifyLedger, type Verification } from './load/ledger-check.js';
+import {
+  committedPerBranch,
+  latency,
+  latencyOverTime,
+  otherConnections,
+  verifyLedger,
+  type Verification,
+} from './load/ledger-check.js';
 import { Progress } from './load/progress.js';
 import { renderChartSvg } from './load/svg-chart.js';
 import os from 'node:os';
@@ -62,9 +69,20 @@ interface Sample {
 
 runMain('load-test', async () => {
   const flags = parseFlags(process.argv.slice(2), {
-    mode: { type: 'string' }, branches: { type: 'string' }, customers: { type: 'string' }, transactions: { type: 'string' },
-    rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, ...WORKER_TUNING_FLAGS, supervisors: { type: 'string' }, 'skip-baseline': { type: 'boolean' },
-    seed: { type: 'string' }, keep: { type: 'boolean' }, 'report-dir': { type: 'string' }, help: { type: 'boolean' },
+    mode: { type: 'string' },
+    branches: { type: 'string' },
+    customers: { type: 'string' },
+    transactions: { type: 'string' },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    ...WORKER_TUNING_FLAGS,
+    supervisors: { type: 'string' },
+    'skip-baseline': { type: 'boolean' },
+    seed: { type: 'string' },
+    keep: { type: 'boolean' },
+    'report-dir': { type: 'string' },
+    help: { type: 'boolean' },
   });
   if (flags.help) {
     process.stdout.write(HELP);
@@ -78,7 +96,10 @@ runMain('load-test', async () => {
   const rate = integerOption(problems, 'rate', flags.rate, 2000, { min: 1, max: 10_000_000 });
   const warmup = integerOption(problems, 'warmup', flags.warmup, 10, { min: 0, max: 3600 });
   const duration = integerOption(problems, 'duration', flags.duration, 60, { min: 1, max: 86_400 });
-  const transactions = mode === 'live' ? rate * duration : integerOption(problems, 'transactions', flags.transactions, 1_000_000, { min: 1, max: 1_000_000_000 });
+  const transactions =
+    mode === 'live'
+      ? rate * duration
+      : integerOption(problems, 'transactions', flags.transactions, 1_000_000, { min: 1, max: 1_000_000_000 });
   const seed = integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 });
   const ingesterArgs = ingesterTuningArgs(problems, flags);
   if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
@@ -91,7 +112,20 @@ runMain('load-test', async () => {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
-  const settings: RunSettings = Object.freeze({ mode, branches, customers, transactions, rate, duration, warmup, seed, ingesterArgs, kafka, reportDir, keep: Boolean(flags.keep) });
+  const settings: RunSettings = Object.freeze({
+    mode,
+    branches,
+    customers,
+    transactions,
+    rate,
+    duration,
+    warmup,
+    seed,
+    ingesterArgs,
+    kafka,
+    reportDir,
+    keep: Boolean(flags.keep),
+  });
   await mkdir(reportDir, { recursive: true });
   const undoKafka = await ensureLocalKafka();
   try {
@@ -102,7 +136,10 @@ runMain('load-test', async () => {
     const results: PassResult[] = [];
     for (const count of passes) {
       const runId = `loadtest-${mode}-${stamp}${passes.length > 1 ? `-${count}sup` : ''}`;
-      if (passes.length > 1) process.stderr.write(`load-test: pass ${results.length + 1} of ${passes.length}: ${count} supervisor${count === 1 ? '' : 's'}\n`);
+      if (passes.length > 1)
+        process.stderr.write(
+          `load-test: pass ${results.length + 1} of ${passes.length}: ${count} supervisor${count === 1 ? '' : 's'}\n`,
+        );
       results.push(await runPass(settings, count, runId));
     }
     if (results.length > 1) await writeComparison(reportDir, `loadtest-${mode}-${stamp}`, results);
@@ -113,8 +150,18 @@ runMain('load-test', async () => {
 });
 
 interface RunSettings {
-  mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; warmup: number; seed: number;
-  ingesterArgs: string[]; kafka: KafkaConnection; reportDir: string; keep: boolean;
+  mode: string;
+  branches: number;
+  customers: number;
+  transactions: number;
+  rate: number;
+  duration: number;
+  warmup: number;
+  seed: number;
+  ingesterArgs: string[];
+  kafka: KafkaConnection;
+  reportDir: string;
+  keep: boolean;
 }
 
 interface PassResult {
@@ -127,19 +174,51 @@ interface PassResult {
 async function runPass(s: RunSettings, supervisors: number, runId: string): Promise<PassResult> {
   const { mode, branches, transactions, warmup } = s;
   const brokers = s.kafka.brokers;
-  const scratch = await createScratchEnvironment({ kafka: s.kafka, serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl, partitions: branches, runId, keep: s.keep });
+  const scratch = await createScratchEnvironment({
+    kafka: s.kafka,
+    serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl,
+    partitions: branches,
+    runId,
+    keep: s.keep,
+  });
   let ingester: IngesterProcess | IngesterGroup | undefined;
   try {
     const databaseUrl = await scratch.newDatabase('ledger');
-    const produceArgs = ['--brokers', brokers, '--branches', String(branches), '--customers', String(s.customers), '--transactions', String(transactions), '--seed', String(s.seed), '--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic];
-    const common = { brokers, databaseUrl, customersTopic: scratch.customersTopic, transactionsTopic: scratch.transactionsTopic, extraArgs: s.ingesterArgs, logFile: path.join(s.reportDir, `${runId}-ingester.log`) };
+    const produceArgs = [
+      '--brokers',
+      brokers,
+      '--branches',
+      String(branches),
+      '--customers',
+      String(s.customers),
+      '--transactions',
+      String(transactions),
+      '--seed',
+      String(s.seed),
+      '--customers-topic',
+      scratch.customersTopic,
+      '--transactions-topic',
+      scratch.transactionsTopic,
+    ];
+    const common = {
+      brokers,
+      databaseUrl,
+      customersTopic: scratch.customersTopic,
+      transactionsTopic: scratch.transactionsTopic,
+      extraArgs: s.ingesterArgs,
+      logFile: path.join(s.reportDir, `${runId}-ingester.log`),
+    };
     const startIngester = () =>
-      supervisors === 1 ? new IngesterProcess({ ...common, partitions: `0-${branches - 1}` }) : new IngesterGroup(supervisors, { ...common, group: runId });
+      supervisors === 1
+        ? new IngesterProcess({ ...common, partitions: `0-${branches - 1}` })
+        : new IngesterGroup(supervisors, { ...common, group: runId });
 
     let produced: Promise<ProduceSummary>;
     let started: number;
     if (mode === 'catch-up') {
-      process.stderr.write(`load-test: producing a backlog of ${transactions} transactions over ${branches} branches\n`);
+      process.stderr.write(
+        `load-test: producing a backlog of ${transactions} transactions over ${branches} branches\n`,
+      );
       produced = Promise.resolve(await runProducer(produceArgs));
       await checkpoint(databaseUrl);
       ingester = startIngester();
@@ -149,13 +228,21 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
     } else {
       ingester = startIngester();
       await ingester.waitUntilWorkersStarted(branches);
-      process.stderr.write(`load-test: producing ${s.rate} transactions/s for ${s.duration} s over ${branches} branches while the ingester runs\n`);
+      process.stderr.write(
+        `load-test: producing ${s.rate} transactions/s for ${s.duration} s over ${branches} branches while the ingester runs\n`,
+      );
       started = Date.now();
       // A branch's producer gathers its records for 20 ms, as a real one sending thousands a
       // second would: with the default 5 ms the broker spent about twice the CPU on the same
       // records, on the cores the ingester shares. Each record still carries the time it was
       // handed to the producer, so that wait counts in the latency measured.
-      produced = runProducer([...produceArgs, '--rate', String(s.rate), '--linger-ms', String(LIVE_PRODUCER_LINGER_MS)]);
+      produced = runProducer([
+        ...produceArgs,
+        '--rate',
+        String(s.rate),
+        '--linger-ms',
+        String(LIVE_PRODUCER_LINGER_MS),
+      ]);
     }
 
     const db = new pg.Client({ connectionString: databaseUrl });
@@ -163,11 +250,22 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
     const meter = await CpuMeter.start(() => ingester!.pids);
     try {
       // A sample every 100 ms, the first at the start: a 20 s run still draws a curve.
-      const samples: Sample[] = [{ seconds: 0, committed: await committedPerBranch(db, scratch.transactionsTopic, branches), rssMB: (await ingester.memory()).rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds(), connections: await otherConnections(db) }];
+      const samples: Sample[] = [
+        {
+          seconds: 0,
+          committed: await committedPerBranch(db, scratch.transactionsTopic, branches),
+          rssMB: (await ingester.memory()).rssBytes / 2 ** 20,
+          cpuSeconds: await ingester.cpuSeconds(),
+          connections: await otherConnections(db),
+        },
+      ];
       const finishedAt = new Array<number | null>(branches).fill(null);
       const progress = new Progress('load-test', transactions);
       let summary: ProduceSummary | undefined;
-      void produced.then((p) => (summary = p), () => undefined);
+      void produced.then(
+        (p) => (summary = p),
+        () => undefined,
+      );
       const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
       for (;;) {
         await new Promise((r) => setTimeout(r, SAMPLE_MS));
@@ -175,7 +273,13 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
         const committed = await committedPerBranch(db, scratch.transactionsTopic, branches);
         const memory = await ingester.memory();
         const seconds = (Date.now() - started) / 1000;
-        samples.push({ seconds, committed, rssMB: memory.rssBytes / 2 ** 20, cpuSeconds: await ingester.cpuSeconds(), connections: await otherConnections(db) });
+        samples.push({
+          seconds,
+          committed,
+          rssMB: memory.rssBytes / 2 ** 20,
+          cpuSeconds: await ingester.cpuSeconds(),
+          connections: await otherConnections(db),
+        });
         const done = committed.reduce((a, b) => a + b, 0);
         progress.update(done, `ingester RSS ${Math.round(memory.rssBytes / 2 ** 20)} MB`);
         if (summary) {
@@ -184,7 +288,10 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
           });
           if (done >= summary.totals.transactions) break;
         }
-        if (Date.now() > deadline) throw new Error(`not drained within ${Math.round((deadline - started) / 1000)} s (${done} of ${transactions})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `not drained within ${Math.round((deadline - started) / 1000)} s (${done} of ${transactions})`,
+          );
       }
       const finalSummary = await produced;
       // Per record the clock saw: those committed before it started are not in its CPU either.
@@ -201,14 +308,34 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
       const steadyLatencies = mode === 'live' && warmup > 0 ? await latency(db, started + warmup * 1000) : latencies;
       const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
 
-      const report = buildReport({ runId, ...s, supervisors, seconds, samples, finishedAt, finalSummary, memory, cpuSeconds, cpuSplit, latencies, steadyLatencies, warmup: mode === 'live' ? warmup : 0, verification, workerDeaths: ingester.workerDeaths, exitCode });
+      const report = buildReport({
+        runId,
+        ...s,
+        supervisors,
+        seconds,
+        samples,
+        finishedAt,
+        finalSummary,
+        memory,
+        cpuSeconds,
+        cpuSplit,
+        latencies,
+        steadyLatencies,
+        warmup: mode === 'live' ? warmup : 0,
+        verification,
+        workerDeaths: ingester.workerDeaths,
+        exitCode,
+      });
       const jsonPath = path.join(s.reportDir, `${runId}.json`);
       const svgPath = path.join(s.reportDir, `${runId}.svg`);
       await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
       await writeFile(svgPath, chart(report, samples, await latencyOverTime(db, mode === 'live' ? started : null)));
       printTable(report);
       process.stdout.write(`report: ${jsonPath}\nchart:  ${svgPath}\n`);
-      if (verification.ok) process.stdout.write(`verified: all ${finalSummary.totals.transactions} transactions in the ledger exactly once, balances equal the produced totals\n`);
+      if (verification.ok)
+        process.stdout.write(
+          `verified: all ${finalSummary.totals.transactions} transactions in the ledger exactly once, balances equal the produced totals\n`,
+        );
       else process.stdout.write(`VERIFICATION FAILED:\n  - ${verification.problems.join('\n  - ')}\n`);
       return { supervisors, report, jsonPath };
     } finally {
@@ -240,9 +367,13 @@ async function writeComparison(reportDir: string, id: string, results: PassResul
   const cols = ['supervisors', 'tx/s', 'vs 1', 'p50 ms', 'p99 ms', 'CPU s', 'peak RSS MB', 'verified'];
   const w = [11, 9, 6, 8, 8, 7, 12, 9];
   const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
-  process.stdout.write(`\ncomparison (same workload, one pass after the other; RSS is the sum over the supervisors):\n${line(cols)}\n`);
+  process.stdout.write(
+    `\ncomparison (same workload, one pass after the other; RSS is the sum over the supervisors):\n${line(cols)}\n`,
+  );
   for (const r of rows) {
-    process.stdout.write(`${line([r.supervisors, Math.round(r.transactionsPerSecond), r.throughputVsOneSupervisor.toFixed(2), r.latencyMs.p50.toFixed(1), r.latencyMs.p99.toFixed(1), r.ingesterCpuSeconds.toFixed(1), r.ingesterPeakRssMB.toFixed(0), r.verified ? 'yes' : 'NO'])}\n`);
+    process.stdout.write(
+      `${line([r.supervisors, Math.round(r.transactionsPerSecond), r.throughputVsOneSupervisor.toFixed(2), r.latencyMs.p50.toFixed(1), r.latencyMs.p99.toFixed(1), r.ingesterCpuSeconds.toFixed(1), r.ingesterPeakRssMB.toFixed(0), r.verified ? 'yes' : 'NO'])}\n`,
+    );
   }
   const jsonPath = path.join(reportDir, `${id}-comparison.json`);
   await writeFile(jsonPath, `${JSON.stringify({ id, machine: results[0]!.report.machine, passes: rows }, null, 2)}\n`);
@@ -250,36 +381,84 @@ async function writeComparison(reportDir: string, id: string, results: PassResul
 }
 
 function buildReport(r: {
-  runId: string; mode: string; branches: number; customers: number; transactions: number; rate: number; duration: number; seed: number; ingesterArgs: string[]; supervisors: number;
-  seconds: number; samples: Sample[]; finishedAt: (number | null)[]; finalSummary: ProduceSummary; memory: { rssBytes: number; peakRssBytes: number }; cpuSeconds: number; cpuSplit: CpuSplit;
-  latencies: Awaited<ReturnType<typeof latency>>; steadyLatencies: Awaited<ReturnType<typeof latency>>; warmup: number; verification: Verification; workerDeaths: number; exitCode: number | null;
+  runId: string;
+  mode: string;
+  branches: number;
+  customers: number;
+  transactions: number;
+  rate: number;
+  duration: number;
+  seed: number;
+  ingesterArgs: string[];
+  supervisors: number;
+  seconds: number;
+  samples: Sample[];
+  finishedAt: (number | null)[];
+  finalSummary: ProduceSummary;
+  memory: { rssBytes: number; peakRssBytes: number };
+  cpuSeconds: number;
+  cpuSplit: CpuSplit;
+  latencies: Awaited<ReturnType<typeof latency>>;
+  steadyLatencies: Awaited<ReturnType<typeof latency>>;
+  warmup: number;
+  verification: Verification;
+  workerDeaths: number;
+  exitCode: number | null;
 }) {
   const steady = r.steadyLatencies.overall;
   // Records committed before the clock started (while the last workers started) are not the drain's.
-  const timedPerBranch = new Map(r.finalSummary.branches.map((b) => [b.branch, b.transactions - (r.samples[0]!.committed[b.branch] ?? 0)]));
+  const timedPerBranch = new Map(
+    r.finalSummary.branches.map((b) => [b.branch, b.transactions - (r.samples[0]!.committed[b.branch] ?? 0)]),
+  );
   const timed = [...timedPerBranch.values()].reduce((a, b) => a + b, 0);
   // A branch that had committed all its records before the clock started (64 threads take
   // seconds to start) has nothing timed: it was first, not starved, so it is left out of the
   // comparison instead of counting as a rate of 0.
   const comparedBranches = r.finalSummary.branches.filter((b) => timedPerBranch.get(b.branch)! > 0);
   const doneBeforeStart = r.finalSummary.branches.length - comparedBranches.length;
-  const branchRates = comparedBranches.map((b) => timedPerBranch.get(b.branch)! / (r.finishedAt[b.branch] ?? r.seconds));
+  const branchRates = comparedBranches.map(
+    (b) => timedPerBranch.get(b.branch)! / (r.finishedAt[b.branch] ?? r.seconds),
+  );
   const meanBranchRate = branchRates.reduce((a, b) => a + b, 0) / Math.max(1, branchRates.length);
   const peakConnections = Math.max(...r.samples.map((s) => s.connections));
   return {
     runId: r.runId,
-    settings: { mode: r.mode, branches: r.branches, customers: r.customers, transactions: r.transactions, rate: r.mode === 'live' ? r.rate : null, durationSeconds: r.mode === 'live' ? r.duration : null, seed: r.seed, ingesterArgs: r.ingesterArgs, supervisors: r.supervisors },
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    settings: {
+      mode: r.mode,
+      branches: r.branches,
+      customers: r.customers,
+      transactions: r.transactions,
+      rate: r.mode === 'live' ? r.rate : null,
+      durationSeconds: r.mode === 'live' ? r.duration : null,
+      seed: r.seed,
+      ingesterArgs: r.ingesterArgs,
+      supervisors: r.supervisors,
+    },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     totals: {
       seconds: r.seconds,
       transactionsPerSecond: timed / r.seconds,
       committedBeforeStart: r.finalSummary.totals.transactions - timed,
-      megabytesPerSecond: (r.finalSummary.totals.bytes * (timed / r.finalSummary.totals.transactions)) / 2 ** 20 / r.seconds,
+      megabytesPerSecond:
+        (r.finalSummary.totals.bytes * (timed / r.finalSummary.totals.transactions)) / 2 ** 20 / r.seconds,
       rowsWritten: r.verification.perBranch.reduce((n, b) => n + b.ledgerRows, 0),
       parked: r.verification.perBranch.reduce((n, b) => n + b.parked, 0),
       rejected: r.verification.perBranch.reduce((n, b) => n + b.rejected, 0),
-      latencyMs: { p50: r.latencies.overall.p50, p95: r.latencies.overall.p95, p99: r.latencies.overall.p99, max: r.latencies.overall.max },
-      afterWarmup: { warmupSeconds: r.warmup, latencyMs: { p50: steady.p50, p95: steady.p95, p99: steady.p99, max: steady.max } },
+      latencyMs: {
+        p50: r.latencies.overall.p50,
+        p95: r.latencies.overall.p95,
+        p99: r.latencies.overall.p99,
+        max: r.latencies.overall.max,
+      },
+      afterWarmup: {
+        warmupSeconds: r.warmup,
+        latencyMs: { p50: steady.p50, p95: steady.p95, p99: steady.p99, max: steady.max },
+      },
       ingesterCpuSeconds: r.cpuSeconds,
       ingesterCpuShareOfOneCore: r.cpuSeconds / r.seconds,
       ingesterPeakRssMB: r.memory.peakRssBytes / 2 ** 20,
@@ -298,7 +477,17 @@ function buildReport(r: {
       const got = r.verification.perBranch.find((v) => v.branch === b.branch);
       const lat = r.latencies.perBranch.get(b.branch);
       const branchTimed = timedPerBranch.get(b.branch)!;
-      return { branch: b.branch, transactions: b.transactions, seconds, transactionsPerSecond: branchTimed / seconds, megabytesPerSecond: (b.bytes * (branchTimed / Math.max(1, b.transactions))) / 2 ** 20 / seconds, rowsWritten: got?.ledgerRows ?? 0, parked: got?.parked ?? 0, rejected: got?.rejected ?? 0, latencyMs: lat ?? null };
+      return {
+        branch: b.branch,
+        transactions: b.transactions,
+        seconds,
+        transactionsPerSecond: branchTimed / seconds,
+        megabytesPerSecond: (b.bytes * (branchTimed / Math.max(1, b.transactions))) / 2 ** 20 / seconds,
+        rowsWritten: got?.ledgerRows ?? 0,
+        parked: got?.parked ?? 0,
+        rejected: got?.rejected ?? 0,
+        latencyMs: lat ?? null,
+      };
     }),
     latencyHistogram: r.latencies.overall.histogram,
     verification: { ok: r.verification.ok, problems: r.verification.problems },
@@ -319,8 +508,15 @@ function rssTrend(samples: Sample[], fromSeconds: number) {
   const peak = (list: Sample[]) => Math.max(...list.map((s) => s.rssMB));
   const meanX = kept.reduce((a, s) => a + s.seconds, 0) / kept.length;
   const meanY = kept.reduce((a, s) => a + s.rssMB, 0) / kept.length;
-  const slope = kept.reduce((a, s) => a + (s.seconds - meanX) * (s.rssMB - meanY), 0) / kept.reduce((a, s) => a + (s.seconds - meanX) ** 2, 0);
-  return { fromSeconds, peakFirstHalfMB: peak(kept.slice(0, half)), peakSecondHalfMB: peak(kept.slice(half)), trendMBPerMinute: slope * 60 };
+  const slope =
+    kept.reduce((a, s) => a + (s.seconds - meanX) * (s.rssMB - meanY), 0) /
+    kept.reduce((a, s) => a + (s.seconds - meanX) ** 2, 0);
+  return {
+    fromSeconds,
+    peakFirstHalfMB: peak(kept.slice(0, half)),
+    peakSecondHalfMB: peak(kept.slice(half)),
+    trendMBPerMinute: slope * 60,
+  };
 }
 
 function printTable(report: Report): void {
@@ -328,45 +524,89 @@ function printTable(report: Report): void {
   const w = [6, 9, 7, 9, 7, 9, 8, 8, 8, 8];
   const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
   const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
-  if (report.settings.ingesterArgs.length > 0) process.stdout.write(`ingester options: ${report.settings.ingesterArgs.join(' ')}\n`);
+  if (report.settings.ingesterArgs.length > 0)
+    process.stdout.write(`ingester options: ${report.settings.ingesterArgs.join(' ')}\n`);
   process.stdout.write(`${line(cols)}\n`);
   for (const b of report.branches) {
-    process.stdout.write(`${line([b.branch, Math.round(b.transactionsPerSecond), b.megabytesPerSecond.toFixed(2), b.rowsWritten, b.parked, b.rejected, ms(b.latencyMs?.p50), ms(b.latencyMs?.p95), ms(b.latencyMs?.p99), ms(b.latencyMs?.max)])}\n`);
+    process.stdout.write(
+      `${line([b.branch, Math.round(b.transactionsPerSecond), b.megabytesPerSecond.toFixed(2), b.rowsWritten, b.parked, b.rejected, ms(b.latencyMs?.p50), ms(b.latencyMs?.p95), ms(b.latencyMs?.p99), ms(b.latencyMs?.max)])}\n`,
+    );
   }
   const t = report.totals;
-  process.stdout.write(`${line(['total', Math.round(t.transactionsPerSecond), t.megabytesPerSecond.toFixed(2), t.rowsWritten, t.parked, t.rejected, ms(t.latencyMs.p50), ms(t.latencyMs.p95), ms(t.latencyMs.p99), ms(t.latencyMs.max)])}\n`);
+  process.stdout.write(
+    `${line(['total', Math.round(t.transactionsPerSecond), t.megabytesPerSecond.toFixed(2), t.rowsWritten, t.parked, t.rejected, ms(t.latencyMs.p50), ms(t.latencyMs.p95), ms(t.latencyMs.p99), ms(t.latencyMs.max)])}\n`,
+  );
   if (t.afterWarmup.warmupSeconds > 0) {
     const a = t.afterWarmup.latencyMs;
-    process.stdout.write(`latency after the first ${t.afterWarmup.warmupSeconds} s: p50 ${ms(a.p50)}, p95 ${ms(a.p95)}, p99 ${ms(a.p99)}, max ${ms(a.max)} ms\n`);
+    process.stdout.write(
+      `latency after the first ${t.afterWarmup.warmupSeconds} s: p50 ${ms(a.p50)}, p95 ${ms(a.p95)}, p99 ${ms(a.p99)}, max ${ms(a.max)} ms\n`,
+    );
   }
-  process.stdout.write(`ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`);
+  process.stdout.write(
+    `ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`,
+  );
   const us = t.cpuSplit.microsecondsPerRecord;
-  process.stdout.write(`CPU per transaction: ingester ${us.ingester.toFixed(1)} µs, Postgres ${us.postgres.toFixed(1)} µs, Kafka broker ${us.kafka.toFixed(1)} µs, other ${us.other.toFixed(1)} µs; machine ${(t.cpuSplit.machineBusyShare * 100).toFixed(0)}% busy\n`);
-  process.stdout.write(`Postgres connections: at most ${t.postgresConnections.peak} (${t.postgresConnections.perBranch.toFixed(2)} per branch); slowest branch at ${((t.slowestBranchShare ?? 0) * 100).toFixed(0)}% of the mean branch rate${t.branchesDoneBeforeStart > 0 ? ` (${t.branchesDoneBeforeStart} branches, done before the clock started, not compared)` : ''}\n`);
+  process.stdout.write(
+    `CPU per transaction: ingester ${us.ingester.toFixed(1)} µs, Postgres ${us.postgres.toFixed(1)} µs, Kafka broker ${us.kafka.toFixed(1)} µs, other ${us.other.toFixed(1)} µs; machine ${(t.cpuSplit.machineBusyShare * 100).toFixed(0)}% busy\n`,
+  );
+  process.stdout.write(
+    `Postgres connections: at most ${t.postgresConnections.peak} (${t.postgresConnections.perBranch.toFixed(2)} per branch); slowest branch at ${((t.slowestBranchShare ?? 0) * 100).toFixed(0)}% of the mean branch rate${t.branchesDoneBeforeStart > 0 ? ` (${t.branchesDoneBeforeStart} branches, done before the clock started, not compared)` : ''}\n`,
+  );
   const m = t.ingesterRss;
-  if (m && report.settings.mode === 'live') process.stdout.write(`ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`);
+  if (m && report.settings.mode === 'live')
+    process.stdout.write(
+      `ingester RSS after the first ${m.fromSeconds} s: peak ${m.peakFirstHalfMB.toFixed(0)} MB in the first half, ${m.peakSecondHalfMB.toFixed(0)} MB in the second; trend ${m.trendMBPerMinute.toFixed(1)} MB/min\n`,
+    );
 }
 
-function chart(report: Report, samples: Sample[], latencyOverTime: { seconds: number; p50: number; p99: number; max: number }[]): string {
-  const perBranch = report.branches.map((b) => ({ name: `branch ${b.branch}`, points: samples.map((s) => ({ x: s.seconds, y: s.committed[b.branch] ?? 0 })) }));
+function chart(
+  report: Report,
+  samples: Sample[],
+  latencyOverTime: { seconds: number; p50: number; p99: number; max: number }[],
+): string {
+  const perBranch = report.branches.map((b) => ({
+    name: `branch ${b.branch}`,
+    points: samples.map((s) => ({ x: s.seconds, y: s.committed[b.branch] ?? 0 })),
+  }));
   const total = (s: Sample) => s.committed.reduce((a, b) => a + b, 0);
   // Throughput over a sliding second: 200 ms samples alone are too jumpy to read.
   const throughput = samples.map((s) => {
     const earlier = [...samples].reverse().find((e) => e.seconds <= s.seconds - 1) ?? samples[0]!;
-    return { x: s.seconds, y: s.seconds > earlier.seconds ? (total(s) - total(earlier)) / (s.seconds - earlier.seconds) : 0 };
+    return {
+      x: s.seconds,
+      y: s.seconds > earlier.seconds ? (total(s) - total(earlier)) / (s.seconds - earlier.seconds) : 0,
+    };
   });
   const catchUp = report.settings.mode === 'catch-up';
-  return renderChartSvg(`${report.runId}: ${Math.round(report.totals.transactionsPerSecond)} tx/s, p99 ${report.totals.latencyMs.p99.toFixed(0)} ms`, [
-    { title: 'rows committed per branch (cumulative)', xLabel: 'seconds since the start', yLabel: 'rows', series: perBranch },
-    { title: 'total throughput (rows/s, over the last second)', xLabel: 'seconds since the start', yLabel: 'rows/s', series: [{ name: 'all branches', points: throughput, emphasis: true }] },
-    {
-      title: catchUp
-        ? 'time in the backlog + write (ms, log scale): rows produced before the ingester ran waited for it'
-        : 'produce-to-ledger latency (ms, log scale), by when the rows were produced',
-      xLabel: catchUp ? 'seconds since the first row was produced (when produced)' : 'seconds since the start (when produced)',
-      yLabel: 'ms',
-      logY: true,
-      series: (['p50', 'p99', 'max'] as const).map((k) => ({ name: k, points: latencyOverTime.filter((p) => p.seconds >= 0).map((p) => ({ x: p.seconds, y: p[k] })) })),
-    },
-  ]);
+  return renderChartSvg(
+    `${report.runId}: ${Math.round(report.totals.transactionsPerSecond)} tx/s, p99 ${report.totals.latencyMs.p99.toFixed(0)} ms`,
+    [
+      {
+        title: 'rows committed per branch (cumulative)',
+        xLabel: 'seconds since the start',
+        yLabel: 'rows',
+        series: perBranch,
+      },
+      {
+        title: 'total throughput (rows/s, over the last second)',
+        xLabel: 'seconds since the start',
+        yLabel: 'rows/s',
+        series: [{ name: 'all branches', points: throughput, emphasis: true }],
+      },
+      {
+        title: catchUp
+          ? 'time in the backlog + write (ms, log scale): rows produced before the ingester ran waited for it'
+          : 'produce-to-ledger latency (ms, log scale), by when the rows were produced',
+        xLabel: catchUp
+          ? 'seconds since the first row was produced (when produced)'
+          : 'seconds since the start (when produced)',
+        yLabel: 'ms',
+        logY: true,
+        series: (['p50', 'p99', 'max'] as const).map((k) => ({
+          name: k,
+          points: latencyOverTime.filter((p) => p.seconds >= 0).map((p) => ({ x: p.seconds, y: p[k] })),
+        })),
+      },
+    ],
+  );
 }

@@ -8,7 +8,16 @@ import { runMain } from '../core/run-main.js';
 import { ConfigError } from '../core/errors.js';
 import { KAFKA_FLAGS, KAFKA_HELP, readKafka, readTopics, TOPIC_FLAGS } from '../config/connection-options.js';
 import { ConfirmedProducer } from '../kafka/confirmed-producer.js';
-import { customersOfBranch, encodeEvent, LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, tallyTransaction, transactionsOfBranch, type BranchExpectation, type LoadPlan } from './load/branch-load.js';
+import {
+  customersOfBranch,
+  encodeEvent,
+  LAB_MAX_AMOUNT_CENTS,
+  LAB_START_DATE,
+  tallyTransaction,
+  transactionsOfBranch,
+  type BranchExpectation,
+  type LoadPlan,
+} from './load/branch-load.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How far ahead of its schedule a rate-limited producer runs before it sleeps. */
@@ -49,7 +58,10 @@ runMain('produce', async () => {
   }
   const problems: Problems = [];
   const plan: LoadPlan = {
-    branches: integerOption(problems, 'branches', flags.branches ?? env('PARTITIONS'), DEFAULTS.partitions, { min: 1, max: 10_000 }),
+    branches: integerOption(problems, 'branches', flags.branches ?? env('PARTITIONS'), DEFAULTS.partitions, {
+      min: 1,
+      max: 10_000,
+    }),
     customers: integerOption(problems, 'customers', flags.customers, 100, { min: 0, max: 100_000_000 }),
     transactions: integerOption(problems, 'transactions', flags.transactions, 1000, { min: 0, max: 1_000_000_000 }),
     seed: integerOption(problems, 'seed', flags.seed, 1, { min: 0, max: 2 ** 32 - 1 }),
@@ -62,7 +74,9 @@ runMain('produce', async () => {
   const kafka = readKafka(problems, flags);
   const { customersTopic, transactionsTopic } = readTopics(problems, flags);
   if (plan.transactions > 0 && plan.customers < plan.branches) {
-    problems.push(`customers (${plan.customers}) must be at least branches (${plan.branches}) when transactions are sent: each branch needs a customer`);
+    problems.push(
+      `customers (${plan.customers}) must be at least branches (${plan.branches}) when transactions are sent: each branch needs a customer`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -114,7 +128,14 @@ runMain('produce', async () => {
   }
 
   const totals = sent.reduce(
-    (t, b) => ({ customers: t.customers + b.customers, transactions: t.transactions + b.transactions, deposits: t.deposits + b.deposits, withdrawals: t.withdrawals + b.withdrawals, netCents: t.netCents + b.netCents, bytes: t.bytes + b.bytes }),
+    (t, b) => ({
+      customers: t.customers + b.customers,
+      transactions: t.transactions + b.transactions,
+      deposits: t.deposits + b.deposits,
+      withdrawals: t.withdrawals + b.withdrawals,
+      netCents: t.netCents + b.netCents,
+      bytes: t.bytes + b.bytes,
+    }),
     { customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0, bytes: 0 },
   );
   const elapsedMs = Date.now() - started;
@@ -122,16 +143,22 @@ runMain('produce', async () => {
   // Say what was sent, not what will be created: ids an earlier run used are repeats, which the
   // ingester ignores when identical (so the demo and a second produce do not double-count).
   if (totals.customers > 0) {
-    process.stderr.write(`produce: sent ${totals.customers} customer creations with ids ${plan.firstCustid} to ${plan.firstCustid + totals.customers - 1}; ids that already exist are repeats and create nothing (use --first-custid for new ones)\n`);
+    process.stderr.write(
+      `produce: sent ${totals.customers} customer creations with ids ${plan.firstCustid} to ${plan.firstCustid + totals.customers - 1}; ids that already exist are repeats and create nothing (use --first-custid for new ones)\n`,
+    );
   }
-  process.stdout.write(`${JSON.stringify({ customersTopic, transactionsTopic, seed: plan.seed, firstCustid: plan.firstCustid, elapsedMs, branches: sent, totals })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ customersTopic, transactionsTopic, seed: plan.seed, firstCustid: plan.firstCustid, elapsedMs, branches: sent, totals })}\n`,
+  );
   return 0;
 });
 
 function printTable(branches: BranchExpectation[], totals: Omit<BranchExpectation, 'branch'>): void {
   const row = (label: string, b: Omit<BranchExpectation, 'branch'>) =>
     `${label.padStart(6)} ${String(b.customers).padStart(10)} ${String(b.transactions).padStart(12)} ${(b.netCents / 100).toFixed(2).padStart(16)}\n`;
-  process.stderr.write(`${'branch'.padStart(6)} ${'customers'.padStart(10)} ${'transactions'.padStart(12)} ${'net balance $'.padStart(16)}\n`);
+  process.stderr.write(
+    `${'branch'.padStart(6)} ${'customers'.padStart(10)} ${'transactions'.padStart(12)} ${'net balance $'.padStart(16)}\n`,
+  );
   for (const b of branches) process.stderr.write(row(String(b.branch), b));
   process.stderr.write(row('total', totals));
 }

@@ -32,7 +32,10 @@ runMain('topics:create', async () => {
   const problems: Problems = [];
   const kafka = readKafka(problems, flags);
   const { customersTopic, transactionsTopic } = readTopics(problems, flags);
-  const partitions = integerOption(problems, 'partitions', flags.partitions ?? env('PARTITIONS'), DEFAULTS.partitions, { min: 1, max: 10_000 });
+  const partitions = integerOption(problems, 'partitions', flags.partitions ?? env('PARTITIONS'), DEFAULTS.partitions, {
+    min: 1,
+    max: 10_000,
+  });
   if (customersTopic === transactionsTopic) problems.push('customers-topic and transactions-topic must differ');
   if (problems.length > 0) throw new ConfigError(problems);
 

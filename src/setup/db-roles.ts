@@ -36,14 +36,28 @@ runMain('db:roles', async () => {
   const problems: Problems = [];
   const databaseUrl = readDatabaseUrl(problems, flags['database-url']);
   const names = {
-    ingester: nonEmptyOption(problems, 'ingester-role', flags['ingester-role'] ?? env('INGESTER_ROLE'), 'zipbank_ingester'),
-    operator: nonEmptyOption(problems, 'operator-role', flags['operator-role'] ?? env('OPERATOR_ROLE'), 'zipbank_operator'),
+    ingester: nonEmptyOption(
+      problems,
+      'ingester-role',
+      flags['ingester-role'] ?? env('INGESTER_ROLE'),
+      'zipbank_ingester',
+    ),
+    operator: nonEmptyOption(
+      problems,
+      'operator-role',
+      flags['operator-role'] ?? env('OPERATOR_ROLE'),
+      'zipbank_operator',
+    ),
   };
   if (names.ingester === names.operator) problems.push('ingester-role and operator-role must differ');
-  const passwords = { ingester: readSecret(problems, 'INGESTER_PASSWORD'), operator: readSecret(problems, 'OPERATOR_PASSWORD') };
+  const passwords = {
+    ingester: readSecret(problems, 'INGESTER_PASSWORD'),
+    operator: readSecret(problems, 'OPERATOR_PASSWORD'),
+  };
   if (problems.length > 0) throw new ConfigError(problems);
   await grantRoles(databaseUrl, names, passwords);
-  process.stdout.write(`roles ready in ${redact(databaseUrl)}: ${names.ingester} (ingester), ${names.operator} (operator CLI)\n`);
+  process.stdout.write(
+    `roles ready in ${redact(databaseUrl)}: ${names.ingester} (ingester), ${names.operator} (operator CLI)\n`,
+  );
   return 0;
 });
-

@@ -19,31 +19,43 @@ Creates the database if it is missing and applies every pending migration. Idemp
   --help                this text
 `;
 
-runMain('db:migrate', async () => {
-  const flags = parseFlags(process.argv.slice(2), {
-    'database-url': { type: 'string' },
-    'prisma-dir': { type: 'string' },
-    help: { type: 'boolean' },
-  });
-  if (flags.help) {
-    process.stdout.write(HELP);
+runMain(
+  'db:migrate',
+  async () => {
+    const flags = parseFlags(process.argv.slice(2), {
+      'database-url': { type: 'string' },
+      'prisma-dir': { type: 'string' },
+      help: { type: 'boolean' },
+    });
+    if (flags.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const problems: Problems = [];
+    const databaseUrl = readDatabaseUrl(problems, flags['database-url']);
+    if (problems.length > 0) throw new ConfigError(problems);
+    try {
+      const created = await ensureDatabase(databaseUrl);
+      if (created) process.stdout.write(`created database ${redact(databaseUrl)}\n`);
+      const applied = await applyMigrations(databaseUrl, flags['prisma-dir'] ?? DEFAULT_PRISMA_DIR);
+      process.stdout.write(
+        applied.length === 0
+          ? 'database is up to date, no migration applied\n'
+          : `applied ${applied.length} migration(s): ${applied.join(', ')}\n`,
+      );
+    } catch (err) {
+      throw new IngesterError(
+        ERROR_CODES.MIGRATION_FAILED,
+        `migrating ${redact(databaseUrl)} failed: ${describe(err)}`,
+        { cause: err },
+      );
+    }
     return 0;
-  }
-  const problems: Problems = [];
-  const databaseUrl = readDatabaseUrl(problems, flags['database-url']);
-  if (problems.length > 0) throw new ConfigError(problems);
-  try {
-    const created = await ensureDatabase(databaseUrl);
-    if (created) process.stdout.write(`created database ${redact(databaseUrl)}\n`);
-    const applied = await applyMigrations(databaseUrl, flags['prisma-dir'] ?? DEFAULT_PRISMA_DIR);
-    process.stdout.write(applied.length === 0 ? 'database is up to date, no migration applied\n' : `applied ${applied.length} migration(s): ${applied.join(', ')}\n`);
-  } catch (err) {
-    throw new IngesterError(ERROR_CODES.MIGRATION_FAILED, `migrating ${redact(databaseUrl)} failed: ${describe(err)}`, { cause: err });
-  }
-  return 0;
-  // Prisma's WASM schema engine leaves a 10 s timer behind after its last migration: without
-  // exitWhenDone the command sat silent for 10 s after printing its result.
-}, { exitWhenDone: true });
+    // Prisma's WASM schema engine leaves a 10 s timer behind after its last migration: without
+    // exitWhenDone the command sat silent for 10 s after printing its result.
+  },
+  { exitWhenDone: true },
+);
 
 function describe(err: unknown): string {
   if (err instanceof Error) return err.message;

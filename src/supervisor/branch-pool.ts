@@ -11,7 +11,14 @@ import type { IngesterMetrics } from './metrics.js';
 import { Backoff } from '../core/backoff.js';
 import type { CompiledModule } from '../db/query-compiler-module.js';
 import type { ConsumerPacing } from '../kafka/consumer-pacing.js';
-import { requestStop, sleepUnlessStopped, stopRequested, type BranchResult, type BranchTask, type WorkerEvent } from '../worker/protocol.js';
+import {
+  requestStop,
+  sleepUnlessStopped,
+  stopRequested,
+  type BranchResult,
+  type BranchTask,
+  type WorkerEvent,
+} from '../worker/protocol.js';
 
 /** A worker that ran this long before dying is healthy again: its next restart waits little. */
 const HEALTHY_RUN_MS = 60_000;
@@ -52,7 +59,15 @@ export class BranchPool {
   /** Called after each committed batch with the branch's next transactions offset. */
   readonly #onCommitted: (partition: number, nextOffset: number) => void;
 
-  constructor({ config, log, metrics, branches, pacing, queryCompilerModule, onCommitted = () => undefined }: BranchPoolOptions) {
+  constructor({
+    config,
+    log,
+    metrics,
+    branches,
+    pacing,
+    queryCompilerModule,
+    onCommitted = () => undefined,
+  }: BranchPoolOptions) {
     this.#config = config;
     this.#log = log;
     this.#metrics = metrics;
@@ -127,7 +142,8 @@ export class BranchPool {
       const channel = new MessageChannel();
       channel.port1.on('message', (event: WorkerEvent) => {
         this.#metrics.record(event);
-        if ((event.type === 'batches' || event.type === 'ready') && event.transactionsNextOffset !== undefined) this.#onCommitted(partition, event.transactionsNextOffset);
+        if ((event.type === 'batches' || event.type === 'ready') && event.transactionsNextOffset !== undefined)
+          this.#onCommitted(partition, event.transactionsNextOffset);
       });
       try {
         await this.#pool.run({ ...task, events: channel.port2 }, { transferList: [channel.port2] });

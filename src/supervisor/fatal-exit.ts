@@ -10,7 +10,10 @@ import type { Logger } from '../core/log.js';
 export function endProcessOnUncaughtException(log: Logger): void {
   process.on('uncaughtException', (err, origin) => {
     try {
-      log.fatal({ err, origin }, 'uncaught exception: the supervisor ends now (SIGKILL to itself); its orchestrator restarts it');
+      log.fatal(
+        { err, origin },
+        'uncaught exception: the supervisor ends now (SIGKILL to itself); its orchestrator restarts it',
+      );
     } finally {
       process.kill(process.pid, 'SIGKILL');
     }

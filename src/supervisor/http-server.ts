@@ -4,7 +4,12 @@ import http from 'node:http';
 import type { IngesterMetrics } from './metrics.js';
 import type { Logger } from '../core/log.js';
 
-export async function startHttpServer(metrics: IngesterMetrics, host: string, port: number, log: Logger): Promise<http.Server> {
+export async function startHttpServer(
+  metrics: IngesterMetrics,
+  host: string,
+  port: number,
+  log: Logger,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -14,8 +19,11 @@ export async function startHttpServer(metrics: IngesterMetrics, host: string, po
     } else if (path === '/readyz') {
       const problems = metrics.notReady();
       const standby = metrics.standby();
-      const note = standby.length > 0 ? `standing by (another supervisor owns them): branches ${standby.join(', ')}\n` : '';
-      res.writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(problems.length === 0 ? `ready\n${note}` : `${problems.join('\n')}\n${note}`);
+      const note =
+        standby.length > 0 ? `standing by (another supervisor owns them): branches ${standby.join(', ')}\n` : '';
+      res
+        .writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(problems.length === 0 ? `ready\n${note}` : `${problems.join('\n')}\n${note}`);
     } else if (path === '/metrics') {
       metrics.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),

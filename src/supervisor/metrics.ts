@@ -21,28 +21,111 @@ export class IngesterMetrics {
   readonly #ready = new Map<number, BranchState>();
   #startup: string | undefined;
 
-  readonly #consumed = new Counter({ name: 'zipbank_records_consumed_total', help: 'Kafka records committed to Postgres (both topics)', labelNames: ['branch'], registers: [this.registry] });
-  readonly #ledger = new Counter({ name: 'zipbank_ledger_rows_total', help: 'Ledger rows written', labelNames: ['branch'], registers: [this.registry] });
-  readonly #customers = new Counter({ name: 'zipbank_customers_created_total', help: 'Customers created', labelNames: ['branch'], registers: [this.registry] });
-  readonly #rejected = new Counter({ name: 'zipbank_rejected_records_total', help: 'Records quarantined in rejected_event', labelNames: ['branch', 'reason'], registers: [this.registry] });
-  readonly #parkedNow = new Gauge({ name: 'zipbank_parked_transactions', help: 'Transactions waiting for their customer', labelNames: ['branch'], registers: [this.registry] });
-  readonly #parkedAge = new Gauge({ name: 'zipbank_oldest_parked_age_seconds', help: 'Age of the oldest parked transaction (0 when none)', labelNames: ['branch'], registers: [this.registry] });
-  readonly #workerHeap = new Gauge({ name: 'zipbank_worker_heap_bytes', help: "V8 heap committed by the branch's worker thread: the young generation (capped by --worker-young-mb) and the whole heap; branches sharing a thread (--branches-per-thread) show the same figure", labelNames: ['branch', 'space'], registers: [this.registry] });
-  readonly #lag = new Gauge({ name: 'zipbank_consumer_lag', help: 'High watermark minus the offset stored in Postgres', labelNames: ['branch', 'topic'], registers: [this.registry] });
-  readonly #batchSize = new Histogram({ name: 'zipbank_batch_size', help: 'Records per committed batch', labelNames: ['branch'], buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [this.registry] });
-  readonly #writeSeconds = new Histogram({ name: 'zipbank_batch_write_seconds', help: 'Time to write and commit one batch', labelNames: ['branch'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
-  readonly #restarts = new Counter({ name: 'zipbank_worker_restarts_total', help: 'Branch worker restarts after a failure', labelNames: ['branch'], registers: [this.registry] });
-  readonly #writeFailures = new Counter({ name: 'zipbank_write_failures_total', help: 'Failed database writes by cause: outage (retried), schema (retried until fixed), data (records isolated and quarantined)', labelNames: ['branch', 'cause'], registers: [this.registry] });
-  readonly #fetchStalls = new Counter({ name: 'zipbank_kafka_fetch_stalls_total', help: "Times the branch's Kafka consumer fetched nothing while records waited on the broker, and was recreated", labelNames: ['branch'], registers: [this.registry] });
-  readonly #gaps = new Gauge({ name: 'zipbank_offset_gaps_open', help: 'Offset gaps the branch is stopped on until an operator accepts them', labelNames: ['branch'], registers: [this.registry] });
-  readonly #leaseHeld = new Gauge({ name: 'zipbank_branch_lease_held', help: '1 while this supervisor owns the branch (holds its lease and ingests), 0 while it stands by or restarts the worker', labelNames: ['branch'], registers: [this.registry] });
-  readonly #branchReady = new Gauge({ name: 'zipbank_branch_ready', help: '1 while the branch has a connected consumer and a working database', labelNames: ['branch'], registers: [this.registry] });
+  readonly #consumed = new Counter({
+    name: 'zipbank_records_consumed_total',
+    help: 'Kafka records committed to Postgres (both topics)',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #ledger = new Counter({
+    name: 'zipbank_ledger_rows_total',
+    help: 'Ledger rows written',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #customers = new Counter({
+    name: 'zipbank_customers_created_total',
+    help: 'Customers created',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #rejected = new Counter({
+    name: 'zipbank_rejected_records_total',
+    help: 'Records quarantined in rejected_event',
+    labelNames: ['branch', 'reason'],
+    registers: [this.registry],
+  });
+  readonly #parkedNow = new Gauge({
+    name: 'zipbank_parked_transactions',
+    help: 'Transactions waiting for their customer',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #parkedAge = new Gauge({
+    name: 'zipbank_oldest_parked_age_seconds',
+    help: 'Age of the oldest parked transaction (0 when none)',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #workerHeap = new Gauge({
+    name: 'zipbank_worker_heap_bytes',
+    help: "V8 heap committed by the branch's worker thread: the young generation (capped by --worker-young-mb) and the whole heap; branches sharing a thread (--branches-per-thread) show the same figure",
+    labelNames: ['branch', 'space'],
+    registers: [this.registry],
+  });
+  readonly #lag = new Gauge({
+    name: 'zipbank_consumer_lag',
+    help: 'High watermark minus the offset stored in Postgres',
+    labelNames: ['branch', 'topic'],
+    registers: [this.registry],
+  });
+  readonly #batchSize = new Histogram({
+    name: 'zipbank_batch_size',
+    help: 'Records per committed batch',
+    labelNames: ['branch'],
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000],
+    registers: [this.registry],
+  });
+  readonly #writeSeconds = new Histogram({
+    name: 'zipbank_batch_write_seconds',
+    help: 'Time to write and commit one batch',
+    labelNames: ['branch'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly #restarts = new Counter({
+    name: 'zipbank_worker_restarts_total',
+    help: 'Branch worker restarts after a failure',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #writeFailures = new Counter({
+    name: 'zipbank_write_failures_total',
+    help: 'Failed database writes by cause: outage (retried), schema (retried until fixed), data (records isolated and quarantined)',
+    labelNames: ['branch', 'cause'],
+    registers: [this.registry],
+  });
+  readonly #fetchStalls = new Counter({
+    name: 'zipbank_kafka_fetch_stalls_total',
+    help: "Times the branch's Kafka consumer fetched nothing while records waited on the broker, and was recreated",
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #gaps = new Gauge({
+    name: 'zipbank_offset_gaps_open',
+    help: 'Offset gaps the branch is stopped on until an operator accepts them',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #leaseHeld = new Gauge({
+    name: 'zipbank_branch_lease_held',
+    help: '1 while this supervisor owns the branch (holds its lease and ingests), 0 while it stands by or restarts the worker',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #branchReady = new Gauge({
+    name: 'zipbank_branch_ready',
+    help: '1 while the branch has a connected consumer and a working database',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
 
   constructor(partitions: readonly number[]) {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
     // check metrics rejects them); they add nothing the process figures do not say.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      this.registry.removeSingleMetric(name);
     for (const p of partitions) this.track(p);
   }
 
@@ -50,7 +133,14 @@ export class IngesterMetrics {
     const branch = String(event.partition);
     switch (event.type) {
       case 'ready':
-        this.#setReady(event.partition, { consumer: true, database: true, databaseReason: undefined, kafkaReason: undefined, standby: false, gap: undefined });
+        this.#setReady(event.partition, {
+          consumer: true,
+          database: true,
+          databaseReason: undefined,
+          kafkaReason: undefined,
+          standby: false,
+          gap: undefined,
+        });
         this.#leaseHeld.set({ branch }, 1);
         break;
       case 'standby':
@@ -115,7 +205,8 @@ export class IngesterMetrics {
 
   /** Zero series from the start, so rates and alerts work before the first event. */
   #initialise(branch: string): void {
-    for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts, this.#fetchStalls]) metric.inc({ branch }, 0);
+    for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts, this.#fetchStalls])
+      metric.inc({ branch }, 0);
     for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
     // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
     // first quarantined record would never fire the alert.

@@ -15,18 +15,45 @@ import type { IngesterMetrics } from './metrics.js';
 export type StartupOutcome = 'ok' | 'stopped' | 'fatal';
 
 /** With the number of branches the topics have (what --partitions auto can spread). */
-export async function runStartupChecks(config: IngesterConfig, stop: Int32Array, log: Logger, metrics: IngesterMetrics): Promise<{ outcome: StartupOutcome; branches: number }> {
-  const database = await waitFor('the database', () => checkSchema(config.databaseUrl), stop, log, (reason) => metrics.startupProblem('database', reason));
+export async function runStartupChecks(
+  config: IngesterConfig,
+  stop: Int32Array,
+  log: Logger,
+  metrics: IngesterMetrics,
+): Promise<{ outcome: StartupOutcome; branches: number }> {
+  const database = await waitFor(
+    'the database',
+    () => checkSchema(config.databaseUrl),
+    stop,
+    log,
+    (reason) => metrics.startupProblem('database', reason),
+  );
   if (database !== 'ok') return { outcome: database, branches: 0 };
   let branches = 0;
-  const kafka = await waitFor('Kafka', async () => {
-    branches = await checkBranchTopics(config.kafka, [config.customersTopic, config.transactionsTopic], config.autoPartitions ? 'all' : config.partitions);
-  }, stop, log, (reason) => metrics.startupProblem('kafka', reason));
+  const kafka = await waitFor(
+    'Kafka',
+    async () => {
+      branches = await checkBranchTopics(
+        config.kafka,
+        [config.customersTopic, config.transactionsTopic],
+        config.autoPartitions ? 'all' : config.partitions,
+      );
+    },
+    stop,
+    log,
+    (reason) => metrics.startupProblem('kafka', reason),
+  );
   return { outcome: kafka, branches };
 }
 
 /** Runs `check` until it passes, fails for good (fatal), or stop is requested. */
-async function waitFor(what: string, check: () => Promise<void>, stop: Int32Array, log: Logger, report: (reason: string | undefined) => void): Promise<StartupOutcome> {
+async function waitFor(
+  what: string,
+  check: () => Promise<void>,
+  stop: Int32Array,
+  log: Logger,
+  report: (reason: string | undefined) => void,
+): Promise<StartupOutcome> {
   const backoff = new Backoff(1_000, 30_000);
   let lastMessage = '';
   while (!stopRequested(stop)) {

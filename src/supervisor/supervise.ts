@@ -31,7 +31,10 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
       return;
     }
     signalled = signal;
-    log.info({ signal, boundMs: config.shutdownTimeoutMs }, 'stopping: workers finish or abandon their batch and disconnect');
+    log.info(
+      { signal, boundMs: config.shutdownTimeoutMs },
+      'stopping: workers finish or abandon their batch and disconnect',
+    );
     requestStop(stop);
     pool?.stopAll();
   };
@@ -40,7 +43,21 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   // As libuv read it when the pool was first used (src/main.cts sizes it before that).
   const callThreads = poolSize(process.env.UV_THREADPOOL_SIZE);
-  log.info({ partitions: config.autoPartitions ? 'auto' : config.partitions, group: config.autoPartitions ? config.group : undefined, brokers: config.kafka.brokers, kafkaSettings: describeSettings(config.kafka.settings), database: redact(config.databaseUrl), customersTopic: config.customersTopic, transactionsTopic: config.transactionsTopic, batchSize: config.batchSize, lingerMs: config.lingerMs, kafkaCallThreads: callThreads }, 'supervisor started');
+  log.info(
+    {
+      partitions: config.autoPartitions ? 'auto' : config.partitions,
+      group: config.autoPartitions ? config.group : undefined,
+      brokers: config.kafka.brokers,
+      kafkaSettings: describeSettings(config.kafka.settings),
+      database: redact(config.databaseUrl),
+      customersTopic: config.customersTopic,
+      transactionsTopic: config.transactionsTopic,
+      batchSize: config.batchSize,
+      lingerMs: config.lingerMs,
+      kafkaCallThreads: callThreads,
+    },
+    'supervisor started',
+  );
 
   const metrics = new IngesterMetrics(config.partitions);
   const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
@@ -58,15 +75,36 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 
   let membership: GroupMembership | undefined;
   // Static: every listed branch from the start. Auto: branches as the group assigns them.
-  const branchCount = config.autoPartitions ? { min: 0, max: startup.branches } : { min: config.partitions.length, max: config.partitions.length };
+  const branchCount = config.autoPartitions
+    ? { min: 0, max: startup.branches }
+    : { min: config.partitions.length, max: config.partitions.length };
   const pacing = consumerPacing(branchCount.max, callThreads, config.lingerMs);
-  log.info({ branches: branchCount.max, branchesPerThread: config.branchesPerThread, workerThreads: threadsFor(branchCount.max, config.branchesPerThread), ...pacing }, 'branch workers');
-  pool = new BranchPool({ config, log, metrics, queryCompilerModule, branches: branchCount, pacing, onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset) });
+  log.info(
+    {
+      branches: branchCount.max,
+      branchesPerThread: config.branchesPerThread,
+      workerThreads: threadsFor(branchCount.max, config.branchesPerThread),
+      ...pacing,
+    },
+    'branch workers',
+  );
+  pool = new BranchPool({
+    config,
+    log,
+    metrics,
+    queryCompilerModule,
+    branches: branchCount,
+    pacing,
+    onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset),
+  });
   const branches = pool;
   if (config.autoPartitions) membership = await joinGroup(config, log, metrics, branches, stop);
   else for (const partition of config.partitions) branches.start(partition);
   const throwAfterMs = supervisorThrowAfterMs();
-  if (throwAfterMs !== undefined) setTimeout(() => { throw new Error('injected supervisor fault (ZIPBANK_FAULT_SUPERVISOR_THROW_MS)'); }, throwAfterMs);
+  if (throwAfterMs !== undefined)
+    setTimeout(() => {
+      throw new Error('injected supervisor fault (ZIPBANK_FAULT_SUPERVISOR_THROW_MS)');
+    }, throwAfterMs);
   await untilStopped(stop);
   // Leaving the group first lets the other members take the branches over while ours drain.
   await membership?.leave();
@@ -81,19 +119,31 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
  * --partitions auto: joins the consumer group, retrying while Kafka cannot be reached, and starts
  * or stops a branch worker for each branch the group assigns or revokes.
  */
-async function joinGroup(config: IngesterConfig, log: Logger, metrics: IngesterMetrics, pool: BranchPool, stop: Int32Array): Promise<GroupMembership | undefined> {
+async function joinGroup(
+  config: IngesterConfig,
+  log: Logger,
+  metrics: IngesterMetrics,
+  pool: BranchPool,
+  stop: Int32Array,
+): Promise<GroupMembership | undefined> {
   const listener = {
     assigned(partitions: number[]) {
       // While stopping, the group may still hand over a leaving member's branches: not ours to start.
       if (stopRequested(stop)) return;
-      log.info({ assigned: partitions, group: config.group }, 'the consumer group assigned branches to this supervisor');
+      log.info(
+        { assigned: partitions, group: config.group },
+        'the consumer group assigned branches to this supervisor',
+      );
       for (const p of partitions) {
         metrics.track(p);
         pool.start(p);
       }
     },
     revoked(partitions: number[]) {
-      log.info({ revoked: partitions, group: config.group }, 'the consumer group moved branches away; stopping their workers');
+      log.info(
+        { revoked: partitions, group: config.group },
+        'the consumer group moved branches away; stopping their workers',
+      );
       for (const p of partitions) {
         metrics.untrack(p);
         void pool.stop(p);
@@ -103,9 +153,18 @@ async function joinGroup(config: IngesterConfig, log: Logger, metrics: IngesterM
   const backoff = new Backoff(1_000, 30_000);
   while (!stopRequested(stop)) {
     try {
-      return await GroupMembership.join(config.kafka, config.group, config.transactionsTopic, config.groupSessionTimeoutMs, listener);
+      return await GroupMembership.join(
+        config.kafka,
+        config.group,
+        config.transactionsTopic,
+        config.groupSessionTimeoutMs,
+        listener,
+      );
     } catch (err) {
-      log.error({ delayMs: backoff.peek() }, `could not join consumer group ${config.group}, retrying: ${(err as Error).message}`);
+      log.error(
+        { delayMs: backoff.peek() },
+        `could not join consumer group ${config.group}, retrying: ${(err as Error).message}`,
+      );
       if (await sleepUnlessStopped(stop, backoff.next())) break;
     }
   }
@@ -116,7 +175,10 @@ async function joinGroup(config: IngesterConfig, log: Logger, metrics: IngesterM
 function warnIfBranchesShareCallThreads(branches: number, threads: number, log: Logger): void {
   const sharing = branchesWithoutCallThread(branches, threads);
   if (sharing > 0) {
-    log.warn({ branches, kafkaCallThreads: threads }, `${sharing} of up to ${branches} branches have no Kafka call thread of their own, so their consumers wait for each other: start the supervisor with UV_THREADPOOL_SIZE=${branches + 4} (src/kafka/call-threads.cts)`);
+    log.warn(
+      { branches, kafkaCallThreads: threads },
+      `${sharing} of up to ${branches} branches have no Kafka call thread of their own, so their consumers wait for each other: start the supervisor with UV_THREADPOOL_SIZE=${branches + 4} (src/kafka/call-threads.cts)`,
+    );
   }
 }
 
@@ -161,6 +223,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`supervisor: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `supervisor: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

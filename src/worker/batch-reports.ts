@@ -32,7 +32,15 @@ export class BatchReports {
   /** Adds a committed batch; returns the report to send when one is due. */
   add(batch: CommittedBatch, now = Date.now()): BatchesEvent | undefined {
     this.#pending ??= {
-      type: 'batches', partition: this.#partition, sizes: [], writeSeconds: [], records: 0, customersCreated: 0, posted: 0, parked: 0, rejectedByReason: {},
+      type: 'batches',
+      partition: this.#partition,
+      sizes: [],
+      writeSeconds: [],
+      records: 0,
+      customersCreated: 0,
+      posted: 0,
+      parked: 0,
+      rejectedByReason: {},
     };
     const report = this.#pending;
     report.sizes.push(batch.records);
@@ -41,7 +49,8 @@ export class BatchReports {
     report.customersCreated += batch.customersCreated;
     report.posted += batch.posted;
     report.parked += batch.parked;
-    for (const [reason, n] of Object.entries(batch.rejectedByReason)) report.rejectedByReason[reason] = (report.rejectedByReason[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(batch.rejectedByReason))
+      report.rejectedByReason[reason] = (report.rejectedByReason[reason] ?? 0) + n;
     if (batch.transactionsNextOffset !== undefined) report.transactionsNextOffset = batch.transactionsNextOffset;
     return now - this.#lastSent >= REPORT_INTERVAL_MS ? this.take(now) : undefined;
   }

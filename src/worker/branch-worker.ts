@@ -147,7 +147,9 @@ class BranchWorker {
         }
         this.#lease = undefined;
         // A clean stop hands the branch over at once instead of after the lease's TTL.
-        await release(this.#prisma, lease).catch((err: unknown) => this.#log.warn({ err }, 'could not release the branch lease; it expires by itself'));
+        await release(this.#prisma, lease).catch((err: unknown) =>
+          this.#log.warn({ err }, 'could not release the branch lease; it expires by itself'),
+        );
       }
       this.#log.info({ batches: this.#result.batches, records: this.#result.records }, 'branch worker stopping');
       return this.#result;
@@ -161,7 +163,9 @@ class BranchWorker {
   async #waitForLease(): Promise<Lease | undefined> {
     let announced = false;
     while (!this.#stopped) {
-      const lease = await this.#attempt('take the branch lease', () => tryAcquire(this.#prisma, this.#topics.transactions, this.#partition, this.#owner));
+      const lease = await this.#attempt('take the branch lease', () =>
+        tryAcquire(this.#prisma, this.#topics.transactions, this.#partition, this.#owner),
+      );
       if (lease === undefined) return undefined; // stopping
       if (lease) return lease;
       if (!announced) {
@@ -181,7 +185,14 @@ class BranchWorker {
     if (!offsets) return 'stopped';
     const { kafka, lingerMs, maxBatchBytes } = this.#config;
     const consumer = await this.#attempt('connect to Kafka', () =>
-      BranchConsumer.connect({ kafka, partition: this.#partition, topics: [this.#topics.customers, this.#topics.transactions], lingerMs, maxBatchBytes, pacing: this.#task.pacing }),
+      BranchConsumer.connect({
+        kafka,
+        partition: this.#partition,
+        topics: [this.#topics.customers, this.#topics.transactions],
+        lingerMs,
+        maxBatchBytes,
+        pacing: this.#task.pacing,
+      }),
     );
     if (!consumer) return 'stopped';
     this.#consumer = consumer;
@@ -189,12 +200,25 @@ class BranchWorker {
       const checked = await this.#waitUntilNoGap(lease, consumer, offsets);
       if (!checked) return 'stopped';
       const customersUntil = await consumer.assignCustomersFirst(checked, this.#topics);
-      if (customersUntil !== undefined) this.#log.info({ customersUntil }, 'customers first: transactions wait until the customers backlog is read, so that they need not be parked');
-      const parkedAtStart = await this.#attempt('count parked transactions', () => parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }));
+      if (customersUntil !== undefined)
+        this.#log.info(
+          { customersUntil },
+          'customers first: transactions wait until the customers backlog is read, so that they need not be parked',
+        );
+      const parkedAtStart = await this.#attempt('count parked transactions', () =>
+        parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }),
+      );
       if (!parkedAtStart) return 'stopped';
-      this.#log.info({ offsets: Object.fromEntries(checked), parked: parkedAtStart.count, epoch: String(lease.epoch) }, 'branch worker started');
+      this.#log.info(
+        { offsets: Object.fromEntries(checked), parked: parkedAtStart.count, epoch: String(lease.epoch) },
+        'branch worker started',
+      );
       // The offset is reported at once, so lag tooling is right even before the first batch.
-      this.#emit({ type: 'ready', partition: this.#partition, transactionsNextOffset: checked.get(this.#topics.transactions) });
+      this.#emit({
+        type: 'ready',
+        partition: this.#partition,
+        transactionsNextOffset: checked.get(this.#topics.transactions),
+      });
       return await this.#ingest(lease, consumer, parkedAtStart.count > 0);
     } finally {
       this.#consumer = undefined;
@@ -203,7 +227,9 @@ class BranchWorker {
   }
 
   async #readOffsets(): Promise<Map<string, number> | undefined> {
-    const offsets = await this.#attempt('read stored offsets', () => readOffsets(this.#prisma, [this.#topics.customers, this.#topics.transactions], this.#partition));
+    const offsets = await this.#attempt('read stored offsets', () =>
+      readOffsets(this.#prisma, [this.#topics.customers, this.#topics.transactions], this.#partition),
+    );
     if (offsets) this.#storedOffsets = new Map(offsets);
     return offsets;
   }
@@ -214,7 +240,11 @@ class BranchWorker {
    * log end waits until the recreated topic reaches the stored offset. Resolves the offsets to
    * start from, or undefined when asked to stop.
    */
-  async #waitUntilNoGap(lease: Lease, consumer: BranchConsumer, stored: Map<string, number>): Promise<Map<string, number> | undefined> {
+  async #waitUntilNoGap(
+    lease: Lease,
+    consumer: BranchConsumer,
+    stored: Map<string, number>,
+  ): Promise<Map<string, number> | undefined> {
     let offsets = stored;
     let reported = '';
     while (!this.#stopped) {
@@ -236,20 +266,25 @@ class BranchWorker {
       const states = await this.#attempt('record the offset gap', () => recordGaps(this.#prisma, gaps));
       if (!states) return undefined;
       const open = states.filter((s) => !s.accepted).map((s) => s.gap);
-      const reason = open.length > 0
-        ? `stopped on an offset gap: ${open.map(describeGap).join('; ')}; accept it with: cli gaps accept --branch ${this.#partition}`
-        : `accepted offset gap: waiting until ${gaps.map((g) => `${g.topic}[${g.partition}] reaches offset ${g.expectedOffset} (now ${g.logEndOffset})`).join(', ')}`;
+      const reason =
+        open.length > 0
+          ? `stopped on an offset gap: ${open.map(describeGap).join('; ')}; accept it with: cli gaps accept --branch ${this.#partition}`
+          : `accepted offset gap: waiting until ${gaps.map((g) => `${g.topic}[${g.partition}] reaches offset ${g.expectedOffset} (now ${g.logEndOffset})`).join(', ')}`;
       // Logged when the set of gaps or their state changes, not when only the log end moves.
       const key = states.map((st) => `${st.gap.topic}@${st.gap.expectedOffset}:${st.accepted}`).join(',');
       if (key !== reported) {
-        if (open.length > 0) this.#log.error({ gaps: open }, `records were lost before this branch read them; ${reason}`);
+        if (open.length > 0)
+          this.#log.error({ gaps: open }, `records were lost before this branch read them; ${reason}`);
         else this.#log.warn({ gaps }, reason);
         reported = key;
       }
       this.#emit({ type: 'gap', partition: this.#partition, open: open.length, reason });
       await this.#recordStall(reason);
       // Still the owner while stopped: keep the lease, so no standby starts posting past the gap.
-      if ((await this.#attempt('renew the branch lease', () => renew(this.#prisma, lease).then(() => true))) === undefined) return undefined;
+      if (
+        (await this.#attempt('renew the branch lease', () => renew(this.#prisma, lease).then(() => true))) === undefined
+      )
+        return undefined;
       const lag: Record<string, number> = {};
       for (const [topic, marks] of watermarks) lag[topic] = Math.max(0, marks.high - (offsets.get(topic) ?? 0));
       this.#emitLag(lag);
@@ -266,7 +301,11 @@ class BranchWorker {
     const partition = this.#partition;
     const committer = new BatchCommitter(
       this.#prisma,
-      { topics: this.#topics, maxPayloadBytes: config.maxPayloadBytes, write: { partition, transactionsTopic: this.#topics.transactions, lease } },
+      {
+        topics: this.#topics,
+        maxPayloadBytes: config.maxPayloadBytes,
+        write: { partition, transactionsTopic: this.#topics.transactions, lease },
+      },
       (what, action) => this.#attempt(what, action),
       this.#log,
     );
@@ -302,11 +341,17 @@ class BranchWorker {
         } catch (err) {
           if (isOffsetReset(err)) {
             // Retention deleted records under the running branch: look for the gap.
-            this.#log.warn({ err: (err as Error).message }, 'the stored offset is no longer on the broker; checking for an offset gap');
+            this.#log.warn(
+              { err: (err as Error).message },
+              'the stored offset is no longer on the broker; checking for an offset gap',
+            );
             return 'recheck-offsets';
           }
           // librdkafka reconnects by itself; wait and fetch again rather than fail the branch.
-          this.#log.warn({ err: (err as Error).message, delayMs: fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
+          this.#log.warn(
+            { err: (err as Error).message, delayMs: fetchBackoff.peek() },
+            'fetch from Kafka failed, retrying',
+          );
           if (await sleepUnlessStopped(this.#stop, fetchBackoff.next())) break;
           next = fetch();
           continue;
@@ -317,12 +362,15 @@ class BranchWorker {
 
         // Nothing more to write for now: what was committed is reported without waiting.
         if (records.length === 0) this.#sendBatchReports();
-        const idleUnpark = records.length === 0 && checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
+        const idleUnpark =
+          records.length === 0 && checkParked && Date.now() - lastUnparkCheck >= IDLE_UNPARK_INTERVAL_MS;
         if (records.length > 0 || idleUnpark) {
           const writeStarted = process.hrtime.bigint();
           const outcome = await committer.commit(records, checkParked);
           if (!outcome) break; // stopping: what was not committed is read again
-          for (const record of records) if ((this.#storedOffsets.get(record.topic) ?? -1) <= record.offset) this.#storedOffsets.set(record.topic, record.offset + 1);
+          for (const record of records)
+            if ((this.#storedOffsets.get(record.topic) ?? -1) <= record.offset)
+              this.#storedOffsets.set(record.topic, record.offset + 1);
           const report = this.#reports.add({
             records: records.length,
             customersCreated: outcome.customersCreated,
@@ -345,15 +393,32 @@ class BranchWorker {
           window.rejected += outcome.rejected;
           if (outcome.parked > 0 && Date.now() - lastParkedNotice >= STATS_INTERVAL_MS) {
             // The lab's own producer sends transactions only: make the wait obvious at once.
-            const parked = await parkedStats(this.#prisma, { partition, transactionsTopic: this.#topics.transactions }).catch(() => undefined);
-            if (parked) this.#log.warn({ parkedNow: parked.count, waitingForCustomers: parked.waitingFor }, `${parked.count} transactions wait for their customers (ids ${parked.waitingFor.join(', ')}${parked.waitingFor.length === 10 ? ', ...' : ''}), which do not exist yet: they post as soon as those customers are created on ${this.#topics.customers}`);
+            const parked = await parkedStats(this.#prisma, {
+              partition,
+              transactionsTopic: this.#topics.transactions,
+            }).catch(() => undefined);
+            if (parked)
+              this.#log.warn(
+                { parkedNow: parked.count, waitingForCustomers: parked.waitingFor },
+                `${parked.count} transactions wait for their customers (ids ${parked.waitingFor.join(', ')}${parked.waitingFor.length === 10 ? ', ...' : ''}), which do not exist yet: they post as soon as those customers are created on ${this.#topics.customers}`,
+              );
             lastParkedNotice = Date.now();
           }
-          if (outcome.rejected > 0) this.#log.warn({ rejected: outcome.rejected, byReason: outcome.rejectedByReason }, 'records rejected, see table rejected_event');
-          if (outcome.alreadyPosted > 0) this.#log.warn({ alreadyPosted: outcome.alreadyPosted }, 'records already in the ledger were skipped (stored offsets were behind the ledger)');
+          if (outcome.rejected > 0)
+            this.#log.warn(
+              { rejected: outcome.rejected, byReason: outcome.rejectedByReason },
+              'records rejected, see table rejected_event',
+            );
+          if (outcome.alreadyPosted > 0)
+            this.#log.warn(
+              { alreadyPosted: outcome.alreadyPosted },
+              'records already in the ledger were skipped (stored offsets were behind the ledger)',
+            );
           this.#log.debug({ ...outcome, records: records.length }, 'batch committed');
           if (crashAfter !== undefined && this.#result.batches >= crashAfter) {
-            throw new Error(`injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`);
+            throw new Error(
+              `injected fault: branch ${partition} fails after ${crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`,
+            );
           }
           if (exhaustHeapAfter !== undefined && this.#result.batches >= exhaustHeapAfter) {
             this.#log.warn('injected fault: exhausting the heap (ZIPBANK_FAULT_HEAP_BRANCH)');
@@ -380,7 +445,18 @@ class BranchWorker {
           const seconds = (Date.now() - lastStats) / 1000;
           // heapUsedMB is this worker thread's own V8 heap; rssMB is the whole process.
           const memory = process.memoryUsage();
-          this.#log.info({ ...window, recordsPerSecond: Math.round(window.records / seconds), parkedNow: this.#parked?.count, oldestParkedAgeSeconds: this.#parked?.oldestAgeSeconds, waitingForCustomers: this.#parked?.waitingFor, heapUsedMB: Math.round(memory.heapUsed / 2 ** 20), rssMB: Math.round(memory.rss / 2 ** 20) }, 'branch stats');
+          this.#log.info(
+            {
+              ...window,
+              recordsPerSecond: Math.round(window.records / seconds),
+              parkedNow: this.#parked?.count,
+              oldestParkedAgeSeconds: this.#parked?.oldestAgeSeconds,
+              waitingForCustomers: this.#parked?.waitingFor,
+              heapUsedMB: Math.round(memory.heapUsed / 2 ** 20),
+              rssMB: Math.round(memory.rss / 2 ** 20),
+            },
+            'branch stats',
+          );
           window = { records: 0, posted: 0, parked: 0, rejected: 0 };
           lastStats = Date.now();
         }
@@ -402,14 +478,22 @@ class BranchWorker {
   async #reportHealth(lease: Lease, consumer: BranchConsumer): Promise<void> {
     let reason: string | undefined;
     const parked = await renew(this.#prisma, lease)
-      .then(() => parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }))
+      .then(() =>
+        parkedStats(this.#prisma, { partition: this.#partition, transactionsTopic: this.#topics.transactions }),
+      )
       .catch((err: unknown) => {
         if (err instanceof LeaseLostError) throw err;
         reason = `database: ${toDatabaseError(err).message}`;
         return undefined;
       });
     this.#emit({ type: 'database', partition: this.#partition, ok: parked !== undefined, reason });
-    if (parked) this.#emit({ type: 'stats', partition: this.#partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
+    if (parked)
+      this.#emit({
+        type: 'stats',
+        partition: this.#partition,
+        parked: parked.count,
+        oldestParkedAgeSeconds: parked.oldestAgeSeconds,
+      });
     this.#parked = parked;
     this.#emit({ type: 'heap', partition: this.#partition, ...heapFigures() });
     this.#emitLag(this.#lag(consumer));
@@ -435,7 +519,9 @@ class BranchWorker {
    */
   async #readWatermarks(consumer: BranchConsumer): Promise<Map<string, Watermarks>> {
     const topics = [this.#topics.customers, this.#topics.transactions];
-    const answers = await Promise.all(topics.map((topic) => consumer.watermarks(topic, LOG_END_TIMEOUT_MS).catch(() => undefined)));
+    const answers = await Promise.all(
+      topics.map((topic) => consumer.watermarks(topic, LOG_END_TIMEOUT_MS).catch(() => undefined)),
+    );
     const marks = new Map<string, Watermarks>();
     topics.forEach((topic, i) => {
       const answer = answers[i];
@@ -468,7 +554,10 @@ class BranchWorker {
     const where = `${topic}[${this.#partition}] has records from offset ${nextOffset} to ${logEnd - 1} on the broker and none came for ${fields.waitingSeconds} s`;
     if (verdict.action === 'unfetchable') {
       // Lag shows it and ZipBankBranchStalled fires; recreating the consumer again would not help.
-      this.#log.error(fields, `${where}, also after the Kafka consumer was recreated: the branch waits there until they can be read`);
+      this.#log.error(
+        fields,
+        `${where}, also after the Kafka consumer was recreated: the branch waits there until they can be read`,
+      );
       return false;
     }
     this.#log.warn(fields, `${where}: the Kafka consumer stopped fetching, recreating it`);
@@ -518,7 +607,10 @@ class BranchWorker {
       try {
         const value = await action();
         if (backoff.attempts > 0) {
-          this.#log.info({ attempts: backoff.attempts, failedForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `${what}: works again`);
+          this.#log.info(
+            { attempts: backoff.attempts, failedForSeconds: Math.round((Date.now() - failingSince) / 1000) },
+            `${what}: works again`,
+          );
           this.#emit({ type: 'database', partition: this.#partition, ok: true });
           this.#emit({ type: 'kafka', partition: this.#partition, ok: true });
           await this.#recordStall(null);
@@ -532,11 +624,21 @@ class BranchWorker {
         // Logged before readiness changes, so an operator who sees /readyz turn finds the line.
         if (err.message !== lastReason || Date.now() - lastLogged >= REPEAT_LOG_MS) {
           const level = cause === 'schema' ? 'error' : backoff.attempts === 1 ? 'warn' : 'error';
-          this.#log[level]({ code: err.code, cause, attempt: backoff.attempts, delayMs, failingForSeconds: Math.round((Date.now() - failingSince) / 1000) }, `could not ${what}, retrying: ${err.message}`);
+          this.#log[level](
+            {
+              code: err.code,
+              cause,
+              attempt: backoff.attempts,
+              delayMs,
+              failingForSeconds: Math.round((Date.now() - failingSince) / 1000),
+            },
+            `could not ${what}, retrying: ${err.message}`,
+          );
           lastReason = err.message;
           lastLogged = Date.now();
         }
-        if (err.code.startsWith('KAFKA_')) this.#emit({ type: 'kafka', partition: this.#partition, ok: false, reason: `kafka: ${err.message}` });
+        if (err.code.startsWith('KAFKA_'))
+          this.#emit({ type: 'kafka', partition: this.#partition, ok: false, reason: `kafka: ${err.message}` });
         if (cause === 'outage' || cause === 'schema') {
           this.#emit({ type: 'writeFailed', partition: this.#partition, cause });
           const label = cause === 'schema' ? 'database schema or privileges' : 'database';

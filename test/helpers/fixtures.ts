@@ -33,7 +33,11 @@ export interface TestTopics {
 }
 
 /** Two topics of the test's own (topic settings in `config`), deleted when the test ends. */
-export async function withTopics(t: Teardown, partitions = 8, config: Record<string, string> = {}): Promise<TestTopics> {
+export async function withTopics(
+  t: Teardown,
+  partitions = 8,
+  config: Record<string, string> = {},
+): Promise<TestTopics> {
   const customersTopic = uniqueName('test-customers');
   const transactionsTopic = uniqueName('test-events');
   t.teardown(async () => {
@@ -71,15 +75,26 @@ export interface RunResult {
 }
 
 /** Runs one of the built entry points (dist/...) the way npm scripts do. */
-export async function runNode(script: string, args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<RunResult> {
-  const nodeArgs = script.endsWith('migrate.js') ? ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning'] : [];
+export async function runNode(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<RunResult> {
+  const nodeArgs = script.endsWith('migrate.js')
+    ? ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning']
+    : [];
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [...nodeArgs, path.join(PROJECT_DIR, script), ...args], {
-      cwd: PROJECT_DIR,
-      env: { ...process.env, ...env },
-      timeout: timeoutMs,
-      maxBuffer: 256 * 1024 * 1024,
-    });
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      [...nodeArgs, path.join(PROJECT_DIR, script), ...args],
+      {
+        cwd: PROJECT_DIR,
+        env: { ...process.env, ...env },
+        timeout: timeoutMs,
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
@@ -88,9 +103,15 @@ export async function runNode(script: string, args: string[], env: Record<string
 }
 
 /** Runs scripts/kafka.sh start|stop|status with the given environment; never throws. */
-export async function kafkaScript(command: string, env: Record<string, string>): Promise<{ code: number; out: string }> {
+export async function kafkaScript(
+  command: string,
+  env: Record<string, string>,
+): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync('bash', [path.join(PROJECT_DIR, 'scripts/kafka.sh'), command], { env: { ...process.env, ...env }, timeout: 180_000 });
+    const { stdout, stderr } = await execFileAsync('bash', [path.join(PROJECT_DIR, 'scripts/kafka.sh'), command], {
+      env: { ...process.env, ...env },
+      timeout: 180_000,
+    });
     return { code: 0, out: stdout + stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -102,9 +123,17 @@ export async function kafkaScript(command: string, env: Record<string, string>):
  * A broker of the test's own (own folder and ports, the shared jars), for tests that stop or
  * crash it; removed when the test ends.
  */
-export async function privateBroker(t: Teardown, port: number): Promise<{ brokers: string; env: Record<string, string> }> {
+export async function privateBroker(
+  t: Teardown,
+  port: number,
+): Promise<{ brokers: string; env: Record<string, string> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-kafka-'));
-  const env = { KAFKA_DIR: dir, KAFKA_LIBS_DIR: path.join(PROJECT_DIR, '.kafka/libs'), KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(port + 1) };
+  const env = {
+    KAFKA_DIR: dir,
+    KAFKA_LIBS_DIR: path.join(PROJECT_DIR, '.kafka/libs'),
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(port + 1),
+  };
   t.teardown(async () => {
     await kafkaScript('stop', env);
     await rm(dir, { recursive: true, force: true });
@@ -114,7 +143,10 @@ export async function privateBroker(t: Teardown, port: number): Promise<{ broker
 
 /** Reads a whole topic with kcat, an independent Kafka client: one entry per record. */
 export async function readTopicWithKcat(topic: string): Promise<{ partition: number; key: string; value: string }[]> {
-  const { stdout } = await execFileAsync('kcat', ['-C', '-b', BROKERS, '-t', topic, '-e', '-q', '-f', '%p\t%k\t%s\n'], { maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
+  const { stdout } = await execFileAsync('kcat', ['-C', '-b', BROKERS, '-t', topic, '-e', '-q', '-f', '%p\t%k\t%s\n'], {
+    maxBuffer: 512 * 1024 * 1024,
+    timeout: 120_000,
+  });
   return stdout
     .split('\n')
     .filter((line) => line !== '')
@@ -131,10 +163,13 @@ export const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value
  * Sends records (topic, partition, value, and optionally the producer's timestamp) to the shared
  * broker and waits until all are stored.
  */
-export async function sendRecords(records: [topic: string, partition: number, value: Buffer, timestamp?: number][]): Promise<void> {
+export async function sendRecords(
+  records: [topic: string, partition: number, value: Buffer, timestamp?: number][],
+): Promise<void> {
   const producer = await ConfirmedProducer.connect(BROKERS, 'test-producer');
   try {
-    for (const [topic, partition, value, timestamp] of records) await producer.send(topic, partition, 'k', value, timestamp);
+    for (const [topic, partition, value, timestamp] of records)
+      await producer.send(topic, partition, 'k', value, timestamp);
     await producer.confirmAll();
   } finally {
     await producer.close();

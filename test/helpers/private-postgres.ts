@@ -17,7 +17,9 @@ interface Teardown {
 /** initdb and postgres refuse to run as root: as root, run them as the postgres user. */
 function asPostgres(command: string, args: string[]) {
   const asRoot = process.getuid?.() === 0;
-  return execFileAsync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, { timeout: 120_000 });
+  return execFileAsync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, {
+    timeout: 120_000,
+  });
 }
 
 /**
@@ -25,7 +27,11 @@ function asPostgres(command: string, args: string[]) {
  * role trusted), and never to the maintenance database `postgres` (as on
  * managed servers); `createDatabase` goes through the server's Unix socket instead.
  */
-export async function privatePostgresWithTls(t: Teardown, port: number, tls: { cert: string; key: string }): Promise<{ serverUrl: string; createDatabase(name: string): Promise<void> }> {
+export async function privatePostgresWithTls(
+  t: Teardown,
+  port: number,
+  tls: { cert: string; key: string },
+): Promise<{ serverUrl: string; createDatabase(name: string): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-pg-'));
   await chmod(dir, 0o777);
   const data = path.join(dir, 'data');
@@ -35,13 +41,22 @@ export async function privatePostgresWithTls(t: Teardown, port: number, tls: { c
   });
   await asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
   // The key must belong to the server's user and be private to it.
-  for (const [from, to] of [[tls.cert, 'server.crt'], [tls.key, 'server.key']] as const) {
+  for (const [from, to] of [
+    [tls.cert, 'server.crt'],
+    [tls.key, 'server.key'],
+  ] as const) {
     await copyFile(from, path.join(data, to));
     await chmod(path.join(data, to), 0o600);
   }
   if (process.getuid?.() === 0) await execFileAsync('chown', ['-R', 'postgres', data]);
-  await appendFile(path.join(data, 'postgresql.conf'), `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nfsync = off\n`);
-  await writeFile(path.join(data, 'pg_hba.conf'), `local all all trust\nhost postgres all 127.0.0.1/32 reject\nhostssl all zb_password_user 127.0.0.1/32 scram-sha-256\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n`);
+  await appendFile(
+    path.join(data, 'postgresql.conf'),
+    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nfsync = off\n`,
+  );
+  await writeFile(
+    path.join(data, 'pg_hba.conf'),
+    `local all all trust\nhost postgres all 127.0.0.1/32 reject\nhostssl all zb_password_user 127.0.0.1/32 scram-sha-256\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n`,
+  );
   if (process.getuid?.() === 0) await execFileAsync('chown', ['postgres', path.join(data, 'pg_hba.conf')]);
   await asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-l', path.join(dir, 'server.log'), '-w', 'start']);
   return {

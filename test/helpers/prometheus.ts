@@ -24,7 +24,10 @@ export async function freePort(): Promise<number> {
 export class PrometheusServer {
   private constructor(readonly url: string) {}
 
-  static async start(t: Teardown, options: { job: string; targets: string[]; ruleFiles: string[] }): Promise<PrometheusServer> {
+  static async start(
+    t: Teardown,
+    options: { job: string; targets: string[]; ruleFiles: string[] },
+  ): Promise<PrometheusServer> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-prometheus-'));
     const config = path.join(dir, 'prometheus.yml');
     await writeFile(
@@ -32,7 +35,15 @@ export class PrometheusServer {
       `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n${options.ruleFiles.map((f) => `  - ${JSON.stringify(f)}\n`).join('')}scrape_configs:\n  - job_name: ${options.job}\n    static_configs:\n      - targets: ${JSON.stringify(options.targets)}\n`,
     );
     const port = await freePort();
-    const child = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'prometheus',
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let log = '';
     child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
     t.teardown(async () => {
@@ -43,7 +54,13 @@ export class PrometheusServer {
     const server = new PrometheusServer(`http://127.0.0.1:${port}`);
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) throw new Error(`prometheus exited: ${log}`);
-      if (await fetch(`${server.url}/-/ready`).then((r) => r.ok, () => false)) return server;
+      if (
+        await fetch(`${server.url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return server;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`prometheus did not become ready: ${log}`);
@@ -52,7 +69,11 @@ export class PrometheusServer {
   /** An instant query; throws with Prometheus's error when the expression does not parse or run. */
   async query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
     const res = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await res.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
     return body.data!.result;
   }

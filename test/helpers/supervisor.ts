@@ -24,11 +24,33 @@ export class SupervisorProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(t: Teardown, topics: TestTopics, databaseUrl: string, args: string[], env: Record<string, string> = {}, options: SupervisorOptions = {}) {
-    const [command, ...prefix] = options.withoutTestHooks ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath] : [process.execPath];
+  constructor(
+    t: Teardown,
+    topics: TestTopics,
+    databaseUrl: string,
+    args: string[],
+    env: Record<string, string> = {},
+    options: SupervisorOptions = {},
+  ) {
+    const [command, ...prefix] = options.withoutTestHooks
+      ? ['/usr/bin/env', '-u', 'NODE_OPTIONS', process.execPath]
+      : [process.execPath];
     this.child = spawn(
       command!,
-      [...prefix, path.join(PROJECT_DIR, 'dist/main.cjs'), '--customers-topic', topics.customersTopic, '--transactions-topic', topics.transactionsTopic, '--brokers', BROKERS, '--database-url', databaseUrl, ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']), ...args],
+      [
+        ...prefix,
+        path.join(PROJECT_DIR, 'dist/main.cjs'),
+        '--customers-topic',
+        topics.customersTopic,
+        '--transactions-topic',
+        topics.transactionsTopic,
+        '--brokers',
+        BROKERS,
+        '--database-url',
+        databaseUrl,
+        ...(args.includes('--metrics-port') ? [] : ['--metrics-port', '0']),
+        ...args,
+      ],
       { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     let buffered = '';
@@ -55,14 +77,19 @@ export class SupervisorProcess {
    * fails the test with its last log lines (a hang is a finding, not a test timeout to puzzle
    * over), and is SIGKILLed so that nothing is left running.
    */
-  async kill(signal: NodeJS.Signals, withinMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async kill(
+    signal: NodeJS.Signals,
+    withinMs = 30_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), withinMs)));
     const exit = await Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
     if (exit !== 'late') return exit;
     this.child.kill('SIGKILL');
-    throw new Error(`supervisor ${this.child.pid} did not exit within ${withinMs} ms of ${signal}; its last log lines:\n${this.tail()}`);
+    throw new Error(
+      `supervisor ${this.child.pid} did not exit within ${withinMs} ms of ${signal}; its last log lines:\n${this.tail()}`,
+    );
   }
 
   /** The port /metrics, /healthz and /readyz are served on, once the supervisor has said it. */
@@ -91,7 +118,10 @@ export class SupervisorProcess {
    * stdout through its own stream, after the event (readiness, a row) a test may have waited on.
    * Undefined when no such line came, so the test's assertion fails with its own message.
    */
-  async logLine(matches: (line: Record<string, unknown>) => boolean, withinMs = 10_000): Promise<Record<string, unknown> | undefined> {
+  async logLine(
+    matches: (line: Record<string, unknown>) => boolean,
+    withinMs = 10_000,
+  ): Promise<Record<string, unknown> | undefined> {
     const deadline = Date.now() + withinMs;
     for (;;) {
       const line = this.logs().find(matches);
@@ -112,7 +142,11 @@ export class SupervisorProcess {
   }
 }
 
-export async function sql<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+export async function sql<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -128,7 +162,13 @@ export async function count(url: string, table: string, where = 'true'): Promise
 }
 
 /** Polls until `check` is true; throws with the last value after `timeoutMs`. */
-export async function waitFor<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 60_000, pollMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 60_000,
+  pollMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await read();
   while (!check(value)) {
@@ -141,7 +181,10 @@ export async function waitFor<T>(what: string, read: () => Promise<T>, check: (v
 
 /** Every invariant of the ledger: no record twice, balances equal their ledger sums. */
 export async function ledgerInvariants(url: string) {
-  const [dups] = await sql<{ n: string }>(url, `SELECT count(*) AS n FROM (SELECT 1 FROM "transaction" GROUP BY kafka_topic, kafka_partition, kafka_offset HAVING count(*) > 1) d`);
+  const [dups] = await sql<{ n: string }>(
+    url,
+    `SELECT count(*) AS n FROM (SELECT 1 FROM "transaction" GROUP BY kafka_topic, kafka_partition, kafka_offset HAVING count(*) > 1) d`,
+  );
   const [mismatch] = await sql<{ n: string }>(
     url,
     `SELECT count(*) AS n FROM balance b
@@ -149,7 +192,10 @@ export async function ledgerInvariants(url: string) {
                     FROM "transaction" GROUP BY custid) l USING (custid)
       WHERE coalesce(b.balance_cents, 0) <> coalesce(l.s, 0) OR coalesce(b.transaction_count, 0) <> coalesce(l.c, 0)`,
   );
-  const [net] = await sql<{ s: string | null }>(url, `SELECT sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END) AS s FROM "transaction"`);
+  const [net] = await sql<{ s: string | null }>(
+    url,
+    `SELECT sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END) AS s FROM "transaction"`,
+  );
   return { duplicates: Number(dups?.n), balanceMismatches: Number(mismatch?.n), netCents: Number(net?.s ?? 0) };
 }
 

@@ -25,7 +25,24 @@ const openssl = (args: string[], cwd: string) => execFileAsync('openssl', args, 
 export async function createTestCa(t: Teardown, name = 'ca'): Promise<TestCa> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `zipbank-${name}-`));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=ZipBank test ${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`], dir);
+  await openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=ZipBank test ${name}`,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+    ],
+    dir,
+  );
   const caCert = path.join(dir, `${name}.pem`);
   return {
     dir,
@@ -33,8 +50,41 @@ export async function createTestCa(t: Teardown, name = 'ca'): Promise<TestCa> {
     async issueServer(server: string) {
       const ext = path.join(dir, `${server}.ext`);
       await writeFile(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-      await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', `${server}.key`, '-out', `${server}.csr`], dir);
-      await openssl(['x509', '-req', '-in', `${server}.csr`, '-CA', `${name}.pem`, '-CAkey', `${name}.key`, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', `${server}.pem`], dir);
+      await openssl(
+        [
+          'req',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-subj',
+          '/CN=localhost',
+          '-keyout',
+          `${server}.key`,
+          '-out',
+          `${server}.csr`,
+        ],
+        dir,
+      );
+      await openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${server}.csr`,
+          '-CA',
+          `${name}.pem`,
+          '-CAkey',
+          `${name}.key`,
+          '-CAcreateserial',
+          '-days',
+          '2',
+          '-extfile',
+          ext,
+          '-out',
+          `${server}.pem`,
+        ],
+        dir,
+      );
       return { cert: path.join(dir, `${server}.pem`), key: path.join(dir, `${server}.key`) };
     },
   };

@@ -47,8 +47,34 @@ export interface BranchExpectation {
 export const LAB_START_DATE = 1587398219;
 export const LAB_MAX_AMOUNT_CENTS = 100_000;
 
-const FIRST_NAMES = ['Todd', 'Ada', 'Grace', 'Linus', 'Margaret', 'Alan', 'Barbara', 'Ken', 'Edsger', 'Frances', 'Donald', 'Radia'];
-const LAST_NAMES = ['Cushman', 'Lovelace', 'Hopper', 'Torvalds', 'Hamilton', 'Turing', 'Liskov', 'Thompson', 'Dijkstra', 'Allen', 'Knuth', 'Perlman'];
+const FIRST_NAMES = [
+  'Todd',
+  'Ada',
+  'Grace',
+  'Linus',
+  'Margaret',
+  'Alan',
+  'Barbara',
+  'Ken',
+  'Edsger',
+  'Frances',
+  'Donald',
+  'Radia',
+];
+const LAST_NAMES = [
+  'Cushman',
+  'Lovelace',
+  'Hopper',
+  'Torvalds',
+  'Hamilton',
+  'Turing',
+  'Liskov',
+  'Thompson',
+  'Dijkstra',
+  'Allen',
+  'Knuth',
+  'Perlman',
+];
 
 /** How many of `total` items fall on `branch` when spread round-robin over `branches`. */
 export function shareOf(total: number, branches: number, branch: number): number {
@@ -90,7 +116,15 @@ export function* transactionsOfBranch(plan: LoadPlan, branch: number): Generator
 
 /** What a run of this plan sends to one branch, computed without sending it. */
 export function expectationOf(plan: LoadPlan, branch: number): BranchExpectation {
-  const result: BranchExpectation = { branch, customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0, bytes: 0 };
+  const result: BranchExpectation = {
+    branch,
+    customers: 0,
+    transactions: 0,
+    deposits: 0,
+    withdrawals: 0,
+    netCents: 0,
+    bytes: 0,
+  };
   for (const _ of customersOfBranch(plan, branch)) result.customers++;
   for (const t of transactionsOfBranch(plan, branch)) tallyTransaction(result, t, encodeEvent(t).length);
   return result;

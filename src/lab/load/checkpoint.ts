@@ -11,7 +11,9 @@ export async function checkpoint(databaseUrl: string): Promise<boolean> {
     await db.query('CHECKPOINT');
     return true;
   } catch (err) {
-    process.stderr.write(`note: could not CHECKPOINT before measuring (${(err as Error).message}); figures may vary more\n`);
+    process.stderr.write(
+      `note: could not CHECKPOINT before measuring (${(err as Error).message}); figures may vary more\n`,
+    );
     return false;
   } finally {
     await db.end().catch(() => undefined);

@@ -15,7 +15,13 @@ export interface CopyWatcher {
  * CPU meter, say) starts once the rows are rendered and connected, and ends before the
  * connection closes: a backend that has exited can no longer be read in /proc.
  */
-export async function copyRows(databaseUrl: string, table: string, columns: string[], lines: Iterable<string>, watcher?: CopyWatcher): Promise<number> {
+export async function copyRows(
+  databaseUrl: string,
+  table: string,
+  columns: string[],
+  lines: Iterable<string>,
+  watcher?: CopyWatcher,
+): Promise<number> {
   // Rendered before the clock starts: on two cores, generating rows during the COPY would take
   // CPU from Postgres and understate its limit.
   const chunks = [...chunked(lines)];

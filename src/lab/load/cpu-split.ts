@@ -26,7 +26,10 @@ async function readStat(pid: number): Promise<{ comm: string; seconds: number } 
   if (stat === undefined) return undefined;
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS };
+  return {
+    comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+  };
 }
 
 /** CPU seconds (user + system) a process and all its threads have used, or undefined when gone. */
@@ -66,9 +69,16 @@ export class CpuMeter {
       cpuSeconds[now.role] += Math.max(0, now.seconds - (before?.seconds ?? 0));
     }
     const seconds = (end.at - this.#start.at) / 1000;
-    const microsecondsPerRecord = Object.fromEntries(ROLES.map((r) => [r, records > 0 ? (cpuSeconds[r] * 1e6) / records : 0])) as Record<CpuRole, number>;
+    const microsecondsPerRecord = Object.fromEntries(
+      ROLES.map((r) => [r, records > 0 ? (cpuSeconds[r] * 1e6) / records : 0]),
+    ) as Record<CpuRole, number>;
     const total = end.machine.total - this.#start.machine.total;
-    return { seconds, cpuSeconds, microsecondsPerRecord, machineBusyShare: total > 0 ? (end.machine.busy - this.#start.machine.busy) / total : 0 };
+    return {
+      seconds,
+      cpuSeconds,
+      microsecondsPerRecord,
+      machineBusyShare: total > 0 ? (end.machine.busy - this.#start.machine.busy) / total : 0,
+    };
   }
 }
 

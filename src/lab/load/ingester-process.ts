@@ -41,8 +41,20 @@ export class IngesterProcess {
     this.child = spawn(
       process.execPath,
       [
-        'dist/main.cjs', '--partitions', settings.partitions, '--brokers', settings.brokers, '--database-url', settings.databaseUrl,
-        '--customers-topic', settings.customersTopic, '--transactions-topic', settings.transactionsTopic, '--metrics-port', '0', ...(settings.extraArgs ?? []),
+        'dist/main.cjs',
+        '--partitions',
+        settings.partitions,
+        '--brokers',
+        settings.brokers,
+        '--database-url',
+        settings.databaseUrl,
+        '--customers-topic',
+        settings.customersTopic,
+        '--transactions-topic',
+        settings.transactionsTopic,
+        '--metrics-port',
+        '0',
+        ...(settings.extraArgs ?? []),
       ],
       { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'pipe'], env: { ...IMAGE_ENVIRONMENT, ...process.env } },
     );
@@ -95,7 +107,8 @@ export class IngesterProcess {
     const deadline = Date.now() + timeoutMs;
     while (this.#workersStarted < count) {
       if (!this.running) throw new Error(`the supervisor exited with ${this.child.exitCode}`);
-      if (Date.now() > deadline) throw new Error(`only ${this.#workersStarted} of ${count} branch workers started within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.#workersStarted} of ${count} branch workers started within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -134,8 +147,15 @@ export class IngesterGroup {
   readonly #members: IngesterProcess[];
 
   constructor(count: number, settings: Omit<IngesterSettings, 'partitions'> & { group: string }) {
-    this.#members = Array.from({ length: count }, (_, i) =>
-      new IngesterProcess({ ...settings, partitions: 'auto', extraArgs: [...(settings.extraArgs ?? []), '--group', settings.group], logFile: settings.logFile.replace(/\.log$/, `-${i}.log`) }),
+    this.#members = Array.from(
+      { length: count },
+      (_, i) =>
+        new IngesterProcess({
+          ...settings,
+          partitions: 'auto',
+          extraArgs: [...(settings.extraArgs ?? []), '--group', settings.group],
+          logFile: settings.logFile.replace(/\.log$/, `-${i}.log`),
+        }),
     );
   }
 
@@ -155,7 +175,9 @@ export class IngesterGroup {
   async waitUntilWorkersStarted(count: number, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const share = Math.floor(count / this.#members.length);
-    const spread = () => this.#members.reduce((n, m) => n + m.workersRunning, 0) >= count && this.#members.every((m) => m.workersRunning >= share);
+    const spread = () =>
+      this.#members.reduce((n, m) => n + m.workersRunning, 0) >= count &&
+      this.#members.every((m) => m.workersRunning >= share);
     while (!spread()) {
       if (!this.running) throw new Error('a supervisor exited during start-up');
       if (Date.now() > deadline) throw new Error(`branch workers did not start within ${timeoutMs} ms`);
@@ -173,7 +195,10 @@ export class IngesterGroup {
 
   async memory(): Promise<{ rssBytes: number; peakRssBytes: number }> {
     const all = await Promise.all(this.#members.map((m) => m.memory()));
-    return { rssBytes: all.reduce((n, m) => n + m.rssBytes, 0), peakRssBytes: all.reduce((n, m) => n + m.peakRssBytes, 0) };
+    return {
+      rssBytes: all.reduce((n, m) => n + m.rssBytes, 0),
+      peakRssBytes: all.reduce((n, m) => n + m.peakRssBytes, 0),
+    };
   }
 
   async stop(): Promise<number | null> {

@@ -4,8 +4,15 @@ import type pg from 'pg';
 import type { BranchExpectation } from './branch-load.js';
 
 /** Committed next offset of the transactions topic per branch: records fully handled. */
-export async function committedPerBranch(db: pg.Client, transactionsTopic: string, branches: number): Promise<number[]> {
-  const { rows } = await db.query<{ partition: number; next_offset: string }>('SELECT "partition", next_offset FROM consumer_offset WHERE topic = $1', [transactionsTopic]);
+export async function committedPerBranch(
+  db: pg.Client,
+  transactionsTopic: string,
+  branches: number,
+): Promise<number[]> {
+  const { rows } = await db.query<{ partition: number; next_offset: string }>(
+    'SELECT "partition", next_offset FROM consumer_offset WHERE topic = $1',
+    [transactionsTopic],
+  );
   const result = new Array<number>(branches).fill(0);
   for (const r of rows) if (r.partition < branches) result[r.partition] = Number(r.next_offset);
   return result;
@@ -13,7 +20,9 @@ export async function committedPerBranch(db: pg.Client, transactionsTopic: strin
 
 /** Connections to this database other than the caller's own: the ingester's, while it runs. */
 export async function otherConnections(db: pg.Client): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -32,20 +41,31 @@ const BUCKETS_MS = [5, 10, 20, 50, 100, 150, 200, 250, 500, 1000, 2000, 5000];
  * Produce-to-ledger latency (posted_at minus Kafka's timestamp) in ms, overall and per branch, of
  * the rows produced at or after `fromMs` (epoch ms; every row by default).
  */
-export async function latency(db: pg.Client, fromMs = 0): Promise<{ overall: LatencySummary; perBranch: Map<number, Omit<LatencySummary, 'histogram'>> }> {
+export async function latency(
+  db: pg.Client,
+  fromMs = 0,
+): Promise<{ overall: LatencySummary; perBranch: Map<number, Omit<LatencySummary, 'histogram'>> }> {
   const q = `extract(epoch FROM posted_at - kafka_timestamp) * 1000`;
   const { rows } = await db.query<{ branch: number | null; p: number[]; max: number }>(
     `SELECT kafka_partition AS branch, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ${q}) AS p, max(${q}) AS max
        FROM "transaction" WHERE kafka_timestamp >= to_timestamp($1 / 1000.0) GROUP BY GROUPING SETS ((kafka_partition), ())`,
     [fromMs],
   );
-  const pick = (r: { p: number[]; max: number } | undefined) => ({ p50: r?.p[0] ?? 0, p95: r?.p[1] ?? 0, p99: r?.p[2] ?? 0, max: Number(r?.max ?? 0) });
+  const pick = (r: { p: number[]; max: number } | undefined) => ({
+    p50: r?.p[0] ?? 0,
+    p95: r?.p[1] ?? 0,
+    p99: r?.p[2] ?? 0,
+    max: Number(r?.max ?? 0),
+  });
   const perBranch = new Map(rows.filter((r) => r.branch !== null).map((r) => [r.branch!, pick(r)]));
   const buckets = await db.query<{ bucket: number; n: string }>(
     `SELECT width_bucket(${q}, $1::float8[]) AS bucket, count(*) AS n FROM "transaction" WHERE kafka_timestamp >= to_timestamp($2 / 1000.0) GROUP BY 1 ORDER BY 1`,
     [BUCKETS_MS, fromMs],
   );
-  const histogram = [...BUCKETS_MS, null].map((upToMs, i) => ({ upToMs, count: Number(buckets.rows.find((b) => b.bucket === i)?.n ?? 0) }));
+  const histogram = [...BUCKETS_MS, null].map((upToMs, i) => ({
+    upToMs,
+    count: Number(buckets.rows.find((b) => b.bucket === i)?.n ?? 0),
+  }));
   return { overall: { ...pick(rows.find((r) => r.branch === null)), histogram }, perBranch };
 }
 
@@ -54,7 +74,11 @@ export async function latency(db: pg.Client, fromMs = 0): Promise<{ overall: Lat
  * about `buckets` buckets from `startMs` (null: from the first row produced) to the last row
  * produced. Each point is p50, p99 and max of the rows produced in its bucket.
  */
-export async function latencyOverTime(db: pg.Client, startMs: number | null, buckets = 50): Promise<{ seconds: number; p50: number; p99: number; max: number }[]> {
+export async function latencyOverTime(
+  db: pg.Client,
+  startMs: number | null,
+  buckets = 50,
+): Promise<{ seconds: number; p50: number; p99: number; max: number }[]> {
   const span = await db.query<{ first: number | null; last: number | null }>(
     `SELECT extract(epoch FROM min(kafka_timestamp)) * 1000 AS first, extract(epoch FROM max(kafka_timestamp)) * 1000 AS last FROM "transaction"`,
   );
@@ -69,7 +93,12 @@ export async function latencyOverTime(db: pg.Client, startMs: number | null, buc
        FROM "transaction" WHERE kafka_timestamp IS NOT NULL GROUP BY 1 ORDER BY 1`,
     [first, bucketMs],
   );
-  return rows.map((r) => ({ seconds: ((Number(r.b) + 0.5) * bucketMs) / 1000, p50: r.p[0] ?? 0, p99: r.p[1] ?? 0, max: Number(r.max) }));
+  return rows.map((r) => ({
+    seconds: ((Number(r.b) + 0.5) * bucketMs) / 1000,
+    p50: r.p[0] ?? 0,
+    p99: r.p[1] ?? 0,
+    max: Number(r.max),
+  }));
 }
 
 export interface Verification {
@@ -79,7 +108,11 @@ export interface Verification {
 }
 
 /** Every valid produced transaction in the ledger exactly once, balances equal to the expected totals. */
-export async function verifyLedger(db: pg.Client, expected: BranchExpectation[], transactionsTopic: string): Promise<Verification> {
+export async function verifyLedger(
+  db: pg.Client,
+  expected: BranchExpectation[],
+  transactionsTopic: string,
+): Promise<Verification> {
   const problems: string[] = [];
   const { rows } = await db.query<{ branch: number; n: string; distinct_offsets: string; net: string }>(
     `SELECT kafka_partition AS branch, count(*) AS n, count(DISTINCT kafka_offset) AS distinct_offsets,
@@ -87,14 +120,27 @@ export async function verifyLedger(db: pg.Client, expected: BranchExpectation[],
        FROM "transaction" WHERE kafka_topic = $1 GROUP BY 1`,
     [transactionsTopic],
   );
-  const parked = await db.query<{ branch: number; n: string }>('SELECT kafka_partition AS branch, count(*) AS n FROM parked_transaction GROUP BY 1');
-  const rejected = await db.query<{ branch: number; n: string }>('SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1');
+  const parked = await db.query<{ branch: number; n: string }>(
+    'SELECT kafka_partition AS branch, count(*) AS n FROM parked_transaction GROUP BY 1',
+  );
+  const rejected = await db.query<{ branch: number; n: string }>(
+    'SELECT kafka_partition AS branch, count(*) AS n FROM rejected_event GROUP BY 1',
+  );
   const perBranch = expected.map((e) => {
     const row = rows.find((r) => r.branch === e.branch);
-    const got = { branch: e.branch, ledgerRows: Number(row?.n ?? 0), parked: Number(parked.rows.find((r) => r.branch === e.branch)?.n ?? 0), rejected: Number(rejected.rows.find((r) => r.branch === e.branch)?.n ?? 0), netCents: Number(row?.net ?? 0) };
-    if (got.ledgerRows !== e.transactions) problems.push(`branch ${e.branch}: ${got.ledgerRows} ledger rows, ${e.transactions} produced`);
-    if (Number(row?.distinct_offsets ?? 0) !== got.ledgerRows) problems.push(`branch ${e.branch}: a Kafka record is in the ledger more than once`);
-    if (got.netCents !== e.netCents) problems.push(`branch ${e.branch}: net ${got.netCents} cents, expected ${e.netCents}`);
+    const got = {
+      branch: e.branch,
+      ledgerRows: Number(row?.n ?? 0),
+      parked: Number(parked.rows.find((r) => r.branch === e.branch)?.n ?? 0),
+      rejected: Number(rejected.rows.find((r) => r.branch === e.branch)?.n ?? 0),
+      netCents: Number(row?.net ?? 0),
+    };
+    if (got.ledgerRows !== e.transactions)
+      problems.push(`branch ${e.branch}: ${got.ledgerRows} ledger rows, ${e.transactions} produced`);
+    if (Number(row?.distinct_offsets ?? 0) !== got.ledgerRows)
+      problems.push(`branch ${e.branch}: a Kafka record is in the ledger more than once`);
+    if (got.netCents !== e.netCents)
+      problems.push(`branch ${e.branch}: net ${got.netCents} cents, expected ${e.netCents}`);
     return got;
   });
   const [balances] = (
@@ -104,6 +150,7 @@ export async function verifyLedger(db: pg.Client, expected: BranchExpectation[],
         WHERE b.balance_cents <> coalesce(l.s, 0)`,
     )
   ).rows;
-  if (Number(balances?.mismatched) > 0) problems.push(`${balances?.mismatched} balances differ from the sum of their ledger rows`);
+  if (Number(balances?.mismatched) > 0)
+    problems.push(`${balances?.mismatched} balances differ from the sum of their ledger rows`);
   return { ok: problems.length === 0, problems, perBranch };
 }

@@ -30,7 +30,12 @@ export async function ensureLocalKafka(): Promise<() => Promise<void>> {
 }
 
 export async function migrate(databaseUrl?: string): Promise<void> {
-  const args = ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', 'dist/setup/migrate.js', ...(databaseUrl ? ['--database-url', databaseUrl] : [])];
+  const args = [
+    '--experimental-wasm-modules',
+    '--no-warnings=ExperimentalWarning',
+    'dist/setup/migrate.js',
+    ...(databaseUrl ? ['--database-url', databaseUrl] : []),
+  ];
   const code = await run(process.execPath, args);
   if (code !== 0) throw new Error(`db:migrate exited with ${code}`);
 }
@@ -38,7 +43,10 @@ export async function migrate(databaseUrl?: string): Promise<void> {
 /** Runs `npm run produce` with these flags; its progress goes to stderr, its summary is returned. */
 export function runProducer(args: string[]): Promise<ProduceSummary> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['dist/lab/produce.js', ...args], { cwd: PROJECT_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['dist/lab/produce.js', ...args], {
+      cwd: PROJECT_DIR,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', reject);

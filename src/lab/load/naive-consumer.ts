@@ -16,7 +16,15 @@ export interface NaiveResult {
 /** It reads one record per call: the linger only bounds a wait that finds nothing. */
 const LINGER_MS = 100;
 
-export async function runNaiveConsumer(options: { kafka: KafkaConnection; databaseUrl: string; topic: string; kind: 'customers' | 'transactions'; branches: number; perBranch: number[]; timeBudgetMs: number }): Promise<NaiveResult> {
+export async function runNaiveConsumer(options: {
+  kafka: KafkaConnection;
+  databaseUrl: string;
+  topic: string;
+  kind: 'customers' | 'transactions';
+  branches: number;
+  perBranch: number[];
+  timeBudgetMs: number;
+}): Promise<NaiveResult> {
   const db = new pg.Client({ connectionString: options.databaseUrl });
   await db.connect();
   const started = Date.now();
@@ -25,7 +33,14 @@ export async function runNaiveConsumer(options: { kafka: KafkaConnection; databa
   const pacing = consumerPacing(1, callThreads.poolSize(process.env.UV_THREADPOOL_SIZE), LINGER_MS);
   try {
     for (let branch = 0; branch < options.branches; branch++) {
-      const consumer = await BranchConsumer.connect({ kafka: options.kafka, partition: branch, topics: [options.topic], lingerMs: LINGER_MS, maxBatchBytes: 1_048_576, pacing });
+      const consumer = await BranchConsumer.connect({
+        kafka: options.kafka,
+        partition: branch,
+        topics: [options.topic],
+        lingerMs: LINGER_MS,
+        maxBatchBytes: 1_048_576,
+        pacing,
+      });
       consumer.assign(new Map());
       try {
         let done = 0;
@@ -36,7 +51,10 @@ export async function runNaiveConsumer(options: { kafka: KafkaConnection; databa
               const parsed = parseCustomer(record.value, 65_536);
               if (parsed.ok) {
                 const c = parsed.customer;
-                await db.query(`INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset) VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7)`, [c.custid, c.firstName, c.lastName, c.createdAt, record.topic, record.partition, record.offset]);
+                await db.query(
+                  `INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset) VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7)`,
+                  [c.custid, c.firstName, c.lastName, c.createdAt, record.topic, record.partition, record.offset],
+                );
                 await db.query('INSERT INTO balance (custid) VALUES ($1)', [c.custid]);
               }
             } else {
@@ -45,9 +63,21 @@ export async function runNaiveConsumer(options: { kafka: KafkaConnection; databa
                 const t = parsed.transaction;
                 await db.query(
                   `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp) VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7, to_timestamp($8 / 1000.0))`,
-                  [t.custid, t.kind, t.amountCents, t.occurredAt, record.topic, record.partition, record.offset, record.timestamp ?? null],
+                  [
+                    t.custid,
+                    t.kind,
+                    t.amountCents,
+                    t.occurredAt,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.timestamp ?? null,
+                  ],
                 );
-                await db.query('UPDATE balance SET balance_cents = balance_cents + $2, transaction_count = transaction_count + 1 WHERE custid = $1', [t.custid, t.kind === 'deposit' ? t.amountCents : -t.amountCents]);
+                await db.query(
+                  'UPDATE balance SET balance_cents = balance_cents + $2, transaction_count = transaction_count + 1 WHERE custid = $1',
+                  [t.custid, t.kind === 'deposit' ? t.amountCents : -t.amountCents],
+                );
               }
             }
             await db.query(

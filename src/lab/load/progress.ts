@@ -32,6 +32,8 @@ export class Progress {
 
   done(note = ''): void {
     if (this.#tty) this.stream.write('\n');
-    this.stream.write(`${this.label}: finished in ${((Date.now() - this.#started) / 1000).toFixed(1)} s${note ? `, ${note}` : ''}\n`);
+    this.stream.write(
+      `${this.label}: finished in ${((Date.now() - this.#started) / 1000).toFixed(1)} s${note ? `, ${note}` : ''}\n`,
+    );
   }
 }

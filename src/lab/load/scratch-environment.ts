@@ -19,7 +19,13 @@ export interface ScratchEnvironment {
   cleanup(): Promise<void>;
 }
 
-export async function createScratchEnvironment(options: { kafka: KafkaConnection; serverUrl: string; partitions: number; runId: string; keep: boolean }): Promise<ScratchEnvironment> {
+export async function createScratchEnvironment(options: {
+  kafka: KafkaConnection;
+  serverUrl: string;
+  partitions: number;
+  runId: string;
+  keep: boolean;
+}): Promise<ScratchEnvironment> {
   const customersTopic = `${options.runId}-customers`;
   const transactionsTopic = `${options.runId}-events`;
   await ensureTopics(options.kafka, [customersTopic, transactionsTopic], options.partitions);
@@ -35,7 +41,17 @@ export async function createScratchEnvironment(options: { kafka: KafkaConnection
       const databaseUrl = url.toString();
       databases.push(databaseUrl);
       const code = await new Promise<number | null>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', 'dist/setup/migrate.js', '--database-url', databaseUrl], { cwd: PROJECT_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+        const child = spawn(
+          process.execPath,
+          [
+            '--experimental-wasm-modules',
+            '--no-warnings=ExperimentalWarning',
+            'dist/setup/migrate.js',
+            '--database-url',
+            databaseUrl,
+          ],
+          { cwd: PROJECT_DIR, stdio: ['ignore', 'ignore', 'inherit'] },
+        );
         child.once('error', reject);
         child.once('exit', resolve);
       });

@@ -17,7 +17,18 @@ export interface LinePanel {
   logY?: boolean;
 }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 const WIDTH = 960;
 const PANEL = 260;
 const MARGIN = { left: 75, right: 170, top: 40, bottom: 50 };
@@ -45,7 +56,11 @@ function linePanel(panel: LinePanel, top: number): string {
   const sy = (y: number) => top + PANEL - scale.position(y) * PANEL;
   const out = [
     `<g class="panel" data-title="${escapeXml(panel.title)}">`,
-    axes(panel, top, scale.ticks.map((t) => ({ at: sy(t), label: format(t) }))),
+    axes(
+      panel,
+      top,
+      scale.ticks.map((t) => ({ at: sy(t), label: format(t) })),
+    ),
   ];
   for (let i = 0; i <= 4; i++) {
     const x = (maxX * i) / 4;
@@ -54,7 +69,10 @@ function linePanel(panel: LinePanel, top: number): string {
   series.forEach((s, i) => {
     const color = s.emphasis ? '#000000' : COLORS[i % COLORS.length];
     const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');
-    if (d) out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="${s.emphasis ? 2.5 : 1.5}" data-series="${escapeXml(s.name)}"/>`);
+    if (d)
+      out.push(
+        `<path d="${d}" fill="none" stroke="${color}" stroke-width="${s.emphasis ? 2.5 : 1.5}" data-series="${escapeXml(s.name)}"/>`,
+      );
     out.push(`<rect x="${WIDTH - MARGIN.right + 15}" y="${top + i * 18}" width="12" height="12" fill="${color}"/>`);
     out.push(`<text x="${WIDTH - MARGIN.right + 32}" y="${top + i * 18 + 10}">${escapeXml(s.name)}</text>`);
   });
@@ -92,7 +110,9 @@ function axes(panel: LinePanel, top: number, ticks: { at: number; label: string 
     `<text x="15" y="${top + PANEL / 2}" transform="rotate(-90 15 ${top + PANEL / 2})" text-anchor="middle">${escapeXml(panel.yLabel)}</text>`,
   ];
   for (const tick of ticks) {
-    out.push(`<line x1="${MARGIN.left}" y1="${tick.at.toFixed(1)}" x2="${right}" y2="${tick.at.toFixed(1)}" stroke="#ddd"/>`);
+    out.push(
+      `<line x1="${MARGIN.left}" y1="${tick.at.toFixed(1)}" x2="${right}" y2="${tick.at.toFixed(1)}" stroke="#ddd"/>`,
+    );
     out.push(`<text x="${MARGIN.left - 5}" y="${(tick.at + 4).toFixed(1)}" text-anchor="end">${tick.label}</text>`);
   }
   return out.join('\n');
