@@ -1,44 +1,84 @@
-// One closed list of error codes. Callers decide whether to retry by reading `canRetry`,
-// never by matching a message.
-export const ERROR_CODES = Object.freeze({
-  INVALID_CONFIG: 'INVALID_CONFIG',
-  KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
-  KAFKA_TOPIC_MISMATCH: 'KAFKA_TOPIC_MISMATCH',
-  KAFKA_ERROR: 'KAFKA_ERROR',
+// One closed list of error codes, each with the one thing every loop does about it (its class).
+// Whether to retry, pause, isolate, stand by or exit is read from this table, never from where
+// the error was thrown or from its message.
+
+/**
+ * What a loop does about an error of a class:
+ * - retry:   a passing outage; wait with backoff and try the same action again;
+ * - pause:   the setup refuses (schema, privileges): an operator must act; retry with backoff,
+ *            not ready meanwhile, the reason shown where `cli status` reads it;
+ * - recheck: the branch's position is in doubt (records gone under it): check the stored
+ *            offsets against the broker again before reading on;
+ * - isolate: the records themselves are refused: find them and quarantine them;
+ * - standby: another owner took the branch: stop writing, wait to take it back;
+ * - exit:    a setup or request that cannot work as given: stop and say what to fix.
+ */
+export type ErrorClass = 'retry' | 'pause' | 'recheck' | 'isolate' | 'standby' | 'exit';
+
+const CODE_TABLE = {
+  INVALID_CONFIG: 'exit',
+  /** Kafka cannot be reached, or answered with an error it calls retriable. */
+  KAFKA_UNAVAILABLE: 'retry',
+  /** The stored offset is no longer on the broker (retention, a recreated topic). */
+  KAFKA_OFFSET_RESET: 'recheck',
+  KAFKA_TOPIC_MISMATCH: 'exit',
+  /** Kafka refused a request for a reason that will not pass by itself. */
+  KAFKA_ERROR: 'exit',
   /** The database cannot be reached or refused for a passing reason: wait and retry. */
-  DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
+  DATABASE_UNAVAILABLE: 'retry',
   /** Postgres refused the records themselves (data exception, check violation): isolate them. */
-  DATABASE_REJECTED: 'DATABASE_REJECTED',
+  DATABASE_REJECTED: 'isolate',
   /** Missing table or column, missing privilege: an operator must fix it; the branch waits. */
-  DATABASE_SCHEMA: 'DATABASE_SCHEMA',
+  DATABASE_SCHEMA: 'pause',
   /** The database is not migrated to the schema this build expects. */
-  DATABASE_NOT_MIGRATED: 'DATABASE_NOT_MIGRATED',
+  DATABASE_NOT_MIGRATED: 'exit',
   /** The database does not exist, refuses the login, or fails TLS verification: fix the setup. */
-  DATABASE_REFUSED: 'DATABASE_REFUSED',
-  DATABASE_ERROR: 'DATABASE_ERROR',
+  DATABASE_REFUSED: 'exit',
+  /** An operator's request names something the database does not hold. */
+  DATABASE_ERROR: 'exit',
   /** Another owner took the branch's lease: stop writing, stand by. */
-  LEASE_LOST: 'LEASE_LOST',
-  MIGRATION_FAILED: 'MIGRATION_FAILED',
+  LEASE_LOST: 'standby',
+  MIGRATION_FAILED: 'exit',
   /** A record an operator gave (a re-drive) is itself invalid: a data error, not configuration. */
-  INVALID_RECORD: 'INVALID_RECORD',
-  PRODUCE_FAILED: 'PRODUCE_FAILED',
-} as const);
+  INVALID_RECORD: 'exit',
+  /** Records produced but not confirmed in time: the broker may still take them. */
+  PRODUCE_TIMEOUT: 'retry',
+  /** The broker refused to store records. */
+  PRODUCE_FAILED: 'exit',
+} as const satisfies Record<string, ErrorClass>;
+
+export type ErrorCode = keyof typeof CODE_TABLE;
+
+export const ERROR_CODES = Object.freeze(
+  Object.fromEntries(Object.keys(CODE_TABLE).map((code) => [code, code])) as { [C in ErrorCode]: C },
+);
+
+/** The class of a code: what every loop does about it. */
+export function classOf(code: ErrorCode): ErrorClass {
+  return CODE_TABLE[code];
+}
 
 /** Every problem found in a configuration, so that all are reported at once. */
 export type Problems = string[];
 
-export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
-
 export class IngesterError extends Error {
   readonly code: ErrorCode;
-  /** True when the same action may succeed later unchanged (an outage); retry loops read only this. */
-  readonly canRetry: boolean;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; canRetry?: boolean } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'IngesterError';
     this.code = code;
-    this.canRetry = options.canRetry ?? false;
+  }
+
+  /** What to do about it, from the code's class. */
+  get errorClass(): ErrorClass {
+    return classOf(this.code);
+  }
+
+  /** True when the same action may succeed later unchanged: an outage, or a setup being fixed. */
+  get canRetry(): boolean {
+    const cls = this.errorClass;
+    return cls === 'retry' || cls === 'pause';
   }
 }
 

@@ -61,7 +61,7 @@ export function classify(err: unknown): DatabaseFailure {
   return 'outage';
 }
 
-/** A database failure with its class; `canRetry` is false only for records Postgres refuses. */
+/** A database failure with its class: outage (retry), schema (pause) or data (isolate). */
 export class DatabaseError extends IngesterError {
   readonly failure: DatabaseFailure;
   readonly sqlstate: string | undefined;
@@ -73,8 +73,7 @@ export class DatabaseError extends IngesterError {
         : failure === 'schema'
           ? ERROR_CODES.DATABASE_SCHEMA
           : ERROR_CODES.DATABASE_UNAVAILABLE;
-    // A schema problem is retried too: the branch pauses until an operator fixes it.
-    super(code, message, { cause, canRetry: failure !== 'data' });
+    super(code, message, { cause });
     this.name = 'DatabaseError';
     this.failure = failure;
     this.sqlstate = sqlstate;

@@ -26,9 +26,9 @@ export async function migrationNames(prismaDir = DEFAULT_PRISMA_DIR): Promise<st
 }
 
 /**
- * Resolves when the schema matches; throws an IngesterError with canRetry false for a setup that
- * cannot work (DATABASE_NOT_MIGRATED, or the database missing or refusing us), and one with
- * canRetry true when the server cannot be reached.
+ * Resolves when the schema matches; throws DATABASE_NOT_MIGRATED or DATABASE_REFUSED
+ * (class exit) for a setup that cannot work, DATABASE_UNAVAILABLE (class retry) when the server
+ * cannot be reached.
  */
 export async function checkSchema(databaseUrl: string, prismaDir = DEFAULT_PRISMA_DIR): Promise<void> {
   const expected = await migrationNames(prismaDir);

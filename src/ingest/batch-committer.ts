@@ -196,7 +196,7 @@ export class BatchCommitter {
       );
       return outcome ?? STOPPED;
     } catch (err) {
-      if (err instanceof DatabaseError && err.code === ERROR_CODES.DATABASE_REJECTED) return err;
+      if (err instanceof DatabaseError && err.errorClass === 'isolate') return err;
       throw err;
     }
   }

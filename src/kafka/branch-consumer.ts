@@ -2,7 +2,7 @@
 // the transactions topic, assigned by hand at the offsets stored in Postgres. Kafka's consumer
 // group offsets are never used: the offsets that count commit with the data (see batch-writer).
 // It never jumps over records: auto.offset.reset is 'error', so an offset that retention deleted
-// under a running branch surfaces as an error (isOffsetReset) and the branch looks for the gap.
+// under a running branch surfaces as a KAFKA_OFFSET_RESET error and the branch looks for the gap.
 import Kafka from 'node-rdkafka';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { baseClientConfig } from './client-config.js';
@@ -50,11 +50,6 @@ function fetchTuning(pacing: ConsumerPacing): Kafka.ConsumerGlobalConfig {
 
 /** librdkafka's code when a fetch offset is out of range and auto.offset.reset is 'error'. */
 const ERR_AUTO_OFFSET_RESET = -140;
-
-/** True when a consume failed because the branch's offset no longer exists on the broker. */
-export function isOffsetReset(err: unknown): boolean {
-  return ((err as { cause?: { code?: number } } | null)?.cause?.code ?? 0) === ERR_AUTO_OFFSET_RESET;
-}
 
 export class BranchConsumer {
   readonly #consumer: Kafka.KafkaConsumer;
@@ -147,9 +142,9 @@ export class BranchConsumer {
         if (err)
           reject(
             new IngesterError(
-              ERROR_CODES.KAFKA_ERROR,
+              ERROR_CODES.KAFKA_UNAVAILABLE,
               `cannot read the offsets of ${topic}[${this.#options.partition}]: ${err.message}`,
-              { cause: err, canRetry: true },
+              { cause: err },
             ),
           );
         else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
@@ -239,10 +234,11 @@ export class BranchConsumer {
       this.#consumer.consume(max, (err, messages) => {
         if (err)
           reject(
-            new IngesterError(ERROR_CODES.KAFKA_ERROR, `consume failed: ${err.message}`, {
-              cause: err,
-              canRetry: true,
-            }),
+            new IngesterError(
+              err.code === ERR_AUTO_OFFSET_RESET ? ERROR_CODES.KAFKA_OFFSET_RESET : ERROR_CODES.KAFKA_UNAVAILABLE,
+              `consume failed: ${err.message}`,
+              { cause: err },
+            ),
           );
         else
           resolve(

@@ -85,9 +85,8 @@ export class ConfirmedProducer {
     }
     if (this.#inFlight > 0) {
       throw new IngesterError(
-        ERROR_CODES.PRODUCE_FAILED,
+        ERROR_CODES.PRODUCE_TIMEOUT,
         `${this.#inFlight} records still unconfirmed after ${timeoutMs} ms`,
-        { canRetry: true },
       );
     }
     if (this.#failures.length > 0) {

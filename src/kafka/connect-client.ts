@@ -41,7 +41,7 @@ export function connectClient(
           new IngesterError(
             ERROR_CODES.KAFKA_UNAVAILABLE,
             `cannot reach Kafka at ${brokers}: ${cause ?? err.message}`,
-            { cause: err, canRetry: true },
+            { cause: err },
           ),
         );
     });

@@ -29,8 +29,8 @@ export async function ensureTopics(
       const actual = created ? partitions : await admin.partitionCount(topic);
       if (actual === undefined) {
         throw new IngesterError(
-          ERROR_CODES.KAFKA_ERROR,
-          `topic ${topic} exists according to the broker but has no metadata`,
+          ERROR_CODES.KAFKA_UNAVAILABLE,
+          `topic ${topic} exists according to the broker but has no metadata yet`,
         );
       }
       if (actual < partitions) tooSmall.push(`${topic} has ${actual} partitions, ${partitions} were asked for`);

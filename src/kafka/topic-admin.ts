@@ -84,8 +84,6 @@ export class TopicAdmin {
 }
 
 function kafkaError(action: string, err: Kafka.LibrdKafkaError): IngesterError {
-  return new IngesterError(ERROR_CODES.KAFKA_ERROR, `Kafka could not ${action}: ${err.message}`, {
-    cause: err,
-    canRetry: Boolean(err.isRetriable),
-  });
+  const code = err.isRetriable ? ERROR_CODES.KAFKA_UNAVAILABLE : ERROR_CODES.KAFKA_ERROR;
+  return new IngesterError(code, `Kafka could not ${action}: ${err.message}`, { cause: err });
 }

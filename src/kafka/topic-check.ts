@@ -9,8 +9,8 @@ import { formatPartitionList } from '../core/partition-list.js';
 
 /**
  * Resolves with the number of branches every topic has a partition for, when each branch given
- * ('all': as many as the first topic has) has its partition on every topic; throws (canRetry
- * false) otherwise.
+ * ('all': as many as the first topic has) has its partition on every topic; throws KAFKA_TOPIC_MISMATCH
+ * (class exit) otherwise.
  */
 export async function checkBranchTopics(
   kafka: KafkaConnection,

@@ -11,14 +11,8 @@ import type { IngesterMetrics } from './metrics.js';
 import { Backoff } from '../core/backoff.js';
 import type { CompiledModule } from '../db/query-compiler-module.js';
 import type { ConsumerPacing } from '../kafka/consumer-pacing.js';
-import {
-  requestStop,
-  sleepUnlessStopped,
-  stopRequested,
-  type BranchResult,
-  type BranchTask,
-  type WorkerEvent,
-} from '../worker/protocol.js';
+import { requestStop, sleepUnlessStopped, stopRequested } from '../core/stop-flag.js';
+import type { BranchResult, BranchTask, WorkerEvent } from '../worker/protocol.js';
 
 /** A worker that ran this long before dying is healthy again: its next restart waits little. */
 const HEALTHY_RUN_MS = 60_000;

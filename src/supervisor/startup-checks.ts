@@ -6,8 +6,8 @@
 import { checkSchema } from '../db/schema-check.js';
 import { checkBranchTopics } from '../kafka/topic-check.js';
 import { Backoff } from '../core/backoff.js';
-import { IngesterError } from '../core/errors.js';
-import { sleepUnlessStopped, stopRequested } from '../worker/protocol.js';
+import type { IngesterError } from '../core/errors.js';
+import { retry } from '../core/retry.js';
 import type { IngesterConfig } from '../config/ingester-config.js';
 import type { Logger } from '../core/log.js';
 import type { IngesterMetrics } from './metrics.js';
@@ -54,29 +54,25 @@ async function waitFor(
   log: Logger,
   report: (reason: string | undefined) => void,
 ): Promise<StartupOutcome> {
-  const backoff = new Backoff(1_000, 30_000);
-  let lastMessage = '';
-  while (!stopRequested(stop)) {
-    try {
-      await check();
-      report(undefined);
-      if (backoff.attempts > 0) log.info(`${what} reachable again`);
-      return 'ok';
-    } catch (err) {
-      if (!(err instanceof IngesterError) || !err.canRetry) {
-        const message = err instanceof Error ? err.message : String(err);
-        log.fatal({ code: (err as IngesterError).code }, message);
-        process.stderr.write(`supervisor: ${message}\n`);
-        return 'fatal';
-      }
-      report(err.message);
-      const delayMs = backoff.next();
-      // The same failure again is one short line, not a stack per attempt.
-      if (err.message !== lastMessage) log.error({ code: err.code, delayMs }, `waiting for ${what}: ${err.message}`);
-      else log.warn({ attempt: backoff.attempts, delayMs }, `still waiting for ${what}`);
-      lastMessage = err.message;
-      if (await sleepUnlessStopped(stop, delayMs)) break;
-    }
+  try {
+    const passed = await retry(() => check().then(() => true), {
+      stop,
+      backoff: new Backoff(1_000, 30_000),
+      onFailure: ({ err, attempt, delayMs, repeated }) => {
+        report(err.message);
+        // The same failure again is one short line, not a stack per attempt.
+        if (!repeated) log.error({ code: err.code, delayMs }, `waiting for ${what}: ${err.message}`);
+        else log.warn({ attempt, delayMs }, `still waiting for ${what}`);
+      },
+      onRecovered: () => log.info(`${what} reachable again`),
+    });
+    if (passed === undefined) return 'stopped';
+    report(undefined);
+    return 'ok';
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.fatal({ code: (err as IngesterError).code }, message);
+    process.stderr.write(`supervisor: ${message}\n`);
+    return 'fatal';
   }
-  return 'stopped';
 }

@@ -8,7 +8,8 @@ import { createLogger, type Logger } from '../core/log.js';
 import { redact } from '../db/database-url.js';
 import { describeSettings } from '../kafka/kafka-settings.js';
 import { Backoff } from '../core/backoff.js';
-import { requestStop, sleepUnlessStopped, stopRequested } from '../worker/protocol.js';
+import { requestStop, sleepUnlessStopped, stopRequested } from '../core/stop-flag.js';
+import { retry } from '../core/retry.js';
 import { BranchPool, threadsFor } from './branch-pool.js';
 import { consumerPacing } from '../kafka/consumer-pacing.js';
 import { GroupMembership } from '../kafka/group-membership.js';
@@ -150,25 +151,25 @@ async function joinGroup(
       }
     },
   };
-  const backoff = new Backoff(1_000, 30_000);
-  while (!stopRequested(stop)) {
-    try {
-      return await GroupMembership.join(
+  return retry(
+    () =>
+      GroupMembership.join(
         config.kafka,
         config.group,
         config.transactionsTopic,
         config.groupSessionTimeoutMs,
         listener,
-      );
-    } catch (err) {
-      log.error(
-        { delayMs: backoff.peek() },
-        `could not join consumer group ${config.group}, retrying: ${(err as Error).message}`,
-      );
-      if (await sleepUnlessStopped(stop, backoff.next())) break;
-    }
-  }
-  return undefined;
+      ),
+    {
+      stop,
+      backoff: new Backoff(1_000, 30_000),
+      onFailure: ({ err, delayMs }) =>
+        log.error(
+          { code: err.code, delayMs },
+          `could not join consumer group ${config.group}, retrying: ${err.message}`,
+        ),
+    },
+  );
 }
 
 /** Started as `node dist/main.cjs`, the pool has a thread for each of 64 branches: more share. */

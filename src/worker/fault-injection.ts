@@ -40,3 +40,48 @@ export function supervisorThrowAfterMs(env: NodeJS.ProcessEnv = process.env): nu
   const spec = env.ZIPBANK_FAULT_SUPERVISOR_THROW_MS?.trim();
   return spec && /^\d+$/.test(spec) ? Number(spec) : undefined;
 }
+
+/** What an injected fault acts on: the consumer to deafen, the log to say so. */
+export interface FaultTarget {
+  deafen(): void;
+}
+
+/**
+ * The one seam through which the faults above reach a branch: asked after every committed batch
+ * with the count so far. Inert (every check undefined) unless a ZIPBANK_FAULT_* variable names
+ * this branch.
+ */
+export class FaultInjector {
+  readonly #partition: number;
+  readonly #crashAfter: number | undefined;
+  readonly #exhaustHeapAfter: number | undefined;
+  readonly #deafAfter: number | undefined;
+  /** The deaf fault fires once per worker: the consumer that replaces it works. */
+  #deafFired = false;
+
+  constructor(partition: number, env: NodeJS.ProcessEnv = process.env) {
+    this.#partition = partition;
+    this.#crashAfter = crashAfterBatches(partition, env);
+    this.#exhaustHeapAfter = exhaustHeapAfterBatches(partition, env);
+    this.#deafAfter = deafAfterBatches(partition, env);
+  }
+
+  /** Fires whatever fault is due after `batches` committed batches; `warn` says which. */
+  afterBatch(batches: number, consumer: FaultTarget, warn: (message: string) => void): void {
+    if (this.#crashAfter !== undefined && batches >= this.#crashAfter) {
+      throw new Error(
+        `injected fault: branch ${this.#partition} fails after ${this.#crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`,
+      );
+    }
+    if (this.#exhaustHeapAfter !== undefined && batches >= this.#exhaustHeapAfter) {
+      warn('injected fault: exhausting the heap (ZIPBANK_FAULT_HEAP_BRANCH)');
+      const hog: string[][] = [];
+      for (;;) hog.push(Array.from({ length: 100_000 }, (_, i) => `${i}-${hog.length}`));
+    }
+    if (!this.#deafFired && this.#deafAfter !== undefined && batches >= this.#deafAfter) {
+      warn('injected fault: the Kafka consumer delivers nothing more (ZIPBANK_FAULT_DEAF_BRANCH)');
+      consumer.deafen();
+      this.#deafFired = true;
+    }
+  }
+}

@@ -64,21 +64,3 @@ export interface BranchResult {
   batches: number;
   records: number;
 }
-
-export const STOP_INDEX = 0;
-
-export function stopRequested(flag: Int32Array): boolean {
-  return Atomics.load(flag, STOP_INDEX) === 1;
-}
-
-export function requestStop(flag: Int32Array): void {
-  Atomics.store(flag, STOP_INDEX, 1);
-  Atomics.notify(flag, STOP_INDEX);
-}
-
-/** Sleeps up to `ms`, waking early when stop is requested; resolves true when it was. */
-export async function sleepUnlessStopped(flag: Int32Array, ms: number): Promise<boolean> {
-  const result = Atomics.waitAsync(flag, STOP_INDEX, 0, ms);
-  if (result.async) await result.value;
-  return stopRequested(flag);
-}

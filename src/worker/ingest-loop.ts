@@ -1,0 +1,158 @@
+// The owned branch's loop: consume a batch, commit it in Postgres, report it, and run the chores
+// that are due. The next batch is fetched from librdkafka while the current one is written.
+// Records Postgres refuses are quarantined by the committer (src/ingest/batch-committer.ts);
+// outages are waited out inside the commit; a fetch failure is handled by its error's class.
+import { Backoff } from '../core/backoff.js';
+import { IngesterError } from '../core/errors.js';
+import type { Lease } from '../db/branch-lease.js';
+import { BatchCommitter, type CommitOutcome } from '../ingest/batch-committer.js';
+import type { BranchConsumer } from '../kafka/branch-consumer.js';
+import type { RawRecord } from '../kafka/raw-record.js';
+import type { BranchContext } from './branch-context.js';
+import type { FaultInjector } from './fault-injection.js';
+import type { FetchStallCheck } from './fetch-stall-check.js';
+import { Maintenance } from './maintenance.js';
+
+/**
+ * Why ownership of the branch ended: asked to stop, the offsets must be checked again, or the
+ * Kafka consumer stopped fetching and is recreated. All but 'stopped' start over at once.
+ */
+export type OwnershipEnd = 'stopped' | 'recheck-offsets' | 'reconnect-kafka';
+
+export interface IngestLoopParts {
+  branch: BranchContext;
+  lease: Lease;
+  consumer: BranchConsumer;
+  fetchStall: FetchStallCheck;
+  faults: FaultInjector;
+}
+
+export class IngestLoop {
+  readonly #branch: BranchContext;
+  readonly #consumer: BranchConsumer;
+  readonly #committer: BatchCommitter;
+  readonly #maintenance: Maintenance;
+  readonly #fetchStall: FetchStallCheck;
+  readonly #faults: FaultInjector;
+
+  constructor({ branch, lease, consumer, fetchStall, faults }: IngestLoopParts) {
+    this.#branch = branch;
+    this.#consumer = consumer;
+    this.#fetchStall = fetchStall;
+    this.#faults = faults;
+    const { partition, topics, config } = branch;
+    this.#committer = new BatchCommitter(
+      branch.prisma,
+      {
+        topics,
+        maxPayloadBytes: config.maxPayloadBytes,
+        write: { partition, transactionsTopic: topics.transactions, lease },
+      },
+      (what, action) => branch.attempt(what, action),
+      branch.log,
+    );
+    this.#maintenance = new Maintenance(branch, lease, consumer, fetchStall);
+  }
+
+  /** Runs until stopped, or until the offsets must be rechecked or the consumer recreated. */
+  async run(parkedAtStart: boolean): Promise<OwnershipEnd> {
+    const branch = this.#branch;
+    let checkParked = parkedAtStart;
+    const fetchBackoff = new Backoff();
+    // The batch being collected keeps growing until this loop is ready to write it (see consume).
+    let writerIdle = () => {};
+    let next = this.#fetch();
+    try {
+      while (!branch.stopped) {
+        let records: RawRecord[];
+        writerIdle();
+        try {
+          records = await next;
+          fetchBackoff.reset();
+        } catch (thrown) {
+          const err = thrown instanceof IngesterError ? thrown : undefined;
+          if (err?.errorClass === 'recheck') {
+            branch.log.warn(
+              { err: err.message },
+              'the stored offset is no longer on the broker; checking for an offset gap',
+            );
+            return 'recheck-offsets';
+          }
+          if (err?.errorClass !== 'retry') throw thrown;
+          // librdkafka reconnects by itself; wait and fetch again rather than fail the branch.
+          branch.log.warn({ err: err.message, delayMs: fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
+          if (await branch.sleep(fetchBackoff.next())) break;
+          next = this.#fetch();
+          continue;
+        }
+        this.#fetchStall.fetched(records);
+        // Prefetch: the next batch is read from librdkafka while this one is written.
+        next = this.#fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
+
+        // Nothing more to write for now: what was committed is reported without waiting.
+        if (records.length === 0) branch.events.flushBatches();
+        const idleUnpark = records.length === 0 && checkParked && this.#maintenance.idleUnparkDue();
+        if (records.length > 0 || idleUnpark) {
+          const outcome = await this.#commit(records, checkParked);
+          if (!outcome) break; // stopping: what was not committed is read again
+          checkParked = outcome.stillParked > 0;
+          this.#faults.afterBatch(branch.result.batches, this.#consumer, (message) => branch.log.warn(message));
+        }
+        if (await this.#maintenance.runDue()) return 'reconnect-kafka';
+      }
+      return 'stopped';
+    } finally {
+      // Whatever ended the loop (stop, lost lease, failure): let the prefetch settle before the
+      // consumer is disconnected; its records are simply read again by the next owner.
+      writerIdle();
+      await next.catch(() => undefined);
+      branch.events.flushBatches();
+    }
+  }
+
+  #fetch(idle?: Promise<void>): Promise<RawRecord[]> {
+    const batch = this.#consumer.consume(this.#branch.config.batchSize, idle);
+    // Handled now as well as where it is awaited: a fetch failing while a write is in flight
+    // must not count as an unhandled rejection (that ends the thread with a live consumer).
+    batch.catch(() => undefined);
+    return batch;
+  }
+
+  /** Commits one batch and reports it; undefined when stop was requested in the middle. */
+  async #commit(records: RawRecord[], checkParked: boolean): Promise<CommitOutcome | undefined> {
+    const branch = this.#branch;
+    const { partition, log } = branch;
+    const writeStarted = process.hrtime.bigint();
+    const outcome = await this.#committer.commit(records, checkParked);
+    if (!outcome) return undefined;
+    branch.position.committed(records);
+    branch.events.batchCommitted({
+      records: records.length,
+      customersCreated: outcome.customersCreated,
+      posted: outcome.posted,
+      parked: outcome.parked,
+      rejectedByReason: outcome.rejectedByReason,
+      writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,
+      transactionsNextOffset: branch.position.storedOffset(branch.topics.transactions),
+    });
+    // After the batch's report: sending it sends the batch's rejections with it.
+    if (outcome.refused > 0) branch.events.emit({ type: 'writeFailed', partition, cause: 'data' });
+    branch.result.batches++;
+    branch.result.records += records.length;
+    await this.#maintenance.committed(records.length, outcome);
+    if (outcome.rejected > 0) {
+      log.warn(
+        { rejected: outcome.rejected, byReason: outcome.rejectedByReason },
+        'records rejected, see table rejected_event',
+      );
+    }
+    if (outcome.alreadyPosted > 0) {
+      log.warn(
+        { alreadyPosted: outcome.alreadyPosted },
+        'records already in the ledger were skipped (stored offsets were behind the ledger)',
+      );
+    }
+    log.debug({ ...outcome, records: records.length }, 'batch committed');
+    return outcome;
+  }
+}

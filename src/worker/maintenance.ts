@@ -1,0 +1,148 @@
+// The owned branch's periodic chores, run by the ingest loop between batches (src/worker/chores.ts
+// says why not from a timer): the health report that also renews an idle branch's lease, the
+// fetch-stall check, the stats log line, the notice about parked transactions, and the look for
+// parked transactions' customers while the branch is idle.
+import v8 from 'node:v8';
+import { renew, LeaseLostError, type Lease } from '../db/branch-lease.js';
+import { toDatabaseError } from '../db/database-error.js';
+import { parkedStats } from '../ingest/batch-writer.js';
+import type { BranchConsumer } from '../kafka/branch-consumer.js';
+import type { CommitOutcome } from '../ingest/batch-committer.js';
+import type { BranchContext } from './branch-context.js';
+import { Chores } from './chores.js';
+import type { FetchStallCheck } from './fetch-stall-check.js';
+
+const INTERVALS_MS = {
+  /** Health and lag for /metrics and readiness; renews the lease of an idle branch. */
+  health: 2_000,
+  /** How often the broker is asked where the topics end, to notice a stalled consumer. */
+  fetchCheck: 5_000,
+  /** The branch stats log line. */
+  stats: 10_000,
+  /** The warning that transactions wait for their customers, at most this often. */
+  parkedNotice: 10_000,
+  /** How often an idle branch with parked transactions looks for their customers. */
+  idleUnpark: 500,
+} as const;
+
+type ParkedFigures = Awaited<ReturnType<typeof parkedStats>>;
+
+export class Maintenance {
+  readonly #branch: BranchContext;
+  readonly #lease: Lease;
+  readonly #consumer: BranchConsumer;
+  readonly #fetchStall: FetchStallCheck;
+  readonly #chores: Chores<keyof typeof INTERVALS_MS>;
+  /** Counts since the last stats line. */
+  #window = { records: 0, posted: 0, parked: 0, rejected: 0 };
+  /** The parked backlog as the last health report saw it, for the stats line. */
+  #parked: ParkedFigures | undefined;
+
+  constructor(branch: BranchContext, lease: Lease, consumer: BranchConsumer, fetchStall: FetchStallCheck) {
+    this.#branch = branch;
+    this.#lease = lease;
+    this.#consumer = consumer;
+    this.#fetchStall = fetchStall;
+    const now = Date.now();
+    // Health is due at once (the first report); the others count from the start.
+    this.#chores = new Chores(INTERVALS_MS, { fetchCheck: now, stats: now });
+  }
+
+  /** True when an idle branch with parked transactions should look for their customers now. */
+  idleUnparkDue(): boolean {
+    return this.#chores.due('idleUnpark');
+  }
+
+  /** After each commit: counts for the stats line, and the parked notice when it is due. */
+  async committed(records: number, outcome: CommitOutcome): Promise<void> {
+    this.#chores.ran('idleUnpark');
+    const w = this.#window;
+    w.records += records;
+    w.posted += outcome.posted;
+    w.parked += outcome.parked;
+    w.rejected += outcome.rejected;
+    if (outcome.parked > 0 && this.#chores.due('parkedNotice')) {
+      this.#chores.ran('parkedNotice');
+      await this.#parkedNotice();
+    }
+  }
+
+  /** Runs the periodic chores that are due; true when the consumer stalled and must be recreated. */
+  async runDue(): Promise<boolean> {
+    if (this.#chores.due('fetchCheck')) {
+      this.#chores.ran('fetchCheck');
+      if (await this.#fetchStall.stalled(this.#consumer)) return true;
+    }
+    if (this.#chores.due('health')) {
+      await this.#reportHealth();
+      this.#chores.ran('health');
+    }
+    if (this.#chores.due('stats')) {
+      this.#logStats(this.#chores.sinceLastRun('stats'));
+      this.#chores.ran('stats');
+    }
+    return false;
+  }
+
+  /**
+   * Keeps an idle branch's lease alive (a lost lease ends ownership), doubles as the database
+   * check that readiness follows, and sends parked figures, heap and lag.
+   */
+  async #reportHealth(): Promise<void> {
+    const { prisma, partition, topics, events } = this.#branch;
+    let reason: string | undefined;
+    const parked = await renew(prisma, this.#lease)
+      .then(() => parkedStats(prisma, { partition, transactionsTopic: topics.transactions }))
+      .catch((err: unknown) => {
+        if (err instanceof LeaseLostError) throw err;
+        reason = `database: ${toDatabaseError(err).message}`;
+        return undefined;
+      });
+    events.emit({ type: 'database', partition, ok: parked !== undefined, reason });
+    if (parked) {
+      events.emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
+    }
+    this.#parked = parked;
+    events.emit({ type: 'heap', partition, ...heapFigures() });
+    this.#branch.reportLag(this.#branch.position.lag(this.#consumer));
+  }
+
+  /** The lab's own producer sends transactions only: make the wait obvious at once. */
+  async #parkedNotice(): Promise<void> {
+    const { prisma, partition, topics, log } = this.#branch;
+    const parked = await parkedStats(prisma, { partition, transactionsTopic: topics.transactions }).catch(
+      () => undefined,
+    );
+    if (!parked) return;
+    const more = parked.waitingFor.length === 10 ? ', ...' : '';
+    log.warn(
+      { parkedNow: parked.count, waitingForCustomers: parked.waitingFor },
+      `${parked.count} transactions wait for their customers (ids ${parked.waitingFor.join(', ')}${more}), which do not exist yet: they post as soon as those customers are created on ${topics.customers}`,
+    );
+  }
+
+  #logStats(sinceMs: number): void {
+    const seconds = sinceMs / 1000;
+    // heapUsedMB is this worker thread's own V8 heap; rssMB is the whole process.
+    const memory = process.memoryUsage();
+    this.#branch.log.info(
+      {
+        ...this.#window,
+        recordsPerSecond: Math.round(this.#window.records / seconds),
+        parkedNow: this.#parked?.count,
+        oldestParkedAgeSeconds: this.#parked?.oldestAgeSeconds,
+        waitingForCustomers: this.#parked?.waitingFor,
+        heapUsedMB: Math.round(memory.heapUsed / 2 ** 20),
+        rssMB: Math.round(memory.rss / 2 ** 20),
+      },
+      'branch stats',
+    );
+    this.#window = { records: 0, posted: 0, parked: 0, rejected: 0 };
+  }
+}
+
+/** This thread's committed V8 heap: bounded by --worker-young-mb and --worker-heap-mb. */
+function heapFigures(): { youngBytes: number; totalBytes: number } {
+  const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  return { youngBytes: young?.space_size ?? 0, totalBytes: v8.getHeapStatistics().total_heap_size };
+}
