@@ -14,6 +14,14 @@ export function requestStop(flag: Int32Array): void {
 /** Sleeps up to `ms`, waking early when stop is requested; resolves true when it was. */
 export async function sleepUnlessStopped(flag: Int32Array, ms: number): Promise<boolean> {
   const result = Atomics.waitAsync(flag, STOP_INDEX, 0, ms);
-  if (result.async) await result.value;
+  if (result.async) {
+    // A pending waitAsync does not keep the event loop alive by itself; a timer does.
+    const keepAlive = setTimeout(() => undefined, ms);
+    try {
+      await result.value;
+    } finally {
+      clearTimeout(keepAlive);
+    }
+  }
   return stopRequested(flag);
 }

@@ -1,0 +1,112 @@
+// The one table from error code to class, and the one retry loop that reads it: pure logic,
+// tested with actions that fail on cue (src/core/errors.ts, src/core/retry.ts).
+import t from 'tap';
+import { Backoff } from '../src/core/backoff.js';
+import { classOf, ERROR_CODES, IngesterError, type ErrorCode } from '../src/core/errors.js';
+import { retry, type RetryFailure } from '../src/core/retry.js';
+import { requestStop } from '../src/core/stop-flag.js';
+import { DatabaseError } from '../src/db/database-error.js';
+
+const newStop = () => new Int32Array(new SharedArrayBuffer(4));
+/** Backoff of 1 ms, so that the tests do not wait. */
+const fast = () => new Backoff(1, 1);
+
+t.test('every code has a class, and the codes that must be waited out are', async (t) => {
+  const codes = Object.values(ERROR_CODES) as ErrorCode[];
+  t.ok(codes.length >= 15, 'the closed list');
+  for (const code of codes) t.ok(classOf(code), `${code} has a class`);
+  t.equal(classOf('DATABASE_UNAVAILABLE'), 'retry');
+  t.equal(classOf('KAFKA_UNAVAILABLE'), 'retry');
+  t.equal(classOf('DATABASE_SCHEMA'), 'pause');
+  t.equal(classOf('DATABASE_REJECTED'), 'isolate');
+  t.equal(classOf('LEASE_LOST'), 'standby');
+  t.equal(classOf('KAFKA_OFFSET_RESET'), 'recheck');
+  t.equal(classOf('DATABASE_NOT_MIGRATED'), 'exit');
+  t.equal(new IngesterError('KAFKA_UNAVAILABLE', 'x').canRetry, true);
+  t.equal(new IngesterError('KAFKA_ERROR', 'x').canRetry, false);
+});
+
+t.test('a DatabaseError takes its class from its failure', async (t) => {
+  t.equal(new DatabaseError('outage', 'm', undefined, null).errorClass, 'retry');
+  t.equal(new DatabaseError('schema', 'm', '42703', null).errorClass, 'pause');
+  t.equal(new DatabaseError('data', 'm', '23514', null).errorClass, 'isolate');
+});
+
+/** An action that throws the given errors in turn, then resolves 'done'. */
+function failing(errors: Error[]): { action: () => Promise<string>; calls: () => number } {
+  let calls = 0;
+  return {
+    action: async () => {
+      const err = errors[calls++];
+      if (err) throw err;
+      return 'done';
+    },
+    calls: () => calls,
+  };
+}
+
+t.test('retry waits out the retry and pause classes and reports each failure', async (t) => {
+  const { action, calls } = failing([
+    new IngesterError('DATABASE_UNAVAILABLE', 'down'),
+    new IngesterError('DATABASE_UNAVAILABLE', 'down'),
+    new IngesterError('DATABASE_SCHEMA', 'no column'),
+  ]);
+  const failures: RetryFailure[] = [];
+  let recovered: number | undefined;
+  const value = await retry(action, {
+    stop: newStop(),
+    backoff: fast(),
+    onFailure: (f) => {
+      failures.push(f);
+    },
+    onRecovered: (attempts) => {
+      recovered = attempts;
+    },
+  });
+  t.equal(value, 'done');
+  t.equal(calls(), 4);
+  t.same(
+    failures.map((f) => [f.errorClass, f.attempt, f.repeated]),
+    [
+      ['retry', 1, false],
+      ['retry', 2, true],
+      ['pause', 3, false],
+    ],
+    'classes, attempts, and the repeat of the same message marked',
+  );
+  t.equal(recovered, 3, 'recovery reported with the attempts it took');
+});
+
+t.test('retry rethrows every other class at once', async (t) => {
+  for (const code of ['DATABASE_REJECTED', 'LEASE_LOST', 'KAFKA_ERROR', 'KAFKA_OFFSET_RESET'] as const) {
+    const { action, calls } = failing([new IngesterError(code, code)]);
+    await t.rejects(retry(action, { stop: newStop(), backoff: fast() }), { code }, `${code} is rethrown`);
+    t.equal(calls(), 1, `${code} is not tried again`);
+  }
+});
+
+t.test('an error that is not an IngesterError is a bug unless classify says otherwise', async (t) => {
+  const bug = failing([new TypeError('undefined is not a function')]);
+  await t.rejects(retry(bug.action, { stop: newStop(), backoff: fast() }), TypeError);
+  const outage = failing([new Error('socket hang up')]);
+  const value = await retry(outage.action, {
+    stop: newStop(),
+    backoff: fast(),
+    classify: (thrown) => new IngesterError('DATABASE_UNAVAILABLE', String(thrown)),
+  });
+  t.equal(value, 'done', 'classified as an outage, so waited out');
+});
+
+t.test('retry resolves undefined when stop is raised while it waits', async (t) => {
+  const stop = newStop();
+  const { action, calls } = failing(Array.from({ length: 100 }, () => new IngesterError('KAFKA_UNAVAILABLE', 'down')));
+  const started = Date.now();
+  const value = await retry(action, {
+    stop,
+    backoff: new Backoff(60_000, 60_000),
+    onFailure: () => requestStop(stop),
+  });
+  t.equal(value, undefined);
+  t.equal(calls(), 1);
+  t.ok(Date.now() - started < 5_000, 'the 60 s backoff was not waited out');
+});
