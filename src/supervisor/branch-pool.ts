@@ -7,7 +7,7 @@ import { Piscina } from 'piscina';
 import { MessageChannel } from 'node:worker_threads';
 import type { IngesterConfig } from '../config/ingester-config.js';
 import type { Logger } from '../core/log.js';
-import type { IngesterMetrics } from './metrics.js';
+import type { BranchStatus } from './branch-status.js';
 import { Backoff } from '../core/backoff.js';
 import type { CompiledModule } from '../db/query-compiler-module.js';
 import type { ConsumerPacing } from '../kafka/consumer-pacing.js';
@@ -25,7 +25,7 @@ interface RunningBranch {
 export interface BranchPoolOptions {
   config: IngesterConfig;
   log: Logger;
-  metrics: IngesterMetrics;
+  status: BranchStatus;
   /** Branches run from the start (min) and at most (max); threads follow from --branches-per-thread. */
   branches: { min: number; max: number };
   /** How every branch consumer waits when there is nothing to read. */
@@ -45,7 +45,7 @@ export class BranchPool {
   readonly #pool: Piscina<BranchTask, BranchResult>;
   readonly #config: IngesterConfig;
   readonly #log: Logger;
-  readonly #metrics: IngesterMetrics;
+  readonly #status: BranchStatus;
   readonly #branches = new Map<number, RunningBranch>();
   readonly #pacing: ConsumerPacing;
   /** Set by stopAll: a branch the group assigns while the supervisor stops is not started. */
@@ -56,7 +56,7 @@ export class BranchPool {
   constructor({
     config,
     log,
-    metrics,
+    status,
     branches,
     pacing,
     queryCompilerModule,
@@ -64,7 +64,7 @@ export class BranchPool {
   }: BranchPoolOptions) {
     this.#config = config;
     this.#log = log;
-    this.#metrics = metrics;
+    this.#status = status;
     this.#onCommitted = onCommitted;
     this.#pacing = pacing;
     this.#pool = new Piscina<BranchTask, BranchResult>({
@@ -135,7 +135,7 @@ export class BranchPool {
       // A fresh channel per run: events of a dead run can never be mistaken for the new one's.
       const channel = new MessageChannel();
       channel.port1.on('message', (event: WorkerEvent) => {
-        this.#metrics.record(event);
+        this.#status.record(event);
         if ((event.type === 'batches' || event.type === 'ready') && event.transactionsNextOffset !== undefined)
           this.#onCommitted(partition, event.transactionsNextOffset);
       });
@@ -152,7 +152,7 @@ export class BranchPool {
       } finally {
         channel.port1.close();
       }
-      this.#metrics.workerDown(partition, true);
+      this.#status.workerDown(partition);
       if (Date.now() - started > HEALTHY_RUN_MS) backoff.reset();
       const delayMs = backoff.next();
       restarts++;

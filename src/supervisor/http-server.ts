@@ -1,11 +1,11 @@
 // The supervisor's HTTP endpoints: /healthz (the process answers), /readyz (every assigned branch
 // has a connected consumer and a working database) and /metrics (Prometheus text).
 import http from 'node:http';
-import type { IngesterMetrics } from './metrics.js';
+import type { BranchStatus } from './branch-status.js';
 import type { Logger } from '../core/log.js';
 
 export async function startHttpServer(
-  metrics: IngesterMetrics,
+  { metrics, readiness }: BranchStatus,
   host: string,
   port: number,
   log: Logger,
@@ -17,8 +17,8 @@ export async function startHttpServer(
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
-      const problems = metrics.notReady();
-      const standby = metrics.standby();
+      const problems = readiness.notReady();
+      const standby = readiness.standby();
       const note =
         standby.length > 0 ? `standing by (another supervisor owns them): branches ${standby.join(', ')}\n` : '';
       res

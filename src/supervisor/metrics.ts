@@ -1,25 +1,12 @@
 // The supervisor's Prometheus registry: every worker thread's figures arrive as WorkerEvents and
-// are recorded here, labelled by branch, next to the usual process figures.
+// are recorded here, labelled by branch, next to the usual process figures. Readiness is kept
+// apart (src/supervisor/readiness.ts); only its gauge is here.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkerEvent } from '../worker/protocol.js';
 import { REJECT_REASONS } from '../ingest/event-parser.js';
 
-/** What readiness knows of a branch; each reason is one line for /readyz. */
-interface BranchState {
-  consumer: boolean;
-  database: boolean;
-  databaseReason?: string | undefined;
-  /** Set while connecting to Kafka fails. */
-  kafkaReason?: string | undefined;
-  standby?: boolean;
-  /** Set while the branch is stopped on an offset gap (or waits after accepting one). */
-  gap?: string | undefined;
-}
-
 export class IngesterMetrics {
   readonly registry = new Registry();
-  readonly #ready = new Map<number, BranchState>();
-  #startup: string | undefined;
 
   readonly #consumed = new Counter({
     name: 'zipbank_records_consumed_total',
@@ -133,26 +120,11 @@ export class IngesterMetrics {
     const branch = String(event.partition);
     switch (event.type) {
       case 'ready':
-        this.#setReady(event.partition, {
-          consumer: true,
-          database: true,
-          databaseReason: undefined,
-          kafkaReason: undefined,
-          standby: false,
-          gap: undefined,
-        });
         this.#leaseHeld.set({ branch }, 1);
         break;
       case 'standby':
-        this.#setReady(event.partition, { consumer: false, standby: true, gap: undefined });
         this.#leaseHeld.set({ branch }, 0);
         this.#gaps.set({ branch }, 0);
-        break;
-      case 'database':
-        this.#setReady(event.partition, { database: event.ok, databaseReason: event.ok ? undefined : event.reason });
-        break;
-      case 'kafka':
-        this.#setReady(event.partition, { kafkaReason: event.ok ? undefined : event.reason });
         break;
       case 'writeFailed':
         this.#writeFailures.inc({ branch, cause: event.cause });
@@ -164,7 +136,6 @@ export class IngesterMetrics {
         // Stopped on a gap, the worker still holds the lease (so no standby posts past the gap).
         this.#leaseHeld.set({ branch }, 1);
         this.#gaps.set({ branch }, event.open);
-        this.#setReady(event.partition, { gap: event.reason });
         break;
       case 'lag':
         for (const [topic, lag] of Object.entries(event.lag)) this.#lag.set({ branch, topic }, lag);
@@ -176,7 +147,6 @@ export class IngesterMetrics {
         for (const [reason, n] of Object.entries(event.rejectedByReason)) this.#rejected.inc({ branch, reason }, n);
         for (const size of event.sizes) this.#batchSize.observe({ branch }, size);
         for (const seconds of event.writeSeconds) this.#writeSeconds.observe({ branch }, seconds);
-        this.#setReady(event.partition, { database: true, databaseReason: undefined });
         break;
       case 'stats':
         this.#parkedNow.set({ branch }, event.parked);
@@ -189,17 +159,8 @@ export class IngesterMetrics {
     }
   }
 
-  /**
-   * What the start-up checks are waiting for (undefined once they pass): every branch is not
-   * ready with that reason, since none of them can start before.
-   */
-  startupProblem(service: 'database' | 'kafka', reason: string | undefined): void {
-    this.#startup = reason === undefined ? undefined : `${service}: ${reason}`;
-  }
-
   /** A branch this supervisor now runs (--partitions auto: the group assigned it). */
   track(partition: number): void {
-    if (!this.#ready.has(partition)) this.#ready.set(partition, { consumer: false, database: true });
     this.#initialise(String(partition));
   }
 
@@ -216,55 +177,20 @@ export class IngesterMetrics {
     this.#leaseHeld.set({ branch }, 0);
   }
 
-  /** A branch this supervisor no longer runs: it no longer counts for readiness. */
+  /** A branch this supervisor no longer runs. */
   untrack(partition: number): void {
-    this.#ready.delete(partition);
     this.#leaseHeld.set({ branch: String(partition) }, 0);
     this.#branchReady.set({ branch: String(partition) }, 0);
   }
 
-  /** The branch's worker died or is restarting: not ready until it says so again. */
-  workerDown(partition: number, restarted: boolean): void {
-    this.#setReady(partition, { consumer: false, gap: undefined });
+  /** The branch's worker died and is restarted: it holds no lease until it says so again. */
+  workerDown(partition: number): void {
     this.#leaseHeld.set({ branch: String(partition) }, 0);
-    if (restarted) this.#restarts.inc({ branch: String(partition) });
+    this.#restarts.inc({ branch: String(partition) });
   }
 
-  /**
-   * Branches that are not ready, with the reason; empty when all are. A standby branch (another
-   * supervisor holds its lease) counts as ready: it is waiting by design, and a rolling update
-   * needs the new pod ready before the old one is stopped and hands its branches over.
-   */
-  notReady(): string[] {
-    const problems: string[] = [];
-    if (this.#startup) {
-      // Nothing has started yet: the one reason holds for every branch.
-      for (const p of this.#ready.keys()) problems.push(`branch ${p}: ${this.#startup}`);
-      if (this.#ready.size === 0) problems.push(`starting: ${this.#startup}`);
-      return problems;
-    }
-    for (const [p, state] of this.#ready) {
-      if (state.standby) continue;
-      // The most specific reason first: a gap or a database problem explains a missing consumer.
-      if (state.gap) problems.push(`branch ${p}: ${state.gap}`);
-      else if (!state.database) problems.push(`branch ${p}: ${state.databaseReason ?? 'database failing'}`);
-      else if (state.kafkaReason) problems.push(`branch ${p}: ${state.kafkaReason}`);
-      else if (!state.consumer) problems.push(`branch ${p}: no connected consumer`);
-    }
-    return problems;
-  }
-
-  /** Branches whose lease another supervisor holds. */
-  standby(): number[] {
-    return [...this.#ready].filter(([, state]) => state.standby).map(([p]) => p);
-  }
-
-  #setReady(partition: number, change: Partial<BranchState>): void {
-    // A branch the group moved away may still report while it drains: it no longer counts.
-    const current = this.#ready.get(partition);
-    if (!current) return;
-    const state = { ...current, ...change };
-    this.#ready.set(partition, state);
-    this.#branchReady.set({ branch: String(partition) }, state.consumer && state.database && !state.gap ? 1 : 0);
+  /** Readiness of a branch changed (src/supervisor/readiness.ts): the gauge follows. */
+  branchReady(partition: number, ready: boolean): void {
+    this.#branchReady.set({ branch: String(partition) }, ready ? 1 : 0);
   }
 }

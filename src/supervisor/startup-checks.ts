@@ -10,7 +10,7 @@ import type { IngesterError } from '../core/errors.js';
 import { retry } from '../core/retry.js';
 import type { IngesterConfig } from '../config/ingester-config.js';
 import type { Logger } from '../core/log.js';
-import type { IngesterMetrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
 export type StartupOutcome = 'ok' | 'stopped' | 'fatal';
 
@@ -19,14 +19,14 @@ export async function runStartupChecks(
   config: IngesterConfig,
   stop: Int32Array,
   log: Logger,
-  metrics: IngesterMetrics,
+  readiness: Readiness,
 ): Promise<{ outcome: StartupOutcome; branches: number }> {
   const database = await waitFor(
     'the database',
     () => checkSchema(config.databaseUrl),
     stop,
     log,
-    (reason) => metrics.startupProblem('database', reason),
+    (reason) => readiness.startupProblem('database', reason),
   );
   if (database !== 'ok') return { outcome: database, branches: 0 };
   let branches = 0;
@@ -41,7 +41,7 @@ export async function runStartupChecks(
     },
     stop,
     log,
-    (reason) => metrics.startupProblem('kafka', reason),
+    (reason) => readiness.startupProblem('kafka', reason),
   );
   return { outcome: kafka, branches };
 }

@@ -13,7 +13,7 @@ import { retry } from '../core/retry.js';
 import { BranchPool, threadsFor } from './branch-pool.js';
 import { consumerPacing } from '../kafka/consumer-pacing.js';
 import { GroupMembership } from '../kafka/group-membership.js';
-import { IngesterMetrics } from './metrics.js';
+import { BranchStatus } from './branch-status.js';
 import { startHttpServer } from './http-server.js';
 import { runStartupChecks } from './startup-checks.js';
 import { compileQueryCompilerModule, useQueryCompilerModule } from '../db/query-compiler-module.js';
@@ -60,13 +60,13 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
     'supervisor started',
   );
 
-  const metrics = new IngesterMetrics(config.partitions);
-  const server = await startHttpServer(metrics, config.metricsHost, config.metricsPort, log);
+  const status = new BranchStatus(config.partitions);
+  const server = await startHttpServer(status, config.metricsHost, config.metricsPort, log);
   // Compiled once here, used by this thread's Prisma clients and handed to every branch worker.
   const queryCompilerModule = await compileQueryCompilerModule();
   useQueryCompilerModule(queryCompilerModule);
   // Before any thread starts: a setup that can never work must not cost a thread per branch.
-  const startup = await runStartupChecks(config, stop, log, metrics);
+  const startup = await runStartupChecks(config, stop, log, status.readiness);
   if (startup.outcome !== 'ok') {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return startup.outcome === 'stopped' ? 0 : 2;
@@ -92,14 +92,14 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   pool = new BranchPool({
     config,
     log,
-    metrics,
+    status,
     queryCompilerModule,
     branches: branchCount,
     pacing,
     onCommitted: (partition, offset) => membership?.noteCommitted(partition, offset),
   });
   const branches = pool;
-  if (config.autoPartitions) membership = await joinGroup(config, log, metrics, branches, stop);
+  if (config.autoPartitions) membership = await joinGroup(config, log, status, branches, stop);
   else for (const partition of config.partitions) branches.start(partition);
   const throwAfterMs = supervisorThrowAfterMs();
   if (throwAfterMs !== undefined)
@@ -123,7 +123,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
 async function joinGroup(
   config: IngesterConfig,
   log: Logger,
-  metrics: IngesterMetrics,
+  status: BranchStatus,
   pool: BranchPool,
   stop: Int32Array,
 ): Promise<GroupMembership | undefined> {
@@ -136,7 +136,7 @@ async function joinGroup(
         'the consumer group assigned branches to this supervisor',
       );
       for (const p of partitions) {
-        metrics.track(p);
+        status.track(p);
         pool.start(p);
       }
     },
@@ -146,7 +146,7 @@ async function joinGroup(
         'the consumer group moved branches away; stopping their workers',
       );
       for (const p of partitions) {
-        metrics.untrack(p);
+        status.untrack(p);
         void pool.stop(p);
       }
     },

@@ -15,7 +15,7 @@ import { processCpuSeconds } from './cpu-split.js';
  */
 export const IMAGE_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2' });
 
-export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface IngesterSettings {
   partitions: string;
