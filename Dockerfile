@@ -27,8 +27,8 @@ RUN ldd node_modules/node-rdkafka/build/Release/node-librdkafka.node node_module
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
-# Two shared malloc arenas instead of up to 8 per core: about 80 MB less at the peak of an
-# eight-branch catch-up (README, Performance). The load tools start the ingester with the same.
+# Two shared malloc arenas instead of up to 8 per core: less memory at the peak of a catch-up
+# (docs/performance.md). The load tools start the ingester with the same.
 ENV MALLOC_ARENA_MAX=2
 # The libraries the librdkafka binding links (see the ldd step above) and the CA bundle for TLS
 # to Kafka and Postgres; the slim base image has neither OpenSSL 3 nor ca-certificates.

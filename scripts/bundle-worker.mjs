@@ -1,7 +1,7 @@
 // Bundles the branch worker into one file, dist/worker/branch-worker.bundle.js, which every branch
-// thread loads (src/supervisor/branch-pool.ts). Each thread is its own V8 isolate and loads its modules
-// itself: the 120-odd modules behind dist/branch-worker.js cost each thread about 21 MB and
-// 0.33 CPU s, the minified bundle about 18 MB and 0.27 s (64 threads: 190 MB and 4 CPU s less).
+// thread loads (src/supervisor/branch-pool.ts). Each thread is its own V8 isolate and loads its
+// modules itself, so one minified file costs every thread less memory and start-up CPU than the
+// modules behind dist/worker/branch-worker.js (docs/performance.md).
 // Runs after tsc, from its output, so the bundle is the code the tests ran.
 import { build } from 'esbuild';
 import path from 'node:path';

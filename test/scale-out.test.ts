@@ -10,7 +10,7 @@ import { BROKERS, runNode, uniqueName, withDatabase, withTopics } from './helper
 import { count, ledgerInvariants, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { retainHandle } from '../src/kafka/retain-handle.js';
 
-/** Documented in the README: group session timeout (6 s here) + lease TTL (10 s) + start-up. */
+/** Documented in docs/deploy.md: group session timeout (6 s here) + lease TTL (10 s) + start-up. */
 const TAKEOVER_BOUND_MS = 30_000;
 const TRANSACTIONS = 24_000;
 
@@ -66,7 +66,7 @@ t.test('supervisors share the branches through the consumer group, exactly once'
   // Each phase is announced: should the file time out, the output shows where it stood.
   const phase = (what: string) => t.comment(`${Math.round((Date.now() - startedAt) / 1000)} s: ${what}`);
   const three = await waitFor('three supervisors balanced', owners, (m) => balanced(m, members), 60_000);
-  // The documented bound (README): balanced within 60 s of starting.
+  // The documented bound (docs/deploy.md): balanced within 60 s of starting.
   const balancedMs = Date.now() - startedAt;
   t.ok(
     balancedMs <= 60_000 && balanced(three, members),
@@ -100,7 +100,7 @@ t.test('supervisors share the branches through the consumer group, exactly once'
   const moved = [...four].filter(([p, pid]) => before.get(p) !== pid).map(([p]) => p);
   t.equal(moved.length, 2, `only the fourth's share moved (branches ${moved.join(', ')})`);
   // What a rebalance costs a branch that moves: the pause between its last commit by the old
-  // owner and its first by the new one (the README quotes it).
+  // owner and its first by the new one (docs/deploy.md quotes it).
   for (const branch of moved) {
     const during = (commits.get(branch) ?? []).filter((ms) => ms >= joinedAt - 1_000);
     const pause = Math.max(...during.slice(1).map((ms, i) => ms - during[i]!));

@@ -5,7 +5,7 @@ import t from 'tap';
 import { runNode, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 
-/** Documented bound (README, Operations): lease TTL 10 s + standby poll 1 s + consumer start. */
+/** Documented bound (docs/deploy.md): lease TTL 10 s + standby poll 1 s + consumer start. */
 const TAKEOVER_BOUND_MS = 20_000;
 
 t.test(

@@ -36,11 +36,11 @@ export interface IngesterConfig {
   /**
    * Branches that share one worker thread (and its Postgres connection). 1, the default, is the
    * design card's dedicated thread per branch; more trades that isolation for memory and CPU when
-   * one supervisor runs many branches (README, "Many branches on one supervisor").
+   * one supervisor runs many branches (docs/deploy.md, "Many branches on one supervisor").
    */
   readonly branchesPerThread: number;
   readonly logLevel: string;
-  /** Upper bound for a clean shutdown; see README "Shutdown". */
+  /** Upper bound for a clean shutdown; see docs/operations.md, "Shutdown". */
   readonly shutdownTimeoutMs: number;
   /** Where /healthz, /readyz and /metrics are served. */
   readonly metricsHost: string;
@@ -108,11 +108,8 @@ export function readWorkerTuning(
       1,
       { min: 1, max: 64 },
     ),
-    // V8's own default (48 MB, two 16 MB semi-spaces and room to promote) made the young
-    // generation half of a busy worker's heap: 32 of its 60 MB. At 12 MB a scavenge comes every
-    // 4 MB allocated; the batch in flight (2,000 records) still fits. Load tests saw no change in
-    // CPU per record; CPU profiles put garbage collection at 20 % of a branch thread's busy time
-    // against 14 % at 48 MB (README, Performance).
+    // V8's own default lets the young generation grow to half of a busy worker's heap; 12 MB
+    // still holds the batch in flight (docs/performance.md has what it measured).
     workerYoungMb: integerOption(problems, 'worker-young-mb', flags['worker-young-mb'] ?? env('WORKER_YOUNG_MB'), 12, {
       min: 3,
       max: 1_024,

@@ -1,14 +1,13 @@
 // Prisma's debug module remembers the arguments of its last 100 debug calls, for its own error
 // reports, whether debugging is on or off (`argsHistory` in @prisma/debug). Two of those calls
 // carry a whole batch: the client logs `prisma.$executeRaw(<sql>, <parameters as JSON>)` and the
-// pg adapter logs the query with its arguments. With 2,000-record batches each is about 100 KB,
-// so every branch thread kept about 10 MB of old batches alive (found in a worker's heap
-// snapshot during a catch-up; 70 MB of the eight-branch peak). Neither copy of the module (the
+// pg adapter logs the query with its arguments, so every branch thread keeps its last batches'
+// parameters alive (docs/performance.md has what that cost). Neither copy of the module (the
 // client runtime and the adapter utilities each carry one) offers a way to clear it; both
 // export their debug factory, and a call with an argument pushes one entry and drops the oldest.
-// So the writer pushes 100 one-character entries into each. That takes about 110 µs, nothing
-// beside a 2,000-record batch but close to 1 µs per record for the 100-record batches of a live
-// load, so it is done once a batch's worth of records has been written since the last time: what
+// So the writer pushes 100 one-character entries into each. That is cheap beside a full batch
+// but not beside the small batches of a live load, so it is done once a batch's worth of
+// records has been written since the last time: what
 // the history holds stays within about one full batch's parameters.
 // test/prisma-debug-history.test.ts fails should a Prisma upgrade change this.
 import { Debug as ClientDebug } from '@prisma/client/runtime/client';

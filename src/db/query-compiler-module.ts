@@ -1,6 +1,6 @@
 // Prisma 7 runs every query, raw SQL included, through a WebAssembly query compiler. Each thread
-// that compiled it from Prisma's base64 copy held about 23 MB of its own (the 4.5 MB base64
-// string, the decoded bytes, the compiled code): with 64 branch threads, 1.5 GB. The supervisor
+// that compiles it from Prisma's base64 copy holds its own copy of the string, the bytes and the
+// compiled code, which adds up across many branch threads. The supervisor
 // compiles it once and hands the compiled module to every worker (a WebAssembly.Module passed to
 // a worker thread shares its compiled code); the generated client takes it from here first
 // (scripts/prisma-generate.mjs adds that lookup to it).

@@ -1,7 +1,7 @@
 // Names for the statements Prisma sends, so that each connection parses and plans a statement
 // once and then only binds and runs it (node-postgres prepares a named statement on its first
-// use per connection). Unnamed, the batch statement was parsed and planned on every batch:
-// about 0.5 ms of Postgres time, which live load pays per batch of a few dozen records.
+// use per connection). Unnamed, the batch statement is parsed and planned on every batch, a cost
+// live load pays per batch of a few dozen records.
 //
 // The name is derived from the text, so the same text always gets the same name and two texts
 // never share one. Prisma's SQL texts carry their values as parameters, so there are few of

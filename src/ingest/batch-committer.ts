@@ -6,7 +6,6 @@
 // batch of 2,000 costs about a dozen extra statements, not 2,000, and the branch never stops.
 import type { PrismaClient } from '../db/prisma.js';
 import type { Logger } from '../core/log.js';
-import { ERROR_CODES } from '../core/errors.js';
 import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
 import { assembleBatch, type Batch, type RawRecord } from './batch.js';

@@ -251,9 +251,9 @@ async function writeRecords(
        WHERE EXISTS (SELECT 1 FROM lease)
     ), posted AS (
       -- posted_at is the clock at insert, not the transaction's start: it is the far end of the
-      -- produce-to-ledger latency (only the commit follows). With 'skip', ON CONFLICT DO NOTHING
-      -- plus RETURNING: a row already posted changes no balance. With 'fail' the statement fails
-      -- instead, sparing every row the conflict check (15% of the statement's time).
+      -- produce-to-ledger latency (only the commit follows). 'checked': ON CONFLICT DO NOTHING
+      -- plus RETURNING, so a row already posted changes no balance. 'optimistic': the statement
+      -- fails instead, sparing every row the conflict check, and is written again checked.
       INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
       SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp()
         FROM input WHERE known ORDER BY n

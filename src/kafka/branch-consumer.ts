@@ -31,7 +31,7 @@ export interface BranchConsumerOptions {
 
 /**
  * How a branch consumer fetches. Defaults: a setting of the same name from the Kafka settings
- * (file or KAFKA_CFG_*) replaces one (README, "Connecting to a secured cluster").
+ * (file or KAFKA_CFG_*) replaces one (docs/operations.md, "Connecting to a secured cluster").
  */
 function fetchTuning(pacing: ConsumerPacing): Kafka.ConsumerGlobalConfig {
   return {
@@ -42,8 +42,8 @@ function fetchTuning(pacing: ConsumerPacing): Kafka.ConsumerGlobalConfig {
     'queued.max.messages.kbytes': 4096,
     'fetch.wait.max.ms': pacing.fetchWaitMs,
     // When the prefetch queue is over those limits librdkafka postpones the partition's next
-    // fetch by this much (default 1000 ms): a branch then drained its queue and sat idle for
-    // most of a second, capping it near 16,000 records/s. A short pause keeps it fed.
+    // fetch by this much (default 1000 ms), and a branch would drain its queue and sit idle for
+    // most of a second. A short pause keeps it fed.
     'fetch.queue.backoff.ms': 10,
   };
 }

@@ -2,9 +2,8 @@
 // metadata and watermark queries on libuv's thread pool, which the whole process shares (every
 // worker thread included) and which has 4 threads unless UV_THREADPOOL_SIZE says otherwise. A
 // branch's consume holds a pool thread while it waits for records (up to the linger time for the
-// first one), so with more branches than pool threads a branch with records waited behind idle
-// branches' waits: at 8 branches and 22,500 transactions/s live, p99 from produce to commit
-// (after the warm-up) was 459 ms with 4 threads against 194 ms with 12 (README, Performance).
+// first one), so with more branches than pool threads a branch with records waits behind idle
+// branches' waits, and its latency grows (docs/performance.md).
 //
 // libuv reads UV_THREADPOOL_SIZE once, when the pool is first used, and Node's ES module loader
 // uses the pool to read the entry module itself: so the process entry, src/main.cts, is

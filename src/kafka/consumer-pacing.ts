@@ -1,12 +1,10 @@
 // How often the branch consumers of one supervisor ask for records when there are none. Every
 // ask has a price beyond the broker's: the binding runs each consume call on a libuv pool thread
 // and hands the result back to the worker's loop (a queue lock, a thread wake-up and an eventfd
-// write each way). An idle 64-branch supervisor asking every 50 ms per branch spent a third of a
-// core on nothing, most of it in the kernel (README, "Idle branches"). A consume call returns at
-// its first record and the broker answers a fetch as soon as one arrives, so a longer wait only
-// spaces out the asks that find nothing; yet at 8 branches live, a 500 ms wait measured a p99
-// about 20 % above 50 ms in two pairs of runs. So the waits grow with the branches: the
-// supervisor's empty asks stay near 160 a second, and 8 branches keep the 50 ms they were tuned at.
+// write each way), so many idle branches asking often cost a real share of a core. A consume call
+// returns at its first record, so a longer wait only spaces out the asks that find nothing; the
+// waits grow with the branches so that a supervisor's empty asks stay near 160 a second, and a
+// few branches keep the short wait that measured the lowest latency (docs/performance.md).
 // The default import: a CommonJS module's named exports are not seen under the tests' TS loader.
 import callThreads from './call-threads.cjs';
 

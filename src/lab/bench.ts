@@ -139,7 +139,7 @@ runMain('bench', async () => {
     say(`naive: ${naive.rows} rows in ${naive.seconds.toFixed(2)} s = ${Math.round(naive.rowsPerSecond)} rows/s`);
 
     // COPY then the ingester, --runs times: each ratio is measured within one run, seconds apart,
-    // and the median of the runs is the figure (a single run swings by 10-15 % on two cores).
+    // and the median of the runs is the figure: a single run swings a lot on two cores.
     const measured: BenchRun[] = [];
     for (let run = 1; run <= runs; run++) {
       const copy = await measureCopy(scratch, plan, run);

@@ -233,8 +233,8 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
       );
       started = Date.now();
       // A branch's producer gathers its records for 20 ms, as a real one sending thousands a
-      // second would: with the default 5 ms the broker spent about twice the CPU on the same
-      // records, on the cores the ingester shares. Each record still carries the time it was
+      // second would; a shorter linger costs the broker CPU on the cores the ingester shares
+      // (docs/performance.md). Each record still carries the time it was
       // handed to the producer, so that wait counts in the latency measured.
       produced = runProducer([
         ...produceArgs,

@@ -69,7 +69,7 @@ export class BranchPool {
     this.#pacing = pacing;
     this.#pool = new Piscina<BranchTask, BranchResult>({
       // branch-worker.ts and its modules in one file (scripts/bundle-worker.mjs): every thread
-      // loads its own copy, and one minified file costs each about 3 MB less than 120 modules.
+      // loads its own copy, and one minified file costs each less than the modules it bundles.
       filename: new URL('../worker/branch-worker.bundle.js', import.meta.url).href,
       // A thread per branch by default (the design card); with --branches-per-thread k, a thread
       // runs up to k branch tasks side by side: they are async, so they interleave on its loop.
@@ -81,7 +81,7 @@ export class BranchPool {
       maxQueue: Math.max(1, branches.max),
       // A worker whose heap runs away is ended by V8 and restarted like any failed worker, instead
       // of taking the whole process (and every other branch) down with it. The young generation
-      // is capped too: left to V8, it alone grew to 32 MB per busy worker.
+      // is capped too: left to V8, it alone grows large in every busy worker.
       resourceLimits: { maxOldGenerationSizeMb: config.workerHeapMb, maxYoungGenerationSizeMb: config.workerYoungMb },
       // Shared, not copied: each worker's Prisma uses the supervisor's compiled query compiler.
       workerData: { queryCompilerModule },

@@ -10,8 +10,8 @@ import { processCpuSeconds } from './cpu-split.js';
 /**
  * What the container image sets for the supervisor (Dockerfile, ENV): the load tools measure the
  * ingester as it ships. glibc gives busy threads malloc arenas of their own (up to 8 per core);
- * two shared arenas kept the peak of an eight-branch catch-up about 80 MB lower (README,
- * Performance). A variable of the caller's environment wins.
+ * two shared arenas keep the peak lower (docs/performance.md). A variable of the caller's
+ * environment wins.
  */
 export const IMAGE_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2' });
 

@@ -1,5 +1,5 @@
 // The ingester settings that the load test and the bench hand to the ingester they start, so
-// both measure the same knobs (README, Performance). Read by the ingester's own reader
+// both measure the same knobs (docs/performance.md). Read by the ingester's own reader
 // (readWorkerTuning), so a bad value fails at once, not after minutes of producing, worded as
 // the ingester words it; the started ingester inherits the environment, so a bad BATCH_SIZE
 // there is reported too.
@@ -9,7 +9,7 @@ import type { Problems } from '../../config/options.js';
 // Defaults are left to the ingester's own help (npm start -- --help), so they are said once.
 export const INGESTER_TUNING_HELP = `  --batch-size <n>           ingester batch size
   --linger-ms <n>            ingester linger
-  --branches-per-thread <n>  branches sharing an ingester worker thread (README, "Many
+  --branches-per-thread <n>  branches sharing an ingester worker thread (docs/deploy.md, "Many
                              branches on one supervisor")
   --worker-young-mb <n>      V8 young generation of each ingester worker thread, in MB
 `;
