@@ -367,36 +367,3 @@ export async function rejectParked(
     throw toDatabaseError(err);
   }
 }
-
-/** Stored next offsets of this branch's partition, per topic. */
-export async function readOffsets(
-  prisma: PrismaClient,
-  topics: string[],
-  partition: number,
-): Promise<Map<string, number>> {
-  const rows = await prisma.consumerOffset.findMany({ where: { topic: { in: topics }, partition } });
-  return new Map(rows.map((r) => [r.topic, Number(r.nextOffset)]));
-}
-
-export interface ParkedStats {
-  count: number;
-  oldestAgeSeconds: number | null;
-  /** Up to ten of the customer ids the parked transactions wait for, lowest first. */
-  waitingFor: number[];
-}
-
-export async function parkedStats(
-  prisma: PrismaClient,
-  options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>,
-): Promise<ParkedStats> {
-  const [row] = await prisma.$queryRaw<{ n: bigint; oldest: number | null; waiting: bigint[] | null }[]>`
-    SELECT count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest,
-           (SELECT array_agg(custid) FROM (SELECT DISTINCT custid FROM parked_transaction
-              WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition} ORDER BY custid LIMIT 10) w) AS waiting
-      FROM parked_transaction WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition}`;
-  return {
-    count: Number(row?.n ?? 0),
-    oldestAgeSeconds: row?.oldest == null ? null : Math.round(Number(row.oldest)),
-    waitingFor: (row?.waiting ?? []).map(Number),
-  };
-}

@@ -5,7 +5,7 @@
 import v8 from 'node:v8';
 import { renew, LeaseLostError, type Lease } from '../db/branch-lease.js';
 import { toDatabaseError } from '../db/database-error.js';
-import { parkedStats } from '../ingest/batch-writer.js';
+import { parkedStats } from '../db/read-queries.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { CommitOutcome } from '../ingest/batch-committer.js';
 import type { BranchContext } from './branch-context.js';

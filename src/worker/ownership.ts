@@ -11,7 +11,7 @@
 // failure releases the lease and ends the worker, which the supervisor restarts.
 import { release, tryAcquire, type Lease } from '../db/branch-lease.js';
 import { IngesterError } from '../core/errors.js';
-import { parkedStats } from '../ingest/batch-writer.js';
+import { parkedStats } from '../db/read-queries.js';
 import { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { BranchContext } from './branch-context.js';
 import { FaultInjector } from './fault-injection.js';
