@@ -1,7 +1,7 @@
 // The binding's blocking calls (consume among them) run on libuv's thread pool: the supervisor
 // entry sizes it before the pool's first use (src/main.cts, src/kafka/call-threads.cts).
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import callThreads from '../src/kafka/call-threads.cjs';
 import { withDatabase, withTopics } from './helpers/fixtures.js';
 import { SupervisorProcess, waitFor } from './helpers/supervisor.js';
@@ -107,4 +107,71 @@ t.test('the supervisor runs with the pool its entry sized, and warns when branch
     Math.abs(difference - 60) <= 3,
     `68 pool threads against 8: ${counts[0]} threads against ${counts[1]} (difference ${difference}, 60 expected)`,
   );
+});
+
+t.test('node dist/supervisor.js is the same sized supervisor, signals and all', async (t) => {
+  const topics = await withTopics(t, 2);
+  const url = await withDatabase(t);
+  // With tap's --import hook left in: the entry starts itself again with the size set from the
+  // process's start, so even a preloaded ES module cannot leave it at libuv's 4.
+  for (const withoutTestHooks of [true, false]) {
+    const supervisor = new SupervisorProcess(
+      t,
+      topics,
+      url,
+      ['--partitions', '0'],
+      {},
+      {
+        entry: 'dist/supervisor.js',
+        withoutTestHooks,
+      },
+    );
+    await waitFor(
+      'the branch started',
+      async () => supervisor.logs().filter((l) => l.msg === 'branch worker started').length,
+      (n) => n === 1,
+      60_000,
+    );
+    const started = supervisor.logs().find((l) => l.msg === 'supervisor started');
+    t.equal(started?.kafkaCallThreads, 68, 'the pool is sized as by dist/main.cjs');
+    const warning = supervisor.logs().find((l) => String(l.msg).includes('no Kafka call thread of their own'));
+    t.equal(warning, undefined, 'and no branch is warned about');
+    t.equal(
+      nodeThreads(Number(started?.pid)) - nodeThreads(supervisor.child.pid!) > 60,
+      true,
+      'the supervisor process holds the 68 pool threads',
+    );
+    const exit = await supervisor.kill('SIGTERM');
+    t.equal(exit.code, 0, 'SIGTERM reaches the supervisor, which stops cleanly; its exit code comes back');
+    t.ok(supervisor.logs().some((l) => l.msg === 'supervisor stopped cleanly'));
+  }
+
+  // The entry's own process killed without a word: the supervisor it started stops by itself.
+  const orphaned = new SupervisorProcess(
+    t,
+    topics,
+    url,
+    ['--partitions', '0'],
+    {},
+    {
+      entry: 'dist/supervisor.js',
+      withoutTestHooks: true,
+    },
+  );
+  await waitFor(
+    'the branch started',
+    async () => orphaned.logs().filter((l) => l.msg === 'branch worker started').length,
+    (n) => n === 1,
+    60_000,
+  );
+  const pid = Number(orphaned.logs().find((l) => l.msg === 'supervisor started')?.pid);
+  t.not(pid, orphaned.child.pid, 'the supervisor runs in the process the entry started');
+  await orphaned.kill('SIGKILL');
+  await waitFor(
+    'the orphaned supervisor to stop',
+    async () => existsSync(`/proc/${pid}`),
+    (alive) => !alive,
+    40_000,
+  );
+  t.pass('it stopped within its shutdown bound');
 });

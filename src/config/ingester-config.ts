@@ -47,7 +47,7 @@ export interface IngesterConfig {
   readonly metricsPort: number;
 }
 
-export const HELP = `Usage: node dist/main.cjs [options]
+export const HELP = `Usage: node dist/supervisor.js [options]   (or node dist/main.cjs, the same supervisor)
 
 Ingests branch partitions of the customers and transactions topics into PostgreSQL, one worker
 thread per partition (or per --branches-per-thread partitions).

@@ -45,10 +45,23 @@ function preloadsEsModules(execArgv: readonly string[], nodeOptions: string | un
  * the pool is in use already.
  */
 export function sizeCallThreads(env: NodeJS.ProcessEnv, execArgv: readonly string[]): void {
-  const given = env.UV_THREADPOOL_SIZE;
-  if (given !== undefined && /^\s*[1-9]\d*\s*$/.test(given)) return;
-  if (preloadsEsModules(execArgv, env.NODE_OPTIONS)) return;
+  if (sizeGiven(env) || preloadsEsModules(execArgv, env.NODE_OPTIONS)) return;
   env.UV_THREADPOOL_SIZE = String(LIBUV_DEFAULT_THREADS + DEFAULT_BRANCH_THREADS);
+}
+
+/**
+ * For an entry that cannot size the pool itself (an ES module: src/supervisor.ts): the
+ * environment to start the process again with, the size set from its start whatever it
+ * preloads; undefined when a usable size is given already.
+ */
+export function relaunchEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv | undefined {
+  if (sizeGiven(env)) return undefined;
+  return { ...env, UV_THREADPOOL_SIZE: String(LIBUV_DEFAULT_THREADS + DEFAULT_BRANCH_THREADS) };
+}
+
+function sizeGiven(env: NodeJS.ProcessEnv): boolean {
+  const given = env.UV_THREADPOOL_SIZE;
+  return given !== undefined && /^\s*[1-9]\d*\s*$/.test(given);
 }
 
 /** Branches of `branches` that share pool threads instead of having one each. */

@@ -17,6 +17,8 @@ export interface SupervisorOptions {
    * it would in production.
    */
   withoutTestHooks?: boolean;
+  /** The process entry: dist/main.cjs (npm start, the image) unless given. */
+  entry?: 'dist/main.cjs' | 'dist/supervisor.js';
 }
 
 export class SupervisorProcess {
@@ -39,7 +41,7 @@ export class SupervisorProcess {
       command!,
       [
         ...prefix,
-        path.join(PROJECT_DIR, 'dist/main.cjs'),
+        path.join(PROJECT_DIR, options.entry ?? 'dist/main.cjs'),
         '--customers-topic',
         topics.customersTopic,
         '--transactions-topic',
