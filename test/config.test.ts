@@ -1,6 +1,8 @@
 import t from 'tap';
 import { parsePartitionList } from '../src/core/partition-list.js';
-import { loadConfig } from '../src/config/ingester-config.js';
+import { readFileSync } from 'node:fs';
+import { HELP, loadConfig } from '../src/config/ingester-config.js';
+import { INTEGER_SETTINGS, settingsMarkdown, TEXT_SETTINGS } from '../src/config/settings.js';
 import { ConfigError } from '../src/core/errors.js';
 import { assembleBatch } from '../src/ingest/batch.js';
 import { runNode } from './helpers/fixtures.js';
@@ -138,4 +140,39 @@ t.test('a batch splits customers, transactions and rejections, and tracks next o
     ],
   );
   t.same(Object.fromEntries(batch.nextOffsets), { c: 7, e: 13 });
+});
+
+t.test('one table of settings feeds loadConfig, --help and the README', async (t) => {
+  const loaded = loadConfig([]);
+  if (loaded.help) throw new Error('unexpected --help');
+  for (const [field, setting] of Object.entries(INTEGER_SETTINGS)) {
+    t.equal(loaded.config[field as keyof typeof INTEGER_SETTINGS], setting.default, `${field}: the table's default`);
+    t.match(HELP, `--${setting.flag} <n>`, `--help lists --${setting.flag}`);
+    t.match(
+      HELP,
+      `${setting.variable}, default ${setting.default})`,
+      `--help gives ${setting.variable} and its default`,
+    );
+  }
+  const viaFlag = loadConfig(['--batch-size', '77']);
+  t.equal(viaFlag.help === false && viaFlag.config.batchSize, 77, 'a flag from the table is read');
+  const tooSmall = (() => {
+    try {
+      loadConfig(['--batch-size', '0']);
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  })();
+  t.match(tooSmall, [/batch-size must be between 1 and 50000/], "the table's bounds are enforced");
+  for (const setting of Object.values(TEXT_SETTINGS)) t.match(HELP, `--${setting.flag} <`);
+
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('\n', readme.indexOf('<!-- settings table:')) + 1;
+  const end = readme.indexOf('<!-- end of settings table -->');
+  t.ok(start > 0 && end > start, 'the README has the settings table markers');
+  t.equal(
+    readme.slice(start, end).trim(),
+    settingsMarkdown(),
+    'the README table is the generated one (npm run docs:config)',
+  );
 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULTS } from './defaults.js';
 import { env } from '../core/env.js';
 import { nonEmptyOption, type Problems } from './options.js';
+import { connectionHelp } from './settings.js';
 import { splitDatabaseUrl } from '../db/database-url.js';
 import { readKafkaConnection, type KafkaConnection } from '../kafka/kafka-settings.js';
 
@@ -50,14 +51,9 @@ export function readTopics(
 /** Kafka and database flags together. */
 export const CONNECTION_FLAGS = Object.freeze({ ...KAFKA_FLAGS, 'database-url': { type: 'string' } } as const);
 
-export const KAFKA_HELP = `  --brokers <list>             Kafka bootstrap servers         (KAFKA_BROKERS, default ${DEFAULTS.brokers})
-  --kafka-config <file>        librdkafka settings, key=value  (KAFKA_CONFIG_FILE); also KAFKA_CFG_<NAME>
-                               and KAFKA_CFG_<NAME>_FILE variables, e.g. KAFKA_CFG_SASL_PASSWORD_FILE`;
+export const KAFKA_HELP = connectionHelp(['brokers', 'kafka-config']);
 
-export const CONNECTION_HELP = `${KAFKA_HELP}
-  --database-url <url>         PostgreSQL URL                  (DATABASE_URL or DATABASE_URL_FILE,
-                               default ${DEFAULTS.databaseUrl})
-                               Give secrets by environment or file, not by flag: flags show in ps.`;
+export const CONNECTION_HELP = connectionHelp(['brokers', 'kafka-config', 'database-url']);
 
 export interface Connections {
   readonly kafka: KafkaConnection;
