@@ -107,8 +107,8 @@ t.test('the rules catch what they claim to', async (t) => {
   t.ok(edges > 100, `relative imports found (${edges})`);
   t.ok(
     graph
-      .get(path.join(SRC, 'worker', 'branch-worker.ts'))
+      .get(path.join(SRC, 'worker', 'ingest-loop.ts'))
       ?.some((f) => f.endsWith(path.join('ingest', 'batch-committer.ts'))),
-    'the worker imports the committer',
+    'the ingest loop imports the committer',
   );
 });

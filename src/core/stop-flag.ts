@@ -15,8 +15,10 @@ export function requestStop(flag: Int32Array): void {
 export async function sleepUnlessStopped(flag: Int32Array, ms: number): Promise<boolean> {
   const result = Atomics.waitAsync(flag, STOP_INDEX, 0, ms);
   if (result.async) {
-    // A pending waitAsync does not keep the event loop alive by itself; a timer does.
-    const keepAlive = setTimeout(() => undefined, ms);
+    // A pending waitAsync does not keep the event loop alive by itself; a timer does. It outlasts
+    // the wait (whose own timeout may come a moment after a timer of the same length) and is
+    // cleared as soon as the wait ends.
+    const keepAlive = setTimeout(() => undefined, ms + 1_000);
     try {
       await result.value;
     } finally {

@@ -1,7 +1,10 @@
 // The start-up check that the database is the one this build was made for: it exists, lets us
-// in, and has exactly the migrations in prisma/migrations applied. A setup that can never work
-// is reported in one line with the fix (exit 2) instead of being retried forever; an unreachable
-// server is an outage and is waited out by the caller.
+// in, and has every migration in prisma/migrations applied. Migrations are expand and contract
+// (docs/deploy.md, "Upgrades"): a newer release's migrations are additive and readable by this
+// one, so during a rollout this build runs on a database its successor migrated, naming what it
+// does not know; only a migration whose name ends in BREAKING_SUFFIX stops it. A setup that can
+// never work is reported in one line with the fix (exit 2) instead of being retried forever; an
+// unreachable server is an outage and is waited out by the caller.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createPrisma } from './prisma.js';
@@ -9,6 +12,9 @@ import { DEFAULT_PRISMA_DIR } from './migrator.js';
 import { adapterCause, sqlState, toDatabaseError } from './database-error.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { redact } from './database-url.js';
+
+/** A migration named so cannot be read by the releases before it: they refuse to start. */
+export const BREAKING_SUFFIX = '_breaking';
 
 /** SQLSTATEs that no amount of waiting fixes: missing database, refused login. */
 const FATAL_STATES: Record<string, string> = {
@@ -26,11 +32,15 @@ export async function migrationNames(prismaDir = DEFAULT_PRISMA_DIR): Promise<st
 }
 
 /**
- * Resolves when the schema matches; throws DATABASE_NOT_MIGRATED or DATABASE_REFUSED
- * (class exit) for a setup that cannot work, DATABASE_UNAVAILABLE (class retry) when the server
- * cannot be reached.
+ * Resolves with the applied migrations this build does not know (a newer release's, additive)
+ * when the schema holds every migration of this build; throws DATABASE_NOT_MIGRATED or
+ * DATABASE_REFUSED (class exit) for a setup that cannot work, DATABASE_UNAVAILABLE (class retry)
+ * when the server cannot be reached.
  */
-export async function checkSchema(databaseUrl: string, prismaDir = DEFAULT_PRISMA_DIR): Promise<void> {
+export async function checkSchema(
+  databaseUrl: string,
+  prismaDir = DEFAULT_PRISMA_DIR,
+): Promise<{ newerMigrations: string[] }> {
   const expected = await migrationNames(prismaDir);
   const prisma = createPrisma(databaseUrl, 1);
   const notMigrated = (why: string) =>
@@ -66,12 +76,14 @@ export async function checkSchema(databaseUrl: string, prismaDir = DEFAULT_PRISM
     const unknown = applied.filter((name) => !expected.includes(name));
     if (missing.length > 0)
       throw notMigrated(`lacks ${missing.length} migration(s) of this build (${missing.join(', ')})`);
-    if (unknown.length > 0) {
+    const breaking = unknown.filter((name) => name.endsWith(BREAKING_SUFFIX));
+    if (breaking.length > 0) {
       throw new IngesterError(
         ERROR_CODES.DATABASE_NOT_MIGRATED,
-        `database ${redact(databaseUrl)} has migrations this build does not know (${unknown.join(', ')}): it was migrated by a newer version; run that version`,
+        `database ${redact(databaseUrl)} has a breaking migration of a newer release (${breaking.join(', ')}) that this build cannot run with: run that release`,
       );
     }
+    return { newerMigrations: unknown };
   } finally {
     await prisma.$disconnect().catch(() => undefined);
   }

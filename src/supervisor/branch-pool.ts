@@ -20,6 +20,8 @@ const HEALTHY_RUN_MS = 60_000;
 interface RunningBranch {
   stop: Int32Array;
   done: Promise<void>;
+  /** Assigned again while its worker was stopping: start a new one once it has. */
+  startAgain: boolean;
 }
 
 export interface BranchPoolOptions {
@@ -34,6 +36,8 @@ export interface BranchPoolOptions {
   queryCompilerModule: CompiledModule;
   /** Called after each committed batch with the branch's next transactions offset. */
   onCommitted?: (partition: number, nextOffset: number) => void;
+  /** The worker threads' code: the bundle built next to this module unless given (tests). */
+  workerFile?: string;
 }
 
 /** Worker threads that run `branches` branches, `perThread` to a thread. */
@@ -61,6 +65,7 @@ export class BranchPool {
     pacing,
     queryCompilerModule,
     onCommitted = () => undefined,
+    workerFile,
   }: BranchPoolOptions) {
     this.#config = config;
     this.#log = log;
@@ -70,7 +75,7 @@ export class BranchPool {
     this.#pool = new Piscina<BranchTask, BranchResult>({
       // branch-worker.ts and its modules in one file (scripts/bundle-worker.mjs): every thread
       // loads its own copy, and one minified file costs each less than the modules it bundles.
-      filename: new URL('../worker/branch-worker.bundle.js', import.meta.url).href,
+      filename: workerFile ?? new URL('../worker/branch-worker.bundle.js', import.meta.url).href,
       // A thread per branch by default (the design card); with --branches-per-thread k, a thread
       // runs up to k branch tasks side by side: they are async, so they interleave on its loop.
       minThreads: threadsFor(branches.min, config.branchesPerThread),
@@ -92,20 +97,36 @@ export class BranchPool {
     return [...this.#branches.keys()].sort((a, b) => a - b);
   }
 
-  /** Starts the branch's worker (and keeps it running) unless it runs already. */
+  /**
+   * Starts the branch's worker (and keeps it running) unless it runs already. A branch whose
+   * worker is still stopping (the group took it away and gave it straight back, as to a member
+   * that thaws) gets a new worker as soon as the old one has stopped: every start ends running.
+   */
   start(partition: number): void {
-    if (this.#closed || this.#branches.has(partition)) return;
+    if (this.#closed) return;
+    const current = this.#branches.get(partition);
+    if (current) {
+      if (stopRequested(current.stop)) current.startAgain = true;
+      return;
+    }
     const stop = new Int32Array(new SharedArrayBuffer(4));
-    const done = this.#keepRunning(partition, stop).finally(() => {
-      if (this.#branches.get(partition)?.stop === stop) this.#branches.delete(partition);
+    const branch: RunningBranch = { stop, done: Promise.resolve(), startAgain: false };
+    branch.done = this.#keepRunning(partition, stop).finally(() => {
+      if (this.#branches.get(partition) !== branch) return;
+      this.#branches.delete(partition);
+      if (branch.startAgain && !this.#closed) {
+        this.#log.info({ branch: partition }, 'branch assigned again while its worker stopped; starting a new one');
+        this.start(partition);
+      }
     });
-    this.#branches.set(partition, { stop, done });
+    this.#branches.set(partition, branch);
   }
 
   /** Asks the branch's worker to stop; resolves once it has (lease released, consumer closed). */
   async stop(partition: number): Promise<void> {
     const branch = this.#branches.get(partition);
     if (!branch) return;
+    branch.startAgain = false;
     requestStop(branch.stop);
     await branch.done;
   }

@@ -5,8 +5,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { WorkerEvent } from '../worker/protocol.js';
 import { REJECT_REASONS } from '../ingest/event-parser.js';
 
+/** Events that set gauges, which an untracked branch must not bring back. */
+const GAUGE_EVENTS: ReadonlySet<WorkerEvent['type']> = new Set(['ready', 'standby', 'gap', 'lag', 'stats', 'heap']);
+
 export class IngesterMetrics {
   readonly registry = new Registry();
+  /** Branches this supervisor runs now. */
+  readonly #tracked = new Set<string>();
+  /** Topics lag was reported for, so that an untracked branch's lag series can be removed. */
+  readonly #lagTopics = new Set<string>();
 
   readonly #consumed = new Counter({
     name: 'zipbank_records_consumed_total',
@@ -100,6 +107,11 @@ export class IngesterMetrics {
     labelNames: ['branch'],
     registers: [this.registry],
   });
+  readonly #newerMigrations = new Gauge({
+    name: 'zipbank_schema_newer_migrations',
+    help: 'Migrations applied by a newer release that this build does not know (additive; a rollout in progress)',
+    registers: [this.registry],
+  });
   readonly #branchReady = new Gauge({
     name: 'zipbank_branch_ready',
     help: '1 while the branch has a connected consumer and a working database',
@@ -118,6 +130,9 @@ export class IngesterMetrics {
 
   record(event: WorkerEvent): void {
     const branch = String(event.partition);
+    // A branch the group moved away may still report while its worker drains: its counters
+    // still count (what it committed, it committed here), but no gauge comes back to life.
+    if (!this.#tracked.has(branch) && GAUGE_EVENTS.has(event.type)) return;
     switch (event.type) {
       case 'ready':
         this.#leaseHeld.set({ branch }, 1);
@@ -138,7 +153,10 @@ export class IngesterMetrics {
         this.#gaps.set({ branch }, event.open);
         break;
       case 'lag':
-        for (const [topic, lag] of Object.entries(event.lag)) this.#lag.set({ branch, topic }, lag);
+        for (const [topic, lag] of Object.entries(event.lag)) {
+          this.#lag.set({ branch, topic }, lag);
+          this.#lagTopics.add(topic);
+        }
         break;
       case 'batches':
         this.#consumed.inc({ branch }, event.records);
@@ -161,6 +179,7 @@ export class IngesterMetrics {
 
   /** A branch this supervisor now runs (--partitions auto: the group assigned it). */
   track(partition: number): void {
+    this.#tracked.add(String(partition));
     this.#initialise(String(partition));
   }
 
@@ -179,18 +198,31 @@ export class IngesterMetrics {
 
   /** A branch this supervisor no longer runs. */
   untrack(partition: number): void {
-    this.#leaseHeld.set({ branch: String(partition) }, 0);
-    this.#branchReady.set({ branch: String(partition) }, 0);
+    const branch = String(partition);
+    this.#tracked.delete(branch);
+    // Its gauges go with it: another pod reports the branch now, and this pod's last values
+    // (lag, parked, heap, gaps, readiness) would keep feeding alerts. Counters stay.
+    for (const gauge of [this.#parkedNow, this.#parkedAge, this.#gaps, this.#leaseHeld, this.#branchReady]) {
+      gauge.remove({ branch });
+    }
+    for (const topic of this.#lagTopics) this.#lag.remove({ branch, topic });
+    for (const space of ['young', 'total']) this.#workerHeap.remove({ branch, space });
   }
 
   /** The branch's worker died and is restarted: it holds no lease until it says so again. */
   workerDown(partition: number): void {
-    this.#leaseHeld.set({ branch: String(partition) }, 0);
+    if (this.#tracked.has(String(partition))) this.#leaseHeld.set({ branch: String(partition) }, 0);
     this.#restarts.inc({ branch: String(partition) });
+  }
+
+  /** Migrations of a newer release found at start-up (a rollout in progress). */
+  newerMigrations(count: number): void {
+    this.#newerMigrations.set(count);
   }
 
   /** Readiness of a branch changed (src/supervisor/readiness.ts): the gauge follows. */
   branchReady(partition: number, ready: boolean): void {
+    if (!this.#tracked.has(String(partition))) return;
     this.#branchReady.set({ branch: String(partition) }, ready ? 1 : 0);
   }
 }

@@ -10,7 +10,7 @@ import type { IngesterError } from '../core/errors.js';
 import { retry } from '../core/retry.js';
 import type { IngesterConfig } from '../config/ingester-config.js';
 import type { Logger } from '../core/log.js';
-import type { Readiness } from './readiness.js';
+import type { BranchStatus } from './branch-status.js';
 
 export type StartupOutcome = 'ok' | 'stopped' | 'fatal';
 
@@ -19,16 +19,28 @@ export async function runStartupChecks(
   config: IngesterConfig,
   stop: Int32Array,
   log: Logger,
-  readiness: Readiness,
+  status: BranchStatus,
 ): Promise<{ outcome: StartupOutcome; branches: number }> {
+  const { readiness, metrics } = status;
+  let newerMigrations: string[] = [];
   const database = await waitFor(
     'the database',
-    () => checkSchema(config.databaseUrl),
+    async () => {
+      ({ newerMigrations } = await checkSchema(config.databaseUrl));
+    },
     stop,
     log,
     (reason) => readiness.startupProblem('database', reason),
   );
   if (database !== 'ok') return { outcome: database, branches: 0 };
+  metrics.newerMigrations(newerMigrations.length);
+  if (newerMigrations.length > 0) {
+    // A rollout in progress: the next release migrated first. Its migrations are additive.
+    log.warn(
+      { newerMigrations },
+      `the database has ${newerMigrations.length} migration(s) of a newer release (${newerMigrations.join(', ')}); running on it, as expand-and-contract allows`,
+    );
+  }
   let branches = 0;
   const kafka = await waitFor(
     'Kafka',

@@ -66,7 +66,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
   const queryCompilerModule = await compileQueryCompilerModule();
   useQueryCompilerModule(queryCompilerModule);
   // Before any thread starts: a setup that can never work must not cost a thread per branch.
-  const startup = await runStartupChecks(config, stop, log, status.readiness);
+  const startup = await runStartupChecks(config, stop, log, status);
   if (startup.outcome !== 'ok') {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return startup.outcome === 'stopped' ? 0 : 2;
