@@ -33,7 +33,11 @@ t.test(
     t.equal(operator.kind, 'PrometheusRule');
     t.same(operator.spec, rules, 'the PrometheusRule carries exactly the rules file');
     const tests = await readFile(path.join(MONITORING, 'zipbank-alerts.test.yml'), 'utf8');
+    const runbook = await readFile(path.join(PROJECT_DIR, 'docs/runbook.md'), 'utf8');
     for (const rule of rules.groups.flatMap((g) => g.rules)) {
+      const anchor = rule.alert.toLowerCase();
+      t.equal(rule.annotations.runbook, `docs/runbook.md#${anchor}`, `${rule.alert}: a runbook annotation`);
+      t.match(runbook, new RegExp(`^## ${anchor}\n\n\*\*${rule.alert}\*\*`, 'm'), `${rule.alert}: its runbook section`);
       t.ok(rule.annotations.summary && rule.annotations.description, `${rule.alert}: summary and description`);
       t.match(rule.labels.severity, /^(critical|warning)$/, `${rule.alert}: a severity`);
       t.match(
