@@ -2,8 +2,8 @@
 // thread runs one branch, so this is that branch's own client, made when the branch starts and
 // closed when it ends, as before. With --branches-per-thread k the thread's k branches share it:
 // their batches, lease renewals and health checks take turns on one connection, so 64 branches
-// need 64 / k connections, and Postgres runs as many writers at once as there are threads (64
-// concurrent writers on a 2-core machine cost each row about half as much CPU again as 8 did).
+// need 64 / k connections, and Postgres runs as many writers at once as there are threads (many
+// concurrent writers on a small machine cost each row more CPU, docs/performance.md).
 // Each batch is still its own transaction; only the waiting for the connection is shared.
 import { createPrisma, type PrismaClient } from './prisma.js';
 
