@@ -16,9 +16,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY scripts/prisma-generate.mjs scripts/bundle-worker.mjs ./scripts/
+COPY scripts/prisma-generate.mjs scripts/bundle-worker.mjs scripts/build-info.mjs ./scripts/
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# The commit for zipbank_build_info: the build context has no .git (docker build --build-arg
+# GIT_COMMIT=$(git rev-parse --short=12 HEAD) .).
+ARG GIT_COMMIT=unknown
+RUN GIT_COMMIT=${GIT_COMMIT} npm run build && npm prune --omit=dev
 # What the binding links against decides what the runtime stage installs: fail the build when a
 # library is missing, and print the list (libssl3, libcrypto3, zlib, libstdc++ with this
 # binding: SCRAM and TLS are built in, there is no zstd or Cyrus SASL to carry).

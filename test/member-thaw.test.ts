@@ -7,7 +7,7 @@
 // happen every time (and fails without the fix).
 import t from 'tap';
 import { runNode, uniqueName, withDatabase, withTopics } from './helpers/fixtures.js';
-import { count, ledgerInvariants, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { count, ledgerInvariants, sample, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 
 const TRANSACTIONS = 6_000;
 
@@ -98,6 +98,10 @@ t.test('a member that thaws ends with a running worker for every branch it is gi
 
   // Gauges of the branches it no longer holds are gone from its /metrics.
   const metrics = (await frozen.get('/metrics')).text;
+  t.ok(
+    (sample(metrics, 'zipbank_group_rebalances_total{kind="revoked"}') ?? 0) >= 1,
+    'the rebalance that took its branches is counted',
+  );
   for (const branch of [0, 1, 2, 3].filter((b) => !held.has(b))) {
     t.notMatch(
       metrics,

@@ -1,5 +1,6 @@
 // /healthz, /readyz and /metrics of a running supervisor, against the real broker and database.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, sample, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
@@ -60,6 +61,20 @@ t.test('health, readiness and metrics follow what the branches do', async (t) =>
   t.ok((sample(metrics, 'zipbank_batch_size_count{branch="0"}') ?? 0) >= 1, 'batch size histogram');
   t.ok((sample(metrics, 'zipbank_batch_write_seconds_count{branch="0"}') ?? 0) >= 1, 'write latency histogram');
   t.equal(sample(metrics, 'zipbank_worker_restarts_total{branch="0"}'), 0);
+  t.equal(sample(metrics, 'zipbank_lease_acquisitions_total{branch="0"}'), 1, 'the lease taken once at start');
+  const lastCommit = sample(metrics, 'zipbank_last_commit_timestamp_seconds{branch="0"}') ?? 0;
+  t.ok(Date.now() / 1000 - lastCommit < 60, `the last commit time is recent (${lastCommit})`);
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  t.match(
+    metrics,
+    new RegExp(
+      `^zipbank_build_info\\{version="${version}",commit="[0-9a-f]{12}",node="${process.version}",librdkafka="\\d+\\.\\d+\\.\\d+"\\} 1$`,
+      'm',
+    ),
+    'build info: release, commit, Node and librdkafka versions',
+  );
   t.equal(sample(metrics, 'zipbank_branch_ready{branch="0"}'), 1);
   t.match(metrics, /^process_cpu_user_seconds_total /m, 'process figures');
 

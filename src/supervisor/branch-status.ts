@@ -1,6 +1,7 @@
 // Where the supervisor's view of its branches is kept: the Prometheus metrics and the readiness
 // state, fed together by every WorkerEvent and every change of the branches it runs.
 import type { WorkerEvent } from '../worker/protocol.js';
+import { buildInfo, type BuildInfo } from './build-info.js';
 import { IngesterMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 
@@ -8,8 +9,8 @@ export class BranchStatus {
   readonly metrics: IngesterMetrics;
   readonly readiness: Readiness;
 
-  constructor(partitions: readonly number[]) {
-    this.metrics = new IngesterMetrics(partitions);
+  constructor(partitions: readonly number[], build: BuildInfo = buildInfo()) {
+    this.metrics = new IngesterMetrics(partitions, build);
     this.readiness = new Readiness(partitions, (partition, ready) => this.metrics.branchReady(partition, ready));
   }
 

@@ -3,6 +3,7 @@
 // apart (src/supervisor/readiness.ts); only its gauge is here.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkerEvent } from '../worker/protocol.js';
+import type { BuildInfo } from './build-info.js';
 import { REJECT_REASONS } from '../ingest/event-parser.js';
 
 /** Events that set gauges, which an untracked branch must not bring back. */
@@ -107,6 +108,30 @@ export class IngesterMetrics {
     labelNames: ['branch'],
     registers: [this.registry],
   });
+  readonly #buildInfo = new Gauge({
+    name: 'zipbank_build_info',
+    help: 'Always 1: the release, commit, Node and librdkafka versions of this process, as labels',
+    labelNames: ['version', 'commit', 'node', 'librdkafka'],
+    registers: [this.registry],
+  });
+  readonly #lastCommit = new Gauge({
+    name: 'zipbank_last_commit_timestamp_seconds',
+    help: 'When the branch last committed a batch (Unix time, as the supervisor heard of it)',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #leaseAcquisitions = new Counter({
+    name: 'zipbank_lease_acquisitions_total',
+    help: "Times this pod took the branch's lease: at start, or taking over from an owner that stopped or froze",
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #rebalances = new Counter({
+    name: 'zipbank_group_rebalances_total',
+    help: 'Consumer group rebalances this pod took part in (--partitions auto), by what they did to it',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   readonly #newerMigrations = new Gauge({
     name: 'zipbank_schema_newer_migrations',
     help: 'Migrations applied by a newer release that this build does not know (additive; a rollout in progress)',
@@ -119,8 +144,10 @@ export class IngesterMetrics {
     registers: [this.registry],
   });
 
-  constructor(partitions: readonly number[]) {
+  constructor(partitions: readonly number[], build: BuildInfo) {
     collectDefaultMetrics({ register: this.registry });
+    this.#buildInfo.set({ ...build }, 1);
+    for (const kind of ['assigned', 'revoked']) this.#rebalances.inc({ kind }, 0);
     // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool
     // check metrics rejects them); they add nothing the process figures do not say.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
@@ -158,7 +185,11 @@ export class IngesterMetrics {
           this.#lagTopics.add(topic);
         }
         break;
+      case 'leaseTaken':
+        this.#leaseAcquisitions.inc({ branch });
+        break;
       case 'batches':
+        if (this.#tracked.has(branch)) this.#lastCommit.set({ branch }, Date.now() / 1000);
         this.#consumed.inc({ branch }, event.records);
         this.#ledger.inc({ branch }, event.posted);
         this.#customers.inc({ branch }, event.customersCreated);
@@ -185,7 +216,14 @@ export class IngesterMetrics {
 
   /** Zero series from the start, so rates and alerts work before the first event. */
   #initialise(branch: string): void {
-    for (const metric of [this.#consumed, this.#ledger, this.#customers, this.#restarts, this.#fetchStalls])
+    for (const metric of [
+      this.#consumed,
+      this.#ledger,
+      this.#customers,
+      this.#restarts,
+      this.#fetchStalls,
+      this.#leaseAcquisitions,
+    ])
       metric.inc({ branch }, 0);
     for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
     // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
@@ -202,7 +240,14 @@ export class IngesterMetrics {
     this.#tracked.delete(branch);
     // Its gauges go with it: another pod reports the branch now, and this pod's last values
     // (lag, parked, heap, gaps, readiness) would keep feeding alerts. Counters stay.
-    for (const gauge of [this.#parkedNow, this.#parkedAge, this.#gaps, this.#leaseHeld, this.#branchReady]) {
+    for (const gauge of [
+      this.#parkedNow,
+      this.#parkedAge,
+      this.#gaps,
+      this.#leaseHeld,
+      this.#branchReady,
+      this.#lastCommit,
+    ]) {
       gauge.remove({ branch });
     }
     for (const topic of this.#lagTopics) this.#lag.remove({ branch, topic });
@@ -213,6 +258,11 @@ export class IngesterMetrics {
   workerDown(partition: number): void {
     if (this.#tracked.has(String(partition))) this.#leaseHeld.set({ branch: String(partition) }, 0);
     this.#restarts.inc({ branch: String(partition) });
+  }
+
+  /** The consumer group assigned branches to this pod, or revoked some. */
+  rebalanced(kind: 'assigned' | 'revoked'): void {
+    this.#rebalances.inc({ kind });
   }
 
   /** Migrations of a newer release found at start-up (a rollout in progress). */

@@ -135,6 +135,7 @@ async function joinGroup(
         { assigned: partitions, group: config.group },
         'the consumer group assigned branches to this supervisor',
       );
+      status.metrics.rebalanced('assigned');
       for (const p of partitions) {
         status.track(p);
         pool.start(p);
@@ -145,6 +146,7 @@ async function joinGroup(
         { revoked: partitions, group: config.group },
         'the consumer group moved branches away; stopping their workers',
       );
+      status.metrics.rebalanced('revoked');
       for (const p of partitions) {
         status.untrack(p);
         void pool.stop(p);

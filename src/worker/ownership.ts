@@ -63,6 +63,7 @@ export class BranchOwnership {
       if (lease === undefined) break; // stopping
       if (lease) {
         this.#branch.stall.lease = lease;
+        events.emit({ type: 'leaseTaken', partition, epoch: String(lease.epoch) });
         return { name: 'owning', lease };
       }
       if (!announced) {

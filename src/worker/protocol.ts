@@ -20,6 +20,8 @@ export interface BranchTask {
 export type WorkerEvent =
   /** Consumer connected and assigned, stored offsets read: the branch can ingest. */
   | { type: 'ready'; partition: number; transactionsNextOffset?: number }
+  /** The worker took the branch's lease (epoch as text: it is a bigint). */
+  | { type: 'leaseTaken'; partition: number; epoch: string }
   /** Another supervisor holds the branch's lease: this worker waits to take over. */
   | { type: 'standby'; partition: number }
   /**
