@@ -32,10 +32,11 @@ const OPERATOR_GRANTS: Record<string, string> = {
   rejected_event: 'SELECT, INSERT, DELETE',
   branch_lease: 'SELECT',
   offset_gap: 'SELECT, UPDATE',
+  redrive_log: 'SELECT, INSERT',
   _prisma_migrations: 'SELECT',
 };
 
-const SEQUENCES = ['parked_transaction_id_seq', 'rejected_event_id_seq', 'offset_gap_id_seq'];
+const SEQUENCES = ['parked_transaction_id_seq', 'rejected_event_id_seq', 'offset_gap_id_seq', 'redrive_log_id_seq'];
 
 /** Creates the roles when missing (LOGIN, password when given) and grants exactly the above. */
 export async function grantRoles(

@@ -60,6 +60,8 @@ export interface WriteOptions {
    * and the write fails when it is already gone, so a record is never re-driven twice.
    */
   replacesRejectedId?: bigint;
+  /** With replacesRejectedId: who re-drives it, recorded in redrive_log in the same transaction. */
+  redrivenBy?: string;
   /** The branch lease the batch is written under; the write fails, changing nothing, without it. */
   lease?: Lease;
   /** With checkParked: take only the parked transaction at this offset (isolating a refused one). */
@@ -105,7 +107,10 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       // First: the lease row lock is held from here to the commit, so no takeover can interleave.
       if (options.lease) await renew(tx, options.lease);
       if (options.replacesRejectedId !== undefined) {
-        const removed = await tx.$executeRaw`DELETE FROM rejected_event WHERE id = ${options.replacesRejectedId}`;
+        const removed = await tx.$executeRaw`
+          WITH gone AS (DELETE FROM rejected_event WHERE id = ${options.replacesRejectedId} RETURNING *)
+          INSERT INTO redrive_log (rejected_id, kafka_topic, kafka_partition, kafka_offset, reason_code, redriven_by)
+          SELECT id, kafka_topic, kafka_partition, kafka_offset, reason_code, ${options.redrivenBy ?? 'unknown'} FROM gone`;
         if (removed !== 1)
           throw new IngesterError(
             ERROR_CODES.DATABASE_ERROR,
