@@ -3,9 +3,8 @@
 // is free (ready, every record posted), released at once on stop.
 import t from 'tap';
 import { MessageChannel } from 'node:worker_threads';
-import { BROKERS, json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import { branchZeroConfig, json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, sql, waitFor } from './helpers/supervisor.js';
-import { loadConfig } from '../src/config/ingester-config.js';
 import { requestStop } from '../src/core/stop-flag.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { release, tryAcquire } from '../src/db/branch-lease.js';
@@ -16,22 +15,7 @@ import type { WorkerEvent } from '../src/worker/protocol.js';
 t.test('standby, then owning once the lease is free, then released on stop', async (t) => {
   const databaseUrl = await withDatabase(t);
   const topics = await withTopics(t, 2);
-  const loaded = loadConfig([
-    '--partitions',
-    '0',
-    '--brokers',
-    BROKERS,
-    '--database-url',
-    databaseUrl,
-    '--customers-topic',
-    topics.customersTopic,
-    '--transactions-topic',
-    topics.transactionsTopic,
-    '--log-level',
-    'warn',
-  ]);
-  if (loaded.help) throw new Error('unexpected --help');
-  const config = loaded.config;
+  const config = branchZeroConfig(databaseUrl, topics);
   await sendRecords([
     [topics.customersTopic, 0, json({ custid: 7, createdate: 1587398219, fname: 'Ada', lname: 'Byron' })],
     ...[1, 2, 3].map((i): [string, number, Buffer] => [

@@ -2,34 +2,18 @@
 // process: a branch the group gives back while its worker is still stopping (a member that
 // thaws) must end with a running worker; BranchPool.start used to drop such a start.
 import t from 'tap';
-import { loadConfig } from '../src/config/ingester-config.js';
 import { createLogger } from '../src/core/log.js';
 import { compileQueryCompilerModule } from '../src/db/query-compiler-module.js';
 import { consumerPacing } from '../src/kafka/consumer-pacing.js';
 import { BranchPool } from '../src/supervisor/branch-pool.js';
 import { BranchStatus } from '../src/supervisor/branch-status.js';
-import { BROKERS, withDatabase, withTopics } from './helpers/fixtures.js';
+import { branchZeroConfig, withDatabase, withTopics } from './helpers/fixtures.js';
 import { waitFor } from './helpers/supervisor.js';
 
 t.test('a start while the branch still stops ends with a running worker', async (t) => {
   const databaseUrl = await withDatabase(t);
   const topics = await withTopics(t, 1);
-  const loaded = loadConfig([
-    '--partitions',
-    '0',
-    '--brokers',
-    BROKERS,
-    '--database-url',
-    databaseUrl,
-    '--customers-topic',
-    topics.customersTopic,
-    '--transactions-topic',
-    topics.transactionsTopic,
-    '--log-level',
-    'warn',
-  ]);
-  if (loaded.help) throw new Error('unexpected --help');
-  const config = loaded.config;
+  const config = branchZeroConfig(databaseUrl, topics);
   const status = new BranchStatus([0]);
   let readyEvents = 0;
   const record = status.record.bind(status);

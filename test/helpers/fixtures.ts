@@ -10,6 +10,7 @@ import { ensureTopics } from '../../src/kafka/ensure-topics.js';
 import { TopicAdmin } from '../../src/kafka/topic-admin.js';
 import { dropDatabase } from '../../src/db/ensure-database.js';
 import { ConfirmedProducer } from '../../src/kafka/confirmed-producer.js';
+import { loadConfig, type IngesterConfig } from '../../src/config/ingester-config.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -174,4 +175,24 @@ export async function sendRecords(
   } finally {
     await producer.close();
   }
+}
+
+/** The ingester's configuration for branch 0 of the test's own topics and database, quiet logs. */
+export function branchZeroConfig(databaseUrl: string, topics: TestTopics): IngesterConfig {
+  const loaded = loadConfig([
+    '--partitions',
+    '0',
+    '--brokers',
+    BROKERS,
+    '--database-url',
+    databaseUrl,
+    '--customers-topic',
+    topics.customersTopic,
+    '--transactions-topic',
+    topics.transactionsTopic,
+    '--log-level',
+    'warn',
+  ]);
+  if (loaded.help) throw new Error('unexpected --help');
+  return loaded.config;
 }
