@@ -5,7 +5,7 @@ import { Backoff } from '../src/core/backoff.js';
 import { classOf, ERROR_CODES, IngesterError, type ErrorCode } from '../src/core/errors.js';
 import { retry, type RetryFailure } from '../src/core/retry.js';
 import { requestStop } from '../src/core/stop-flag.js';
-import { DatabaseError } from '../src/db/database-error.js';
+import { classify, DatabaseError, toDatabaseError } from '../src/db/database-error.js';
 
 const newStop = () => new Int32Array(new SharedArrayBuffer(4));
 /** Backoff of 1 ms, so that the tests do not wait. */
@@ -30,7 +30,38 @@ t.test('a DatabaseError takes its class from its failure', async (t) => {
   t.equal(new DatabaseError('outage', 'm', undefined, null).errorClass, 'retry');
   t.equal(new DatabaseError('schema', 'm', '42703', null).errorClass, 'pause');
   t.equal(new DatabaseError('data', 'm', '23514', null).errorClass, 'isolate');
+  t.equal(new DatabaseError('unknown', 'm', 'XX000', null).errorClass, 'pause');
 });
+
+/** What Prisma's pg adapter throws for a server error with this SQLSTATE. */
+const serverError = (code: string) => ({
+  meta: { driverAdapterError: { cause: { originalCode: code, originalMessage: `error ${code}` } } },
+});
+
+t.test(
+  'a SQLSTATE is sorted by its class; one this build does not know is named, not retried as an outage',
+  async (t) => {
+    const cases: [string, string, string][] = [
+      ['08006', 'outage', 'DATABASE_UNAVAILABLE'],
+      ['40P01', 'outage', 'DATABASE_UNAVAILABLE'],
+      ['57014', 'outage', 'DATABASE_UNAVAILABLE'],
+      ['25006', 'outage', 'DATABASE_UNAVAILABLE'],
+      ['22003', 'data', 'DATABASE_REJECTED'],
+      ['23514', 'data', 'DATABASE_REJECTED'],
+      ['42703', 'schema', 'DATABASE_SCHEMA'],
+      ['XX000', 'unknown', 'DATABASE_UNKNOWN'],
+      ['P0001', 'unknown', 'DATABASE_UNKNOWN'],
+    ];
+    for (const [state, failure, code] of cases) {
+      t.equal(classify(serverError(state)), failure, `${state} is ${failure}`);
+      t.equal(toDatabaseError(serverError(state)).code, code, `${state} becomes ${code}`);
+    }
+    const unknown = toDatabaseError(serverError('XX000'));
+    t.match(unknown.message, /SQLSTATE unknown to this build: XX000/, 'the message says the state is unknown');
+    t.equal(unknown.errorClass, 'pause', 'waited for with the branch not ready, not retried as an outage');
+    t.equal(classOf('DATABASE_REFUSING'), 'pause', 'a database refusing known rows pauses the branch');
+  },
+);
 
 /** An action that throws the given errors in turn, then resolves 'done'. */
 function failing(errors: Error[]): { action: () => Promise<string>; calls: () => number } {

@@ -30,6 +30,13 @@ const CODE_TABLE = {
   DATABASE_REJECTED: 'isolate',
   /** Missing table or column, missing privilege: an operator must fix it; the branch waits. */
   DATABASE_SCHEMA: 'pause',
+  /**
+   * Postgres refuses rows like ones it accepted before (a constraint or column added under the
+   * ledger): not the records' fault, so nothing is quarantined; the branch waits.
+   */
+  DATABASE_REFUSING: 'pause',
+  /** A SQLSTATE this build does not know: shown as such, the branch waits for an operator. */
+  DATABASE_UNKNOWN: 'pause',
   /** The database is not migrated to the schema this build expects. */
   DATABASE_NOT_MIGRATED: 'exit',
   /** The database does not exist, refuses the login, or fails TLS verification: fix the setup. */

@@ -5,10 +5,12 @@
 //   data    - data exceptions (class 22) and integrity violations (class 23): the records are
 //             the problem, so find them and quarantine them (src/ingest/batch-committer.ts);
 //   schema  - undefined table or column, missing privilege: an operator must act; the branch
-//             pauses and retries until it is fixed.
-import { ERROR_CODES, IngesterError } from '../core/errors.js';
+//             pauses and retries until it is fixed;
+//   unknown - a SQLSTATE outside the classes above: named as such (not as an outage), and the
+//             branch pauses like a schema problem, so an operator sees it at once.
+import { ERROR_CODES, type ErrorCode, IngesterError } from '../core/errors.js';
 
-export type DatabaseFailure = 'outage' | 'data' | 'schema';
+export type DatabaseFailure = 'outage' | 'data' | 'schema' | 'unknown';
 
 interface AdapterCause {
   originalCode?: string;
@@ -44,6 +46,18 @@ const CONNECTION_KINDS = new Set([
 /** SQLSTATEs that are about privileges or the schema rather than the records or the server. */
 const SCHEMA_STATES = new Set(['42P01', '42703', '42883', '42501', '42704', '3F000']);
 
+/**
+ * SQLSTATE classes that pass by themselves: 08 connection, 40 rollback (serialization,
+ * deadlock), 53 insufficient resources, 57 operator intervention (admin shutdown, statement
+ * timeout 57014, cannot connect now), 58 system error (I/O).
+ */
+const OUTAGE_CLASSES = new Set(['08', '40', '53', '57', '58']);
+/**
+ * Single states that pass: lock not available, object in use, a read-only transaction (the
+ * connection reached a standby during a failover), and 25P02, a transaction already failed.
+ */
+const OUTAGE_STATES = new Set(['55P03', '55006', '25006', '25P02']);
+
 export function classify(err: unknown): DatabaseFailure {
   const cause = adapterCause(err);
   const state = cause?.originalCode;
@@ -51,9 +65,8 @@ export function classify(err: unknown): DatabaseFailure {
     if (SCHEMA_STATES.has(state)) return 'schema';
     // 23505 is handled by the writer where it is expected (the ledger key); elsewhere it is data.
     if (state.startsWith('22') || state.startsWith('23')) return 'data';
-    // 08 connection, 40 rollback (serialization, deadlock), 53 resources, 55P03 lock timeout,
-    // 57 operator intervention (admin shutdown, statement timeout 57014), 58 system: outages.
-    return 'outage';
+    if (OUTAGE_CLASSES.has(state.slice(0, 2)) || OUTAGE_STATES.has(state)) return 'outage';
+    return 'unknown';
   }
   if (cause?.kind && CONNECTION_KINDS.has(cause.kind)) return 'outage';
   // Anything else (a transaction timeout, a dropped socket before any SQLSTATE): retrying is
@@ -61,19 +74,20 @@ export function classify(err: unknown): DatabaseFailure {
   return 'outage';
 }
 
-/** A database failure with its class: outage (retry), schema (pause) or data (isolate). */
+const FAILURE_CODES = {
+  outage: ERROR_CODES.DATABASE_UNAVAILABLE,
+  data: ERROR_CODES.DATABASE_REJECTED,
+  schema: ERROR_CODES.DATABASE_SCHEMA,
+  unknown: ERROR_CODES.DATABASE_UNKNOWN,
+} as const satisfies Record<DatabaseFailure, ErrorCode>;
+
+/** A database failure with its class: outage (retry), schema or unknown (pause), data (isolate). */
 export class DatabaseError extends IngesterError {
   readonly failure: DatabaseFailure;
   readonly sqlstate: string | undefined;
 
   constructor(failure: DatabaseFailure, message: string, sqlstate: string | undefined, cause: unknown) {
-    const code =
-      failure === 'data'
-        ? ERROR_CODES.DATABASE_REJECTED
-        : failure === 'schema'
-          ? ERROR_CODES.DATABASE_SCHEMA
-          : ERROR_CODES.DATABASE_UNAVAILABLE;
-    super(code, message, { cause });
+    super(FAILURE_CODES[failure], message, { cause });
     this.name = 'DatabaseError';
     this.failure = failure;
     this.sqlstate = sqlstate;
@@ -100,6 +114,8 @@ export function describeDatabaseError(err: unknown, failure: DatabaseFailure = c
   else if (cause?.kind)
     text = `${cause.kind}${(cause.message ?? cause.reason) ? `: ${cause.message ?? cause.reason}` : ''}`;
   else text = lastLine(err instanceof Error ? err.message : String(err));
+  if (failure === 'unknown')
+    text = `SQLSTATE unknown to this build: ${text} (not retried as an outage: check the server log and docs/runbook.md)`;
   if (failure === 'schema')
     text +=
       " (the schema or the role's privileges do not match this build: run npm run db:migrate, or grant the ingester role its privileges)";

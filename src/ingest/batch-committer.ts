@@ -4,6 +4,9 @@
 // rejected_event row (reason database_rejected, with the SQLSTATE and message), committed with
 // its offset, while the others commit normally, in their original order. One bad record in a
 // batch of 2,000 costs about a dozen extra statements, not 2,000, and the branch never stops.
+// Before a record is quarantined, a rolled-back probe asks whether Postgres still takes rows it
+// took before (src/ingest/refusal-probe.ts): when it does not, the database changed, not the
+// record, and the branch waits (DATABASE_REFUSING) instead of quarantining the whole stream.
 import type { PrismaClient } from '../db/prisma.js';
 import type { Logger } from '../core/log.js';
 import { DatabaseError } from '../db/database-error.js';
@@ -17,6 +20,7 @@ import {
   type WriteOptions,
 } from './batch-writer.js';
 import { REJECT_REASONS } from './event-parser.js';
+import { checkRefusalIsTheRecords, type ProbeTarget } from './refusal-probe.js';
 
 /** Runs a database action until it succeeds or fails for good; undefined when stop was requested. */
 export type Attempt = <T>(what: string, action: () => Promise<T>) => Promise<T | undefined>;
@@ -102,13 +106,45 @@ export class BatchCommitter {
         total.add(written);
         return true;
       }
-      if (records.length === 1) return this.#quarantine(records[0]!, written, total);
+      if (records.length === 1) return this.#refusedAlone(records[0]!, written, total);
     }
     const middle = Math.ceil(records.length / 2);
     const firstHalf = await this.#isolate(records.slice(0, middle), true, total);
     if (firstHalf === STOPPED) return STOPPED;
     const secondHalf = await this.#isolate(records.slice(middle), !firstHalf, total);
     return secondHalf === STOPPED ? STOPPED : false;
+  }
+
+  /**
+   * One record refused on its own: quarantined when the refusal is the record's. When Postgres
+   * refuses rows it took before the same way (src/ingest/refusal-probe.ts), the database changed:
+   * the branch waits (class pause) until it takes them again, then writes the record again.
+   */
+  async #refusedAlone(record: RawRecord, refusal: DatabaseError, total: Tally): Promise<boolean | typeof STOPPED> {
+    const table = record.topic === this.#options.topics.customers ? 'customer' : 'transaction';
+    const waited = await this.#waitUntilRefusalIsOwn(table, refusal);
+    if (waited === STOPPED) return STOPPED;
+    return waited ? this.#isolate([record], true, total) : this.#quarantine(record, refusal, total);
+  }
+
+  /** Resolves false when the refusal is the record's own, true after waiting for the database. */
+  async #waitUntilRefusalIsOwn(table: ProbeTarget['table'], refusal: DatabaseError): Promise<boolean | typeof STOPPED> {
+    const target = {
+      table,
+      transactionsTopic: this.#options.write.transactionsTopic,
+      partition: this.#options.write.partition,
+    };
+    let waited = false;
+    const checked = await this.#attempt('write batch', async () => {
+      try {
+        await checkRefusalIsTheRecords(this.#prisma, target, refusal);
+        return true;
+      } catch (err) {
+        waited = true;
+        throw err;
+      }
+    });
+    return checked === undefined ? STOPPED : waited;
   }
 
   /** Commits one refused record as a rejected_event row with its offset. */
@@ -164,9 +200,18 @@ export class BatchCommitter {
     );
     if (offsets === undefined) return STOPPED;
     for (const offset of offsets) {
-      const written = await this.#write(this.#assemble([]), true, offset);
+      let written = await this.#write(this.#assemble([]), true, offset);
       total.writes++;
       if (written === STOPPED) return STOPPED;
+      if (written instanceof DatabaseError) {
+        const waited = await this.#waitUntilRefusalIsOwn('transaction', written);
+        if (waited === STOPPED) return STOPPED;
+        if (waited) {
+          written = await this.#write(this.#assemble([]), true, offset);
+          total.writes++;
+          if (written === STOPPED) return STOPPED;
+        }
+      }
       if (!(written instanceof DatabaseError)) {
         total.add(written);
         continue;

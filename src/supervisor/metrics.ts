@@ -2,7 +2,7 @@
 // are recorded here, labelled by branch, next to the usual process figures. Readiness is kept
 // apart (src/supervisor/readiness.ts); only its gauge is here.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { WorkerEvent } from '../worker/protocol.js';
+import { WRITE_FAILURE_CAUSES, type WorkerEvent } from '../worker/protocol.js';
 import type { BuildInfo } from './build-info.js';
 import { REJECT_REASONS } from '../ingest/event-parser.js';
 
@@ -86,7 +86,7 @@ export class IngesterMetrics {
   });
   readonly #writeFailures = new Counter({
     name: 'zipbank_write_failures_total',
-    help: 'Failed database writes by cause: outage (retried), schema (retried until fixed), data (records isolated and quarantined)',
+    help: 'Failed database writes by cause: outage (retried), schema, refusing or unknown (paused until fixed), data (records isolated and quarantined)',
     labelNames: ['branch', 'cause'],
     registers: [this.registry],
   });
@@ -225,7 +225,7 @@ export class IngesterMetrics {
       this.#leaseAcquisitions,
     ])
       metric.inc({ branch }, 0);
-    for (const cause of ['outage', 'schema', 'data']) this.#writeFailures.inc({ branch, cause }, 0);
+    for (const cause of WRITE_FAILURE_CAUSES) this.#writeFailures.inc({ branch, cause }, 0);
     // Every reason from zero: a series that appears at 1 has no increase() in Prometheus, so the
     // first quarantined record would never fire the alert.
     for (const reason of Object.values(REJECT_REASONS)) this.#rejected.inc({ branch, reason }, 0);

@@ -7,7 +7,7 @@ import { threadId } from 'node:worker_threads';
 import { createLogger, type Logger } from '../core/log.js';
 import { retry, type RetryFailure } from '../core/retry.js';
 import { sleepUnlessStopped, stopRequested } from '../core/stop-flag.js';
-import { IngesterError } from '../core/errors.js';
+import { type ErrorCode, IngesterError } from '../core/errors.js';
 import type { IngesterConfig } from '../config/ingester-config.js';
 import { toDatabaseError } from '../db/database-error.js';
 import type { PrismaClient } from '../db/prisma.js';
@@ -15,10 +15,26 @@ import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import { BranchEvents } from './branch-events.js';
 import { BranchPosition } from './branch-position.js';
 import { StallRecorder } from './stall-recorder.js';
-import type { BranchResult, BranchTask } from './protocol.js';
+import type { BranchResult, BranchTask, WriteFailureCause } from './protocol.js';
 
 /** While retrying, lag is asked of the broker at most this often (the consumer's figure freezes). */
 const RETRY_LAG_INTERVAL_MS = 2_000;
+
+/** The write-failure cause of each database code a retried call can fail with. */
+const DATABASE_CAUSES = {
+  DATABASE_UNAVAILABLE: 'outage',
+  DATABASE_SCHEMA: 'schema',
+  DATABASE_REFUSING: 'refusing',
+  DATABASE_UNKNOWN: 'unknown',
+} as const satisfies Partial<Record<ErrorCode, WriteFailureCause>>;
+
+/** How readiness and `cli status` name each cause. */
+const CAUSE_LABELS: Record<(typeof DATABASE_CAUSES)[keyof typeof DATABASE_CAUSES], string> = {
+  outage: 'database',
+  schema: 'database schema or privileges',
+  refusing: 'database refuses rows it accepted before',
+  unknown: 'database error unknown to this build',
+};
 
 export class BranchContext {
   readonly partition: number;
@@ -85,8 +101,7 @@ export class BranchContext {
     { err, errorClass, attempt, delayMs, failingForMs, repeated }: RetryFailure,
   ): Promise<void> {
     const paused = errorClass === 'pause';
-    const database = err.code.startsWith('DATABASE_');
-    const cause = database ? (paused ? 'schema' : 'outage') : undefined;
+    const cause = DATABASE_CAUSES[err.code as keyof typeof DATABASE_CAUSES];
     // Logged before readiness changes, so an operator who sees /readyz turn finds the line.
     if (!repeated) {
       const level = paused || attempt > 1 ? 'error' : 'warn';
@@ -100,7 +115,7 @@ export class BranchContext {
     }
     if (cause) {
       this.events.emit({ type: 'writeFailed', partition: this.partition, cause });
-      const label = paused ? 'database schema or privileges' : 'database';
+      const label = CAUSE_LABELS[cause];
       this.events.emit({ type: 'database', partition: this.partition, ok: false, reason: `${label}: ${err.message}` });
       // Reachable but refusing: say so in Postgres too, where `cli status` reads it.
       if (paused) await this.stall.record(`${label}: ${err.message}`);

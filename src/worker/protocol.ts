@@ -48,8 +48,8 @@ export type WorkerEvent =
   | { type: 'database'; partition: number; ok: boolean; reason?: string }
   /** Kafka cannot be reached or refuses us (ok: false, reason in one line), or works again. */
   | { type: 'kafka'; partition: number; ok: boolean; reason?: string }
-  /** A write failed: an outage or schema problem (retried), or records Postgres refused (isolated). */
-  | { type: 'writeFailed'; partition: number; cause: 'outage' | 'schema' | 'data' }
+  /** A write failed: retried (outage), paused until fixed (schema, refusing, unknown), or isolated (data). */
+  | { type: 'writeFailed'; partition: number; cause: WriteFailureCause }
   /** The consumer fetched nothing while records waited on the broker, and is being recreated. */
   | { type: 'fetchStalled'; partition: number }
   /** The branch stopped on offset gaps (open > 0, reason names them) or goes on again (open 0). */
@@ -60,6 +60,14 @@ export type WorkerEvent =
   | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null }
   /** Periodic figures: the V8 heap of the branch's thread, committed bytes (young generation and all). */
   | { type: 'heap'; partition: number; youngBytes: number; totalBytes: number };
+
+/**
+ * Why a write failed: outage (retried), schema (the schema or privileges do not match), refusing
+ * (Postgres refuses rows like ones it accepted before), unknown (a SQLSTATE this build does not
+ * know), data (records isolated and quarantined).
+ */
+export const WRITE_FAILURE_CAUSES = ['outage', 'schema', 'refusing', 'unknown', 'data'] as const;
+export type WriteFailureCause = (typeof WRITE_FAILURE_CAUSES)[number];
 
 export interface BranchResult {
   partition: number;
