@@ -40,6 +40,7 @@ t.test('standby, then owning once the lease is free, then released on stop', asy
     partition: 0,
     config,
     stopFlag: stop.buffer as SharedArrayBuffer,
+    heartbeat: new SharedArrayBuffer(8),
     events: channel.port2,
     pacing: consumerPacing(1, 68, config.lingerMs),
   });

@@ -40,6 +40,10 @@ export interface IngesterConfig {
    */
   readonly branchesPerThread: number;
   readonly logLevel: string;
+  /** A query without any answer this long drops its connection (src/db/silent-connection.ts). */
+  readonly databaseResponseTimeoutMs: number;
+  /** /healthz fails when a branch's loop has shown no sign of life this long (src/supervisor/liveness.ts). */
+  readonly livenessTimeoutMs: number;
   /** Upper bound for a clean shutdown; see docs/operations.md, "Shutdown". */
   readonly shutdownTimeoutMs: number;
   /** Where /healthz, /readyz and /metrics are served. */
@@ -136,6 +140,12 @@ export function loadConfig(argv: string[]): ConfigResult {
     maxPayloadBytes: integerSetting(problems, s.maxPayloadBytes, flag('max-payload-bytes')),
     maxBatchBytes: integerSetting(problems, s.maxBatchBytes, flag('max-batch-bytes')),
     workerHeapMb: integerSetting(problems, s.workerHeapMb, flag('worker-heap-mb')),
+    databaseResponseTimeoutMs: integerSetting(
+      problems,
+      s.databaseResponseTimeoutMs,
+      flag('database-response-timeout-ms'),
+    ),
+    livenessTimeoutMs: integerSetting(problems, s.livenessTimeoutMs, flag('liveness-timeout-ms')),
     shutdownTimeoutMs: integerSetting(problems, s.shutdownTimeoutMs, flag('shutdown-timeout-ms')),
     metricsHost: textSetting(problems, t.metricsHost, flag('metrics-host')),
     metricsPort: integerSetting(problems, s.metricsPort, flag('metrics-port')),
@@ -146,6 +156,11 @@ export function loadConfig(argv: string[]): ConfigResult {
   if (config.maxBatchBytes < config.maxPayloadBytes)
     problems.push(
       `max-batch-bytes (${config.maxBatchBytes}) must be at least max-payload-bytes (${config.maxPayloadBytes})`,
+    );
+  // A branch waiting for a dead connection to be dropped is not stuck: liveness waits longer.
+  if (config.livenessTimeoutMs <= config.databaseResponseTimeoutMs)
+    problems.push(
+      `liveness-timeout-ms (${config.livenessTimeoutMs}) must be above database-response-timeout-ms (${config.databaseResponseTimeoutMs})`,
     );
   if (problems.length > 0) throw new ConfigError(problems);
   return { help: false, config: Object.freeze(config) };

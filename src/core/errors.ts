@@ -7,8 +7,9 @@
  * - retry:   a passing outage; wait with backoff and try the same action again;
  * - pause:   the setup refuses (schema, privileges): an operator must act; retry with backoff,
  *            not ready meanwhile, the reason shown where `cli status` reads it;
- * - recheck: the branch's position is in doubt (records gone under it): check the stored
- *            offsets against the broker again before reading on;
+ * - recheck: the branch's position or its consumer is in doubt (records gone under it, a call
+ *            that never returned): make a new consumer from the stored offsets, checked against
+ *            the broker again;
  * - isolate: the records themselves are refused: find them and quarantine them;
  * - standby: another owner took the branch: stop writing, wait to take it back;
  * - exit:    a setup or request that cannot work as given: stop and say what to fix.
@@ -21,6 +22,8 @@ const CODE_TABLE = {
   KAFKA_UNAVAILABLE: 'retry',
   /** The stored offset is no longer on the broker (retention, a recreated topic). */
   KAFKA_OFFSET_RESET: 'recheck',
+  /** A Kafka call did not return within its bound: the consumer is dropped and made again. */
+  KAFKA_CALL_HUNG: 'recheck',
   KAFKA_TOPIC_MISMATCH: 'exit',
   /** Kafka refused a request for a reason that will not pass by itself. */
   KAFKA_ERROR: 'exit',

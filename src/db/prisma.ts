@@ -1,7 +1,9 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { SqlQuery } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { StatementNames } from './statement-names.js';
+import { dropSilentConnections } from './silent-connection.js';
 
 /** A branch lease not renewed for this long is free for a standby to take (src/db/branch-lease.ts). */
 export const LEASE_TTL_SECONDS = 10;
@@ -29,15 +31,32 @@ export const POOL_LIMITS = Object.freeze({
  */
 export const TRANSACTION_LIMITS = Object.freeze({ maxWait: 5_000, timeout: 15_000 });
 
+/**
+ * How long a sent query may go without any answer before its connection is taken for dead and
+ * dropped (src/db/silent-connection.ts). Above the statement timeout: a slow statement is ended
+ * by the server first, with its own error.
+ */
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 30_000;
+
+export interface SilentConnectionOptions {
+  /** A query without any answer this long drops its connection. */
+  responseTimeoutMs?: number;
+  /** Told each time a connection is dropped for its silence (to log it). */
+  onDropped?: (message: string) => void;
+}
+
 /** A Prisma client over node-postgres (no native query engine). One small pool per worker. */
-export function createPrisma(databaseUrl: string, connections = 2): PrismaClient {
+export function createPrisma(
+  databaseUrl: string,
+  connections = 2,
+  { responseTimeoutMs = DEFAULT_RESPONSE_TIMEOUT_MS, onDropped }: SilentConnectionOptions = {},
+): PrismaClient {
   // The adapter hands the name to node-postgres, for which undefined means an unnamed statement.
   const statementNameGenerator = new StatementNames().nameOf as (query: SqlQuery) => string;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: connections, ...POOL_LIMITS });
+  dropSilentConnections(pool, responseTimeoutMs, onDropped);
   return new PrismaClient({
-    adapter: new PrismaPg(
-      { connectionString: databaseUrl, max: connections, ...POOL_LIMITS },
-      { statementNameGenerator },
-    ),
+    adapter: new PrismaPg(pool, { statementNameGenerator, disposeExternalPool: true }),
   });
 }
 

@@ -5,7 +5,7 @@
 // need 64 / k connections, and Postgres runs as many writers at once as there are threads (many
 // concurrent writers on a small machine cost each row more CPU, docs/performance.md).
 // Each batch is still its own transaction; only the waiting for the connection is shared.
-import { createPrisma, type PrismaClient } from './prisma.js';
+import { createPrisma, type PrismaClient, type SilentConnectionOptions } from './prisma.js';
 
 /** Connections of a thread's pool: the design's one per branch thread. */
 const CONNECTIONS_PER_THREAD = 1;
@@ -18,8 +18,8 @@ class ThreadPrisma {
    * The thread's client, made on first use; every acquire is paired with a release. Every branch
    * task carries the supervisor's one frozen config, so the URL is the same for all of them.
    */
-  acquire(databaseUrl: string): PrismaClient {
-    this.#client ??= createPrisma(databaseUrl, CONNECTIONS_PER_THREAD);
+  acquire(databaseUrl: string, silence: SilentConnectionOptions): PrismaClient {
+    this.#client ??= createPrisma(databaseUrl, CONNECTIONS_PER_THREAD, silence);
     this.#users++;
     return this.#client;
   }

@@ -4,6 +4,7 @@
 // It never jumps over records: auto.offset.reset is 'error', so an offset that retention deleted
 // under a running branch surfaces as a KAFKA_OFFSET_RESET error and the branch looks for the gap.
 import Kafka from 'node-rdkafka';
+import { withDeadline } from '../core/deadline.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { baseClientConfig } from './client-config.js';
 import type { KafkaConnection } from './kafka-settings.js';
@@ -17,6 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const OFFSET_BEGINNING = -2;
 /** Records asked of one call while a batch is collected: bounds the message objects made at once. */
 const MAX_RECORDS_PER_CALL = 500;
+
+/** A consume call returns within its wait; this long past it, the call is taken for stuck. */
+const CONSUME_CALL_BOUND_MS = 30_000;
 
 export interface BranchConsumerOptions {
   kafka: KafkaConnection;
@@ -230,7 +234,7 @@ export class BranchConsumer {
   #consumeOnce(max: number, waitMs: number): Promise<RawRecord[]> {
     if (this.#deaf) return sleep(waitMs).then(() => []);
     this.#consumer.setDefaultConsumeTimeout(waitMs);
-    return new Promise((resolve, reject) => {
+    const call = new Promise<RawRecord[]>((resolve, reject) => {
       this.#consumer.consume(max, (err, messages) => {
         if (err)
           reject(
@@ -253,6 +257,17 @@ export class BranchConsumer {
           );
       });
     });
+    // The call takes from librdkafka's local queue and returns within its wait: one that does
+    // not return long after is stuck, and the consumer is made again (KAFKA_CALL_HUNG).
+    return withDeadline(
+      call,
+      waitMs + CONSUME_CALL_BOUND_MS,
+      () =>
+        new IngesterError(
+          ERROR_CODES.KAFKA_CALL_HUNG,
+          `a Kafka consume call did not return in ${(waitMs + CONSUME_CALL_BOUND_MS) / 1000} s; the consumer is made again`,
+        ),
+    );
   }
 
   /**

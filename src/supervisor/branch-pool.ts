@@ -150,8 +150,16 @@ export class BranchPool {
   async #keepRunning(partition: number, stop: Int32Array): Promise<void> {
     const backoff = new Backoff(1_000, 30_000);
     let restarts = 0;
-    const task = { partition, config: this.#config, stopFlag: stop.buffer as SharedArrayBuffer, pacing: this.#pacing };
+    const heart = this.#status.liveness.watch(partition);
+    const task = {
+      partition,
+      config: this.#config,
+      stopFlag: stop.buffer as SharedArrayBuffer,
+      heartbeat: heart.buffer,
+      pacing: this.#pacing,
+    };
     while (!stopRequested(stop)) {
+      heart.beat();
       const started = Date.now();
       // A fresh channel per run: events of a dead run can never be mistaken for the new one's.
       const channel = new MessageChannel();
@@ -178,6 +186,7 @@ export class BranchPool {
       const delayMs = backoff.next();
       restarts++;
       this.#log.warn({ branch: partition, delayMs, restarts }, 'restarting branch worker');
+      heart.beat(delayMs);
       if (await sleepUnlessStopped(stop, delayMs)) return;
     }
   }

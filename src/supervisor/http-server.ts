@@ -1,11 +1,12 @@
-// The supervisor's HTTP endpoints: /healthz (the process answers), /readyz (every assigned branch
+// The supervisor's HTTP endpoints: /healthz (the process answers and no branch's loop is stuck,
+// src/supervisor/liveness.ts), /readyz (every assigned branch
 // has a connected consumer and a working database) and /metrics (Prometheus text).
 import http from 'node:http';
 import type { BranchStatus } from './branch-status.js';
 import type { Logger } from '../core/log.js';
 
 export async function startHttpServer(
-  { metrics, readiness }: BranchStatus,
+  { metrics, readiness, liveness }: BranchStatus,
   host: string,
   port: number,
   log: Logger,
@@ -15,7 +16,14 @@ export async function startHttpServer(
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const stuck = liveness.stuck();
+      if (stuck.length === 0) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      else
+        res
+          .writeHead(503, { 'content-type': 'text/plain' })
+          .end(
+            `${stuck.map((b) => `branch ${b.partition}: no progress for ${Math.round(b.silentForMs / 1000)} s (bound ${liveness.boundMs / 1000} s)`).join('\n')}\n`,
+          );
     } else if (path === '/readyz') {
       const problems = readiness.notReady();
       const standby = readiness.standby();

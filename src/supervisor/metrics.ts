@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { WRITE_FAILURE_CAUSES, type WorkerEvent } from '../worker/protocol.js';
 import type { BuildInfo } from './build-info.js';
+import type { Liveness } from './liveness.js';
 import { REJECT_REASONS } from '../ingest/event-parser.js';
 
 /** Events that set gauges, which an untracked branch must not bring back. */
@@ -144,7 +145,22 @@ export class IngesterMetrics {
     registers: [this.registry],
   });
 
-  constructor(partitions: readonly number[], build: BuildInfo) {
+  constructor(partitions: readonly number[], build: BuildInfo, liveness: Liveness) {
+    const tracked = this.#tracked;
+    // Read at each scrape from the branches' heartbeats: a stuck worker sends no event to set it.
+    new Gauge({
+      name: 'zipbank_branch_silent_seconds',
+      help: "Seconds since the branch's loop last turned or began a deliberate wait; /healthz fails past --liveness-timeout-ms",
+      labelNames: ['branch'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const branch of tracked) {
+          const seconds = liveness.silentSeconds(Number(branch));
+          if (seconds !== undefined) this.set({ branch }, seconds);
+        }
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     this.#buildInfo.set({ ...build }, 1);
     for (const kind of ['assigned', 'revoked']) this.#rebalances.inc({ kind }, 0);

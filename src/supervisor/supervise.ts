@@ -14,6 +14,7 @@ import { BranchPool, threadsFor } from './branch-pool.js';
 import { consumerPacing } from '../kafka/consumer-pacing.js';
 import { GroupMembership } from '../kafka/group-membership.js';
 import { BranchStatus } from './branch-status.js';
+import { Liveness } from './liveness.js';
 import { startHttpServer } from './http-server.js';
 import { runStartupChecks } from './startup-checks.js';
 import { compileQueryCompilerModule, useQueryCompilerModule } from '../db/query-compiler-module.js';
@@ -60,7 +61,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
     'supervisor started',
   );
 
-  const status = new BranchStatus(config.partitions);
+  const status = new BranchStatus(config.partitions, new Liveness(config.livenessTimeoutMs, log));
   const server = await startHttpServer(status, config.metricsHost, config.metricsPort, log);
   // Compiled once here, used by this thread's Prisma clients and handed to every branch worker.
   const queryCompilerModule = await compileQueryCompilerModule();

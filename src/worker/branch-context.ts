@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { retry, type RetryFailure } from '../core/retry.js';
 import { sleepUnlessStopped, stopRequested } from '../core/stop-flag.js';
 import { type ErrorCode, IngesterError } from '../core/errors.js';
+import { Heartbeat } from '../core/heartbeat.js';
 import type { IngesterConfig } from '../config/ingester-config.js';
 import { toDatabaseError } from '../db/database-error.js';
 import type { PrismaClient } from '../db/prisma.js';
@@ -52,6 +53,7 @@ export class BranchContext {
   /** The consumer while the branch is owned: lag is read from it even while writes fail. */
   consumer: BranchConsumer | undefined;
   readonly #stop: Int32Array;
+  readonly #heartbeat: Heartbeat;
   #lastRetryLag = 0;
 
   constructor(task: BranchTask, prisma: PrismaClient) {
@@ -59,6 +61,8 @@ export class BranchContext {
     this.config = task.config;
     this.topics = { customers: task.config.customersTopic, transactions: task.config.transactionsTopic };
     this.#stop = new Int32Array(task.stopFlag);
+    this.#heartbeat = new Heartbeat(task.heartbeat);
+    this.#heartbeat.beat();
     // The thread too: with --branches-per-thread, branches of one thread share its fate.
     this.log = createLogger(task.config.logLevel, { branch: task.partition, thread: threadId });
     this.prisma = prisma;
@@ -74,7 +78,13 @@ export class BranchContext {
 
   /** Sleeps up to `ms`; true when stop was requested (at once, whatever is left of the sleep). */
   sleep(ms: number): Promise<boolean> {
+    this.#heartbeat.beat(ms);
     return sleepUnlessStopped(this.#stop, ms);
+  }
+
+  /** The branch's loop turned: a sign of life for the supervisor's liveness check. */
+  alive(): void {
+    this.#heartbeat.beat();
   }
 
   /**
@@ -83,23 +93,31 @@ export class BranchContext {
    * requested first. Each failure is logged (repeats summarised) and reported before the wait.
    */
   attempt<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
-    return retry(action, {
-      stop: this.#stop,
-      classify: (thrown) => (thrown instanceof IngesterError ? thrown : toDatabaseError(thrown)),
-      onFailure: (failure) => this.#failed(what, failure),
-      onRecovered: async (attempts, failedForMs) => {
-        this.log.info({ attempts, failedForSeconds: Math.round(failedForMs / 1000) }, `${what}: works again`);
-        this.events.emit({ type: 'database', partition: this.partition, ok: true });
-        this.events.emit({ type: 'kafka', partition: this.partition, ok: true });
-        await this.stall.record(null);
+    return retry(
+      () => {
+        this.#heartbeat.beat();
+        return action();
       },
-    });
+      {
+        stop: this.#stop,
+        classify: (thrown) => (thrown instanceof IngesterError ? thrown : toDatabaseError(thrown)),
+        onFailure: (failure) => this.#failed(what, failure),
+        onRecovered: async (attempts, failedForMs) => {
+          this.log.info({ attempts, failedForSeconds: Math.round(failedForMs / 1000) }, `${what}: works again`);
+          this.events.emit({ type: 'database', partition: this.partition, ok: true });
+          this.events.emit({ type: 'kafka', partition: this.partition, ok: true });
+          await this.stall.record(null);
+        },
+      },
+    );
   }
 
   async #failed(
     what: string,
     { err, errorClass, attempt, delayMs, failingForMs, repeated }: RetryFailure,
   ): Promise<void> {
+    // The backoff is a wait on purpose, not a stuck loop.
+    this.#heartbeat.beat(delayMs);
     const paused = errorClass === 'pause';
     const cause = DATABASE_CAUSES[err.code as keyof typeof DATABASE_CAUSES];
     // Logged before readiness changes, so an operator who sees /readyz turn finds the line.

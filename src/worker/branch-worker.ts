@@ -3,6 +3,8 @@
 // connection, src/db/thread-prisma.ts). It runs the branch's ownership lifecycle
 // (src/worker/ownership.ts) until the supervisor raises the branch's stop flag, then returns;
 // the supervisor never terminates a thread that holds a live librdkafka handle.
+import { threadId } from 'node:worker_threads';
+import { createLogger } from '../core/log.js';
 import { threadPrisma } from '../db/thread-prisma.js';
 import { adoptWorkerQueryCompilerModule } from '../db/query-compiler-module.js';
 import { BranchContext } from './branch-context.js';
@@ -15,7 +17,11 @@ adoptWorkerQueryCompilerModule();
 export default async function runBranch(task: BranchTask): Promise<BranchResult> {
   // The thread's one connection (its own, or shared with the thread's other branches): the
   // writes, lease renewals and health checks take turns on it.
-  const prisma = threadPrisma.acquire(task.config.databaseUrl);
+  const threadLog = createLogger(task.config.logLevel, { thread: threadId });
+  const prisma = threadPrisma.acquire(task.config.databaseUrl, {
+    responseTimeoutMs: task.config.databaseResponseTimeoutMs,
+    onDropped: (message) => threadLog.warn(message),
+  });
   const branch = new BranchContext(task, prisma);
   try {
     await new BranchOwnership(branch, task.pacing).run();

@@ -25,6 +25,15 @@ export function deafAfterBatches(partition: number, env: NodeJS.ProcessEnv = pro
   return branchFault(env.ZIPBANK_FAULT_DEAF_BRANCH, partition);
 }
 
+/**
+ * ZIPBANK_FAULT_HANG_BRANCH="<branch>:<batches>": after <batches> batches, that branch's loop
+ * waits on a call that never returns (until the branch is stopped), sending nothing: what the
+ * liveness check (src/supervisor/liveness.ts) must catch. Once per worker.
+ */
+export function hangAfterBatches(partition: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return branchFault(env.ZIPBANK_FAULT_HANG_BRANCH, partition);
+}
+
 function branchFault(spec: string | undefined, partition: number): number | undefined {
   if (!spec) return undefined;
   const match = /^(\d+):(\d+)$/.exec(spec.trim());
@@ -56,14 +65,17 @@ export class FaultInjector {
   readonly #crashAfter: number | undefined;
   readonly #exhaustHeapAfter: number | undefined;
   readonly #deafAfter: number | undefined;
+  readonly #hangAfter: number | undefined;
   /** The deaf fault fires once per worker: the consumer that replaces it works. */
   #deafFired = false;
+  #hangFired = false;
 
   constructor(partition: number, env: NodeJS.ProcessEnv = process.env) {
     this.#partition = partition;
     this.#crashAfter = crashAfterBatches(partition, env);
     this.#exhaustHeapAfter = exhaustHeapAfterBatches(partition, env);
     this.#deafAfter = deafAfterBatches(partition, env);
+    this.#hangAfter = hangAfterBatches(partition, env);
   }
 
   /** Fires whatever fault is due after `batches` committed batches; `warn` says which. */
@@ -83,5 +95,19 @@ export class FaultInjector {
       consumer.deafen();
       this.#deafFired = true;
     }
+  }
+
+  /** The hang fault, when due: resolves only once `stopped()` is true. At once otherwise. */
+  async hangIfDue(batches: number, warn: (message: string) => void, stopped: () => boolean): Promise<void> {
+    if (this.#hangFired || this.#hangAfter === undefined || batches < this.#hangAfter) return;
+    warn('injected fault: the branch loop waits on a call that never returns (ZIPBANK_FAULT_HANG_BRANCH)');
+    this.#hangFired = true;
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (!stopped()) return;
+        clearInterval(poll);
+        resolve();
+      }, 100);
+    });
   }
 }

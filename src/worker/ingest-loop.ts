@@ -64,6 +64,7 @@ export class IngestLoop {
     let next = this.#fetch();
     try {
       while (!branch.stopped) {
+        branch.alive();
         let records: RawRecord[];
         writerIdle();
         try {
@@ -73,8 +74,10 @@ export class IngestLoop {
           const err = thrown instanceof IngesterError ? thrown : undefined;
           if (err?.errorClass === 'recheck') {
             branch.log.warn(
-              { err: err.message },
-              'the stored offset is no longer on the broker; checking for an offset gap',
+              { code: err.code, err: err.message },
+              err.code === 'KAFKA_CALL_HUNG'
+                ? 'a Kafka call never returned; making the consumer again from the stored offsets'
+                : 'the stored offset is no longer on the broker; checking for an offset gap',
             );
             return 'recheck-offsets';
           }
@@ -96,7 +99,9 @@ export class IngestLoop {
           const outcome = await this.#commit(records, checkParked);
           if (!outcome) break; // stopping: what was not committed is read again
           checkParked = outcome.stillParked > 0;
-          this.#faults.afterBatch(branch.result.batches, this.#consumer, (message) => branch.log.warn(message));
+          const warn = (message: string) => branch.log.warn(message);
+          this.#faults.afterBatch(branch.result.batches, this.#consumer, warn);
+          await this.#faults.hangIfDue(branch.result.batches, warn, () => branch.stopped);
         }
         if (await this.#maintenance.runDue()) return 'reconnect-kafka';
       }

@@ -10,6 +10,8 @@ export interface BranchTask {
   config: IngesterConfig;
   /** Int32 at index 0: 0 = run, 1 = stop. This branch's own: a branch can be stopped alone. */
   stopFlag: SharedArrayBuffer;
+  /** The branch's Heartbeat (src/core/heartbeat.ts): the supervisor's liveness reads it. */
+  heartbeat: SharedArrayBuffer;
   /** Where the worker reports WorkerEvents (metrics, readiness) to the supervisor. */
   events: MessagePort;
   /** How the branch's consumer waits when there is nothing to read (src/kafka/consumer-pacing.ts). */

@@ -5,6 +5,7 @@ import net from 'node:net';
 export class TcpProxy {
   #server: net.Server | undefined;
   readonly #sockets = new Set<net.Socket>();
+  readonly #pairs = new Set<[net.Socket, net.Socket]>();
 
   private constructor(
     readonly port: number,
@@ -31,11 +32,30 @@ export class TcpProxy {
         s.on('error', () => s.destroy());
       }
       client.pipe(upstream).pipe(client);
+      const pair: [net.Socket, net.Socket] = [client, upstream];
+      this.#pairs.add(pair);
+      client.on('close', () => this.#pairs.delete(pair));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.#server = server;
+  }
+
+  /**
+   * The connections open now stop forwarding in both directions without being closed, as behind
+   * a dropped NAT entry or a stale route; connections opened afterwards work. Returns how many.
+   */
+  freeze(): number {
+    const frozen = [...this.#pairs];
+    for (const [client, upstream] of frozen) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+    this.#pairs.clear();
+    return frozen.length;
   }
 
   /** Cuts every open connection and refuses new ones. */
