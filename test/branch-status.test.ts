@@ -7,6 +7,11 @@ import { BranchStatus } from '../src/supervisor/branch-status.js';
 
 const GAUGES = [
   'zipbank_consumer_lag',
+  'zipbank_consumer_lag_seconds',
+  'zipbank_last_committed_record_age_seconds',
+  'zipbank_retention_headroom_records',
+  'zipbank_retained_records',
+  'zipbank_branch_silent_seconds',
   'zipbank_parked_transactions',
   'zipbank_oldest_parked_age_seconds',
   'zipbank_worker_heap_bytes',
@@ -24,8 +29,16 @@ async function seriesOfBranch3(status: BranchStatus, name: string): Promise<stri
 t.test('a branch moved away takes its gauges with it; its counters stay', async (t) => {
   const status = new BranchStatus([]);
   status.track(3);
+  status.liveness.watch(3);
   status.record({ type: 'ready', partition: 3 });
-  status.record({ type: 'lag', partition: 3, lag: { customers: 2, transactions: 40 } });
+  status.record({
+    type: 'lag',
+    partition: 3,
+    lag: { customers: 2, transactions: 40 },
+    seconds: { transactions: 7 },
+    committedAtMs: { transactions: Date.now() - 9_000 },
+    headroom: { transactions: { records: 100, retained: 140 } },
+  });
   status.record({ type: 'stats', partition: 3, parked: 5, oldestParkedAgeSeconds: 12 });
   status.record({ type: 'heap', partition: 3, youngBytes: 1, totalBytes: 2 });
   status.record({ type: 'gap', partition: 3, open: 1, reason: 'stopped on an offset gap' });
@@ -53,7 +66,14 @@ t.test('a branch moved away takes its gauges with it; its counters stay', async 
   );
 
   // The worker drains after the revocation: its last events bring no gauge back.
-  status.record({ type: 'lag', partition: 3, lag: { transactions: 41 } });
+  status.record({
+    type: 'lag',
+    partition: 3,
+    lag: { transactions: 41 },
+    seconds: { transactions: 8 },
+    committedAtMs: { transactions: Date.now() },
+    headroom: { transactions: { records: 101, retained: 142 } },
+  });
   status.record({ type: 'stats', partition: 3, parked: 6, oldestParkedAgeSeconds: 13 });
   status.record({ type: 'ready', partition: 3 });
   status.workerDown(3);

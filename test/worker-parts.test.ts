@@ -61,7 +61,7 @@ t.test('committed batches leave ahead of any later event', async (t) => {
   events.batchCommitted(batch);
   events.batchCommitted({ ...batch, transactionsNextOffset: 19 });
   events.batchCommitted({ ...batch, transactionsNextOffset: 29 });
-  events.emit({ type: 'lag', partition: 5, lag: { e: 0 } });
+  events.emit({ type: 'lag', partition: 5, lag: { e: 0 }, seconds: { e: 0 }, committedAtMs: {}, headroom: {} });
   events.close();
   await new Promise((resolve) => setTimeout(resolve, 50));
   channel.port1.close();

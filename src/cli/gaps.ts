@@ -79,7 +79,9 @@ function gapView(g: GapRow) {
 
 function describeGapRow(g: GapRow): string {
   const where = `${oneLine(g.topic)}[${g.partition}]`;
-  return g.kind === 'deleted'
-    ? `gap #${g.id} ${where}: offsets ${g.expected_offset} to ${Number(g.first_available_offset) - 1} deleted before the branch read them`
-    : `gap #${g.id} ${where}: stored offset ${g.expected_offset} beyond the log end ${g.log_end_offset} (topic recreated?)`;
+  if (g.kind === 'deleted')
+    return `gap #${g.id} ${where}: offsets ${g.expected_offset} to ${Number(g.first_available_offset) - 1} deleted before the branch read them`;
+  if (g.kind === 'recreated')
+    return `gap #${g.id} ${where}: topic deleted and created again; its records (Kafka offsets ${g.first_available_offset} to ${g.log_end_offset} when found) are ingested from its start at ledger offsets from ${g.expected_offset}`;
+  return `gap #${g.id} ${where}: stored offset ${g.expected_offset} beyond the log end ${g.log_end_offset} (topic recreated?)`;
 }

@@ -213,6 +213,7 @@ async function redriveOne(
   );
   // The branch's consumed offsets are already past this record: a re-drive must not move them.
   batch.nextOffsets.clear();
+  batch.fingerprints.clear();
   const outcome = await writeBatch(prisma, batch, {
     partition: original.kafkaPartition,
     transactionsTopic: topics.transactionsTopic,

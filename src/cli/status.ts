@@ -76,8 +76,9 @@ async function readStatus(prisma: PrismaClient, topics: Topics, partitions: numb
     rows.push({
       branch,
       state,
-      customersOffset: stored(topics.customersTopic)?.nextOffset ?? 0,
-      transactionsOffset: stored(topics.transactionsTopic)?.nextOffset ?? 0,
+      // As Kafka numbers them (the ledger's offsets are shifted after a recreated topic).
+      customersOffset: kafkaNext(stored(topics.customersTopic)),
+      transactionsOffset: kafkaNext(stored(topics.transactionsTopic)),
       lag: null,
       parked: parked.count,
       oldestParkedSeconds: parked.oldestAgeSeconds,
@@ -89,6 +90,10 @@ async function readStatus(prisma: PrismaClient, topics: Topics, partitions: numb
     });
   }
   return rows;
+}
+
+function kafkaNext(row: { nextOffset: number; offsetBase: number } | undefined): number {
+  return row === undefined ? 0 : row.nextOffset - row.offsetBase;
 }
 
 /** Log end minus stored offset over both topics, per branch; a problem when the broker is away. */

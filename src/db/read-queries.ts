@@ -19,10 +19,27 @@ export async function readOffsets(
   return new Map(rows.map((r) => [r.topic, r.nextOffset]));
 }
 
+/** A branch's cursor per topic: where it goes on, and what it last committed. */
+export async function readCursors(
+  prisma: PrismaClient,
+  topics: string[],
+  partition: number,
+): Promise<Map<string, OffsetRow>> {
+  const rows = await readOffsetRows(prisma, topics, [partition]);
+  return new Map(rows.map((r) => [r.topic, r]));
+}
+
 export interface OffsetRow {
   topic: string;
   partition: number;
+  /** In ledger offsets; the Kafka offset is nextOffset - offsetBase. */
   nextOffset: number;
+  /** The ledger offset of the current topic's Kafka offset 0 (not 0 after a recreated topic). */
+  offsetBase: number;
+  /** Fingerprint of the last record committed (src/kafka/record-fingerprint.ts), if any. */
+  lastFingerprint: Buffer | null;
+  /** The ledger offset of the record the fingerprint was taken from. */
+  fingerprintOffset: number | null;
   /** When the branch last committed on this topic. */
   updatedAt: Date;
 }
@@ -40,6 +57,9 @@ export async function readOffsetRows(
     topic: r.topic,
     partition: r.partition,
     nextOffset: Number(r.nextOffset),
+    offsetBase: Number(r.offsetBase),
+    lastFingerprint: r.lastFingerprint === null ? null : Buffer.from(r.lastFingerprint),
+    fingerprintOffset: r.fingerprintOffset === null ? null : Number(r.fingerprintOffset),
     updatedAt: r.updatedAt,
   }));
 }

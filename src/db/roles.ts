@@ -17,7 +17,8 @@ const INGESTER_GRANTS: Record<string, string> = {
   parked_transaction: 'SELECT, INSERT, DELETE',
   rejected_event: 'SELECT, INSERT',
   branch_lease: 'SELECT, INSERT, UPDATE',
-  offset_gap: 'SELECT, INSERT',
+  // UPDATE: a recreated topic is recorded over an earlier beyond_end row (src/worker/topic-incarnation.ts).
+  offset_gap: 'SELECT, INSERT, UPDATE',
   // The start-up check reads which migrations are applied.
   _prisma_migrations: 'SELECT',
 };

@@ -20,6 +20,7 @@ import {
   type WriteOptions,
 } from './batch-writer.js';
 import { REJECT_REASONS } from './event-parser.js';
+import { recordFingerprint } from '../kafka/record-fingerprint.js';
 import { checkRefusalIsTheRecords, type ProbeTarget } from './refusal-probe.js';
 
 /** Runs a database action until it succeeds or fails for good; undefined when stop was requested. */
@@ -160,6 +161,7 @@ export class BatchCommitter {
         },
       ],
       nextOffsets: new Map([[record.topic, record.offset + 1]]),
+      fingerprints: new Map([[record.topic, recordFingerprint(record)]]),
       size: 1,
     };
     const written = await this.#write(batch, false);

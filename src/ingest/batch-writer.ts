@@ -89,8 +89,7 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
   // both, and a failed statement changed nothing, so the batch is then written again with the
   // checks in the statement: duplicates skipped, transactions without a customer parked.
   if (batch.customers.length === 0 && !options.checkParked && options.replacesRejectedId === undefined) {
-    const write = (mode: LedgerMode) =>
-      writeRecords(prisma, batch.transactions, batch.rejected, batch.nextOffsets, options, mode);
+    const write = (mode: LedgerMode) => writeRecords(prisma, batch.transactions, batch.rejected, batch, options, mode);
     let written: Awaited<ReturnType<typeof write>>;
     try {
       written = await write('optimistic');
@@ -121,14 +120,7 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
       // Transactions parked earlier come first: they are older than anything in this batch.
       const unparked = options.checkParked ? await takeParkedWithCustomer(tx, options) : [];
-      const written = await writeRecords(
-        tx,
-        [...unparked, ...batch.transactions],
-        rejected,
-        batch.nextOffsets,
-        options,
-        'checked',
-      );
+      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch, options, 'checked');
       return { customersCreated, unparked: unparked.length, ...written };
     },
     // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
@@ -227,7 +219,7 @@ async function writeRecords(
   db: Tx | PrismaClient,
   transactions: TransactionRecord[],
   rejected: RejectedRecord[],
-  nextOffsets: Map<string, number>,
+  { nextOffsets, fingerprints }: Pick<Batch, 'nextOffsets' | 'fingerprints'>,
   options: WriteOptions,
   mode: LedgerMode,
 ): Promise<Omit<BatchOutcome, 'customersCreated' | 'unparked'>> {
@@ -303,11 +295,15 @@ async function writeRecords(
        WHERE EXISTS (SELECT 1 FROM lease)
       ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
     ), offsets AS (
-      INSERT INTO consumer_offset (topic, "partition", next_offset, updated_at)
-      SELECT topic, ${options.partition}, next_offset, now()
-        FROM unnest(${topics}::text[], ${topics.map((t) => nextOffsets.get(t)!)}::bigint[]) AS o(topic, next_offset)
+      -- With the fingerprint of the last record and its offset (src/worker/topic-incarnation.ts).
+      INSERT INTO consumer_offset (topic, "partition", next_offset, last_fingerprint, fingerprint_offset, updated_at)
+      SELECT topic, ${options.partition}, next_offset, decode(fp, 'base64'), next_offset - 1, now()
+        FROM unnest(${topics}::text[], ${topics.map((t) => nextOffsets.get(t)!)}::bigint[],
+                    ${topics.map((t) => b64(fingerprints.get(t)))}::text[]) AS o(topic, next_offset, fp)
        WHERE EXISTS (SELECT 1 FROM lease)
-      ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+      ON CONFLICT (topic, "partition") DO UPDATE
+        SET next_offset = EXCLUDED.next_offset, last_fingerprint = EXCLUDED.last_fingerprint,
+            fingerprint_offset = EXCLUDED.fingerprint_offset, updated_at = now()
     )
     SELECT (SELECT count(*) FROM lease) AS held,
            (SELECT count(*) FROM input WHERE known) AS posted,

@@ -11,6 +11,7 @@ import {
   type Transaction,
 } from './event-parser.js';
 import type { Coordinates, RawRecord } from '../kafka/raw-record.js';
+import { recordFingerprint } from '../kafka/record-fingerprint.js';
 
 export type { Coordinates, RawRecord };
 
@@ -37,6 +38,8 @@ export interface Batch {
   rejected: RejectedRecord[];
   /** Next offset to consume, per topic seen in the batch. */
   nextOffsets: Map<string, number>;
+  /** Fingerprint of the last record per topic (src/kafka/record-fingerprint.ts), stored with the offset. */
+  fingerprints: Map<string, Buffer>;
   size: number;
 }
 
@@ -45,11 +48,22 @@ export function assembleBatch(
   topics: { customers: string; transactions: string },
   maxPayloadBytes: number,
 ): Batch {
-  const batch: Batch = { customers: [], transactions: [], rejected: [], nextOffsets: new Map(), size: records.length };
+  const batch: Batch = {
+    customers: [],
+    transactions: [],
+    rejected: [],
+    nextOffsets: new Map(),
+    fingerprints: new Map(),
+    size: records.length,
+  };
   const customersById = new Map<number, CustomerRecord>();
+  const lastRecords = new Map<string, RawRecord>();
   for (const record of records) {
     const next = record.offset + 1;
-    if ((batch.nextOffsets.get(record.topic) ?? -1) < next) batch.nextOffsets.set(record.topic, next);
+    if ((batch.nextOffsets.get(record.topic) ?? -1) < next) {
+      batch.nextOffsets.set(record.topic, next);
+      lastRecords.set(record.topic, record);
+    }
 
     if (record.topic === topics.customers) {
       const parsed = parseCustomer(record.value, maxPayloadBytes);
@@ -84,6 +98,7 @@ export function assembleBatch(
     }
   }
   batch.transactions.sort((a, b) => a.offset - b.offset);
+  for (const [topic, record] of lastRecords) batch.fingerprints.set(topic, recordFingerprint(record));
   return batch;
 }
 

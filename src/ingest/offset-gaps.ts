@@ -1,14 +1,14 @@
 // Offset gaps: records a branch will never see. Kafka retention can delete records a branch has
-// not read yet (its stored offset falls below the log start), and a topic deleted and recreated
-// starts again at 0 (the stored offset lies beyond its end). Either way a ledger must not carry
-// on as if nothing happened: the gap is recorded, the branch stops posting, and an operator
-// accepts it (`cli gaps accept`), which is recorded with who and when. Stored offsets only ever
-// move forward: accepting a 'deleted' gap moves the branch to the first record still there;
-// accepting a 'beyond_end' gap lets the branch wait until the new topic reaches its stored
-// offset (the recreated topic's records below it are the accepted loss).
+// not read yet (its stored offset falls below the log start): a ledger must not carry on as if
+// nothing happened, so the gap is recorded, the branch stops posting, and an operator accepts it
+// (`cli gaps accept`), which is recorded with who and when; accepting moves the branch to the
+// first record still there. A topic deleted and created again is not a gap but a new topic
+// (src/worker/topic-incarnation.ts adopts it before this check and records it here as kind
+// 'recreated'); 'beyond_end' remains for a stored offset found beyond the log end in between,
+// and for rows of earlier releases.
 import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 
-export type GapKind = 'deleted' | 'beyond_end';
+export type GapKind = 'deleted' | 'beyond_end' | 'recreated';
 
 export interface OffsetGap {
   topic: string;

@@ -62,6 +62,12 @@ export class BranchConsumer {
   #carried: RawRecord[] = [];
   /** Fault injection only (deafen). */
   #deaf = false;
+  /**
+   * Per topic, the ledger offset of the topic's Kafka offset 0: 0 unless the topic was deleted and
+   * created again (src/worker/topic-incarnation.ts). Every offset this class takes or gives is a
+   * ledger offset; only the calls into librdkafka use Kafka's.
+   */
+  #bases = new Map<string, number>();
   /** Set while the transactions partition waits for the customers read up to `until`. */
   #customersFirst: { customers: string; transactions: string; until: number } | undefined;
 
@@ -91,13 +97,45 @@ export class BranchConsumer {
     return new BranchConsumer(consumer, options);
   }
 
+  /** The ledger offsets of each topic's Kafka offset 0 (absent: 0); set before assigning. */
+  useOffsetBases(bases: ReadonlyMap<string, number>): void {
+    this.#bases = new Map(bases);
+  }
+
+  #base(topic: string): number {
+    return this.#bases.get(topic) ?? 0;
+  }
+
+  /** A ledger offset of this branch's partition of `topic`, as Kafka numbers it. */
+  kafkaOffset(topic: string, ledgerOffset: number): number {
+    return ledgerOffset - this.#base(topic);
+  }
+
   /** Starts fetching at the stored next offsets; a topic without one starts at its beginning. */
   assign(offsets: ReadonlyMap<string, number>): void {
     const { topics, partition } = this.#options;
     this.#carried = [];
     this.#consumer.assign(
-      topics.map((topic) => ({ topic, partition, offset: offsets.get(topic) ?? OFFSET_BEGINNING })),
+      topics.map((topic) => {
+        const stored = offsets.get(topic);
+        return { topic, partition, offset: stored === undefined ? OFFSET_BEGINNING : this.kafkaOffset(topic, stored) };
+      }),
     );
+  }
+
+  /**
+   * The record at a ledger offset, read on its own before the branch fetches (the recreated-topic
+   * check); undefined when nothing comes within the wait. Leaves nothing assigned.
+   */
+  async recordAt(topic: string, ledgerOffset: number, waitMs = 5_000): Promise<RawRecord | undefined> {
+    const { partition } = this.#options;
+    this.#consumer.assign([{ topic, partition, offset: this.kafkaOffset(topic, ledgerOffset) }]);
+    try {
+      const [record] = await this.#consumeOnce(1, waitMs);
+      return record;
+    } finally {
+      this.#consumer.unassign();
+    }
   }
 
   /**
@@ -151,7 +189,7 @@ export class BranchConsumer {
               { cause: err },
             ),
           );
-        else resolve({ low: offsets.lowOffset, high: offsets.highOffset });
+        else resolve({ low: offsets.lowOffset + this.#base(topic), high: offsets.highOffset + this.#base(topic) });
       });
     });
   }
@@ -249,7 +287,7 @@ export class BranchConsumer {
             messages.map((m) => ({
               topic: m.topic,
               partition: m.partition,
-              offset: m.offset,
+              offset: m.offset + this.#base(m.topic),
               key: m.key as Buffer | null | undefined,
               value: m.value,
               timestamp: m.timestamp,
@@ -277,7 +315,17 @@ export class BranchConsumer {
   highWatermark(topic: string, partition: number): number | undefined {
     try {
       const { highOffset } = this.#consumer.getWatermarkOffsets(topic, partition);
-      return highOffset >= 0 ? highOffset : undefined;
+      return highOffset >= 0 ? highOffset + this.#base(topic) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The partition's log start as librdkafka last saw it on a fetch (no broker round trip). */
+  logStart(topic: string): number | undefined {
+    try {
+      const { lowOffset } = this.#consumer.getWatermarkOffsets(topic, this.#options.partition);
+      return lowOffset >= 0 ? lowOffset + this.#base(topic) : undefined;
     } catch {
       return undefined;
     }
@@ -290,7 +338,7 @@ export class BranchConsumer {
   position(topic: string): number | undefined {
     try {
       const [current] = this.#consumer.position([{ topic, partition: this.#options.partition }]);
-      return current && current.offset >= 0 ? current.offset : undefined;
+      return current && current.offset >= 0 ? current.offset + this.#base(topic) : undefined;
     } catch {
       return undefined;
     }

@@ -65,6 +65,26 @@ export class IngesterMetrics {
     labelNames: ['branch', 'topic'],
     registers: [this.registry],
   });
+  readonly #lagSeconds = new Gauge({
+    name: 'zipbank_consumer_lag_seconds',
+    help: 'Age of the oldest record not yet committed to Postgres (0 with no lag): lag in time, from Kafka record timestamps',
+    labelNames: ['branch', 'topic'],
+    registers: [this.registry],
+  });
+  readonly #headroom = new Gauge({
+    name: 'zipbank_retention_headroom_records',
+    help: "Stored offset minus the partition's log start: records retention may still delete before it deletes one the branch has not read",
+    labelNames: ['branch', 'topic'],
+    registers: [this.registry],
+  });
+  readonly #retained = new Gauge({
+    name: 'zipbank_retained_records',
+    help: "Log end minus log start of the branch's partition: the records the broker holds (the retention window in records)",
+    labelNames: ['branch', 'topic'],
+    registers: [this.registry],
+  });
+  /** Kafka timestamp (ms) of each branch's last committed record per topic, for the age gauge. */
+  readonly #committedAt = new Map<string, Map<string, number>>();
   readonly #batchSize = new Histogram({
     name: 'zipbank_batch_size',
     help: 'Records per committed batch',
@@ -94,6 +114,12 @@ export class IngesterMetrics {
   readonly #fetchStalls = new Counter({
     name: 'zipbank_kafka_fetch_stalls_total',
     help: "Times the branch's Kafka consumer fetched nothing while records waited on the broker, and was recreated",
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
+  readonly #recreations = new Counter({
+    name: 'zipbank_topic_recreations_total',
+    help: 'Times a topic of the branch was found deleted and created again; its new records were ingested from its start',
     labelNames: ['branch'],
     registers: [this.registry],
   });
@@ -161,6 +187,20 @@ export class IngesterMetrics {
         }
       },
     });
+    const committedAt = this.#committedAt;
+    // The age grows between reports: computed at each scrape from the record's timestamp.
+    new Gauge({
+      name: 'zipbank_last_committed_record_age_seconds',
+      help: 'Age of the last record the branch committed, from its Kafka timestamp: how old the newest posted data is',
+      labelNames: ['branch', 'topic'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const [branch, topics] of committedAt)
+          for (const [topic, at] of topics) this.set({ branch, topic }, Math.max(0, (now - at) / 1000));
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
     this.#buildInfo.set({ ...build }, 1);
     for (const kind of ['assigned', 'revoked']) this.#rebalances.inc({ kind }, 0);
@@ -190,6 +230,9 @@ export class IngesterMetrics {
       case 'fetchStalled':
         this.#fetchStalls.inc({ branch });
         break;
+      case 'topicRecreated':
+        this.#recreations.inc({ branch });
+        break;
       case 'gap':
         // Stopped on a gap, the worker still holds the lease (so no standby posts past the gap).
         this.#leaseHeld.set({ branch }, 1);
@@ -199,6 +242,16 @@ export class IngesterMetrics {
         for (const [topic, lag] of Object.entries(event.lag)) {
           this.#lag.set({ branch, topic }, lag);
           this.#lagTopics.add(topic);
+        }
+        for (const [topic, seconds] of Object.entries(event.seconds)) this.#lagSeconds.set({ branch, topic }, seconds);
+        for (const [topic, { records, retained }] of Object.entries(event.headroom)) {
+          this.#headroom.set({ branch, topic }, records);
+          this.#retained.set({ branch, topic }, retained);
+        }
+        for (const [topic, at] of Object.entries(event.committedAtMs)) {
+          const topics = this.#committedAt.get(branch) ?? new Map<string, number>();
+          topics.set(topic, at);
+          this.#committedAt.set(branch, topics);
         }
         break;
       case 'leaseTaken':
@@ -239,6 +292,7 @@ export class IngesterMetrics {
       this.#restarts,
       this.#fetchStalls,
       this.#leaseAcquisitions,
+      this.#recreations,
     ])
       metric.inc({ branch }, 0);
     for (const cause of WRITE_FAILURE_CAUSES) this.#writeFailures.inc({ branch, cause }, 0);
@@ -266,7 +320,10 @@ export class IngesterMetrics {
     ]) {
       gauge.remove({ branch });
     }
-    for (const topic of this.#lagTopics) this.#lag.remove({ branch, topic });
+    for (const topic of this.#lagTopics)
+      for (const gauge of [this.#lag, this.#lagSeconds, this.#headroom, this.#retained])
+        gauge.remove({ branch, topic });
+    this.#committedAt.delete(branch);
     for (const space of ['young', 'total']) this.#workerHeap.remove({ branch, space });
   }
 

@@ -16,7 +16,7 @@ import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import { BranchEvents } from './branch-events.js';
 import { BranchPosition } from './branch-position.js';
 import { StallRecorder } from './stall-recorder.js';
-import type { BranchResult, BranchTask, WriteFailureCause } from './protocol.js';
+import type { BranchResult, BranchTask, LagReport, WriteFailureCause } from './protocol.js';
 
 /** While retrying, lag is asked of the broker at most this often (the consumer's figure freezes). */
 const RETRY_LAG_INTERVAL_MS = 2_000;
@@ -146,11 +146,11 @@ export class BranchContext {
     const consumer = this.consumer;
     if (!consumer || Date.now() - this.#lastRetryLag < RETRY_LAG_INTERVAL_MS) return;
     await this.position.readWatermarks(consumer);
-    this.reportLag(this.position.lag(consumer));
+    this.reportLag(this.position.report(consumer));
   }
 
-  reportLag(lag: Record<string, number>): void {
-    if (Object.keys(lag).length > 0) this.events.emit({ type: 'lag', partition: this.partition, lag });
+  reportLag(report: LagReport): void {
+    if (Object.keys(report.lag).length > 0) this.events.emit({ type: 'lag', partition: this.partition, ...report });
     this.#lastRetryLag = Date.now();
   }
 }

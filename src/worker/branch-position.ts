@@ -1,10 +1,12 @@
 // Where an owned branch stands on its two topics: the next offsets committed in Postgres (what
-// lag is measured from) and the log ends the broker last gave. The log end is the higher of
+// lag is measured from), the log starts and ends the broker last gave, and the Kafka timestamps
+// of the last committed and the oldest uncommitted record (lag in time). The log end is the higher of
 // librdkafka's figure from its last fetch and the broker's last answer: the first freezes when
 // the consumer stops fetching (a stalled consumer, or writes failing with a full queue).
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { RawRecord } from '../kafka/raw-record.js';
 import type { Watermarks } from '../ingest/offset-gaps.js';
+import type { LagReport } from './protocol.js';
 
 /** A broker that does not say where the topics end within this long is asked again later. */
 const LOG_END_TIMEOUT_MS = 2_000;
@@ -16,6 +18,12 @@ export class BranchPosition {
   #stored = new Map<string, number>();
   /** Log ends last read from the broker. */
   readonly #brokerLogEnds = new Map<string, number>();
+  /** Log starts last read from the broker: what retention will delete next. */
+  readonly #brokerLogStarts = new Map<string, number>();
+  /** Kafka timestamp (ms) of the last committed record, per topic. */
+  readonly #committedAt = new Map<string, number>();
+  /** Kafka timestamp (ms) of the oldest record fetched and not committed yet, per topic. */
+  readonly #pendingSince = new Map<string, number>();
 
   constructor(partition: number, topics: readonly string[]) {
     this.#partition = partition;
@@ -31,10 +39,22 @@ export class BranchPosition {
     return this.#stored.get(topic);
   }
 
+  /** A fetched batch: its first record per topic is the oldest not committed (until it is). */
+  fetched(records: readonly RawRecord[]): void {
+    for (const record of records) {
+      if (record.timestamp !== undefined && !this.#pendingSince.has(record.topic))
+        this.#pendingSince.set(record.topic, record.timestamp);
+    }
+  }
+
   /** Records of a committed batch move the stored offsets past them. */
   committed(records: readonly RawRecord[]): void {
     for (const record of records) {
-      if ((this.#stored.get(record.topic) ?? -1) <= record.offset) this.#stored.set(record.topic, record.offset + 1);
+      if ((this.#stored.get(record.topic) ?? -1) <= record.offset) {
+        this.#stored.set(record.topic, record.offset + 1);
+        if (record.timestamp !== undefined) this.#committedAt.set(record.topic, record.timestamp);
+      }
+      this.#pendingSince.delete(record.topic);
     }
   }
 
@@ -42,10 +62,40 @@ export class BranchPosition {
   lag(consumer: BranchConsumer): Record<string, number> {
     const lag: Record<string, number> = {};
     for (const topic of this.#topics) {
-      const high = Math.max(consumer.highWatermark(topic, this.#partition) ?? -1, this.#brokerLogEnds.get(topic) ?? -1);
+      const high = this.#logEnd(consumer, topic);
       if (high >= 0) lag[topic] = Math.max(0, high - (this.#stored.get(topic) ?? 0));
     }
     return lag;
+  }
+
+  /**
+   * Lag in records and in time, the last committed record's timestamp, and the retention
+   * headroom, per topic (src/worker/protocol.ts, the lag event, says what each is).
+   */
+  report(consumer: BranchConsumer, now = Date.now()): LagReport {
+    const report: LagReport = { lag: this.lag(consumer), seconds: {}, committedAtMs: {}, headroom: {} };
+    for (const topic of this.#topics) {
+      const lag = report.lag[topic];
+      if (lag !== undefined) {
+        // The oldest record not committed: the first one fetched, else (not fetched yet) one
+        // produced after the last committed record, whose age is then the bound.
+        const since = this.#pendingSince.get(topic) ?? this.#committedAt.get(topic);
+        if (lag === 0) report.seconds[topic] = 0;
+        else if (since !== undefined) report.seconds[topic] = Math.max(0, (now - since) / 1000);
+      }
+      const committedAt = this.#committedAt.get(topic);
+      if (committedAt !== undefined) report.committedAtMs[topic] = committedAt;
+      const low = Math.max(consumer.logStart(topic) ?? -1, this.#brokerLogStarts.get(topic) ?? -1);
+      const high = this.#logEnd(consumer, topic);
+      const stored = this.#stored.get(topic);
+      if (low >= 0 && high >= low && stored !== undefined)
+        report.headroom[topic] = { records: Math.max(0, stored - low), retained: high - low };
+    }
+    return report;
+  }
+
+  #logEnd(consumer: BranchConsumer, topic: string): number {
+    return Math.max(consumer.highWatermark(topic, this.#partition) ?? -1, this.#brokerLogEnds.get(topic) ?? -1);
   }
 
   /**
@@ -62,6 +112,7 @@ export class BranchPosition {
       if (!answer) return;
       marks.set(topic, answer);
       this.#brokerLogEnds.set(topic, answer.high);
+      this.#brokerLogStarts.set(topic, answer.low);
     });
     return marks;
   }

@@ -6,6 +6,7 @@ import { describeGap, findGaps, recordGaps, type Watermarks } from '../ingest/of
 import { renew, type Lease } from '../db/branch-lease.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { BranchContext } from './branch-context.js';
+import type { LagReport } from './protocol.js';
 import { readStoredOffsets } from './stored-offsets.js';
 
 /** How often a branch stopped on an offset gap looks whether it was accepted. */
@@ -56,9 +57,13 @@ export async function waitUntilNoGap(
     // Still the owner while stopped: keep the lease, so no standby starts posting past the gap.
     const renewed = await branch.attempt('renew the branch lease', () => renew(branch.prisma, lease).then(() => true));
     if (renewed === undefined) return undefined;
-    const lag: Record<string, number> = {};
-    for (const [topic, marks] of watermarks) lag[topic] = Math.max(0, marks.high - (offsets.get(topic) ?? 0));
-    branch.reportLag(lag);
+    const report: LagReport = { lag: {}, seconds: {}, committedAtMs: {}, headroom: {} };
+    for (const [topic, marks] of watermarks) {
+      const stored = offsets.get(topic) ?? 0;
+      report.lag[topic] = Math.max(0, marks.high - stored);
+      report.headroom[topic] = { records: Math.max(0, stored - marks.low), retained: marks.high - marks.low };
+    }
+    branch.reportLag(report);
     if (await branch.sleep(GAP_POLL_MS)) return undefined;
     const reread = await readStoredOffsets(branch);
     if (!reread) return undefined;

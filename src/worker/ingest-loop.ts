@@ -89,6 +89,7 @@ export class IngestLoop {
           continue;
         }
         this.#fetchStall.fetched(records);
+        branch.position.fetched(records);
         // Prefetch: the next batch is read from librdkafka while this one is written.
         next = this.#fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
 
@@ -115,6 +116,13 @@ export class IngestLoop {
     }
   }
 
+  /** The transactions offset as Kafka numbers it, for the consumer group's lag tooling. */
+  #kafkaOffset(ledgerOffset: number | undefined): number | undefined {
+    return ledgerOffset === undefined
+      ? undefined
+      : this.#consumer.kafkaOffset(this.#branch.topics.transactions, ledgerOffset);
+  }
+
   #fetch(idle?: Promise<void>): Promise<RawRecord[]> {
     const batch = this.#consumer.consume(this.#branch.config.batchSize, idle);
     // Handled now as well as where it is awaited: a fetch failing while a write is in flight
@@ -138,7 +146,7 @@ export class IngestLoop {
       parked: outcome.parked,
       rejectedByReason: outcome.rejectedByReason,
       writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,
-      transactionsNextOffset: branch.position.storedOffset(branch.topics.transactions),
+      transactionsNextOffset: this.#kafkaOffset(branch.position.storedOffset(branch.topics.transactions)),
     });
     // After the batch's report: sending it sends the batch's rejections with it.
     if (outcome.refused > 0) branch.events.emit({ type: 'writeFailed', partition, cause: 'data' });

@@ -104,7 +104,7 @@ export class Maintenance {
     }
     this.#parked = parked;
     events.emit({ type: 'heap', partition, ...heapFigures() });
-    this.#branch.reportLag(this.#branch.position.lag(this.#consumer));
+    this.#branch.reportLag(this.#branch.position.report(this.#consumer));
   }
 
   /** The lab's own producer sends transactions only: make the wait obvious at once. */

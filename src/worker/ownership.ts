@@ -19,7 +19,7 @@ import { FetchStallCheck } from './fetch-stall-check.js';
 import { waitUntilNoGap } from './gap-wait.js';
 import { IngestLoop, type OwnershipEnd } from './ingest-loop.js';
 import type { ConsumerPacing } from '../kafka/consumer-pacing.js';
-import { readStoredOffsets } from './stored-offsets.js';
+import { checkTopicIdentity } from './topic-incarnation.js';
 
 /** How often a standby worker tries to take its branch. */
 const LEASE_POLL_MS = 1_000;
@@ -108,9 +108,6 @@ export class BranchOwnership {
   async #ownOnce(lease: Lease): Promise<OwnershipEnd> {
     const branch = this.#branch;
     const { partition, topics, config, log, events } = branch;
-    // Offsets are read only now: the previous owner's last commit is final once we hold the lease.
-    const offsets = await readStoredOffsets(branch);
-    if (!offsets) return 'stopped';
     const consumer = await branch.attempt('connect to Kafka', () =>
       BranchConsumer.connect({
         kafka: config.kafka,
@@ -124,6 +121,10 @@ export class BranchOwnership {
     if (!consumer) return 'stopped';
     branch.consumer = consumer;
     try {
+      // Offsets are read only now: the previous owner's last commit is final once we hold the
+      // lease. The topics are checked to be the ones committed from before anything is fetched.
+      const offsets = await checkTopicIdentity(branch, lease, consumer);
+      if (!offsets) return 'stopped';
       const checked = await waitUntilNoGap(branch, lease, consumer, offsets);
       if (!checked) return 'stopped';
       const customersUntil = await consumer.assignCustomersFirst(checked, topics);
@@ -142,7 +143,12 @@ export class BranchOwnership {
         'branch worker started',
       );
       // The offset is reported at once, so lag tooling is right even before the first batch.
-      events.emit({ type: 'ready', partition, transactionsNextOffset: checked.get(topics.transactions) });
+      const next = checked.get(topics.transactions);
+      events.emit({
+        type: 'ready',
+        partition,
+        transactionsNextOffset: next === undefined ? undefined : consumer.kafkaOffset(topics.transactions, next),
+      });
       const loop = new IngestLoop({ branch, lease, consumer, fetchStall: this.#fetchStall, faults: this.#faults });
       return await loop.run(parkedAtStart.count > 0);
     } finally {

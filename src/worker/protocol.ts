@@ -18,6 +18,21 @@ export interface BranchTask {
   pacing: ConsumerPacing;
 }
 
+/** Where a branch stands on each of its topics. */
+export interface LagReport {
+  /** High watermark minus stored offset, in records. */
+  lag: Record<string, number>;
+  /**
+   * Age in seconds of the oldest record not yet committed (0 with no lag): from the first record
+   * fetched and not committed, else bounded by the last committed record's age.
+   */
+  seconds: Record<string, number>;
+  /** Kafka timestamp (ms) of the last committed record. */
+  committedAtMs: Record<string, number>;
+  /** Stored offset minus log start (records retention may delete before the branch is at risk), and log end minus log start. */
+  headroom: Record<string, { records: number; retained: number }>;
+}
+
 /** What a branch worker tells the supervisor while it runs. */
 export type WorkerEvent =
   /** Consumer connected and assigned, stored offsets read: the branch can ingest. */
@@ -52,12 +67,14 @@ export type WorkerEvent =
   | { type: 'kafka'; partition: number; ok: boolean; reason?: string }
   /** A write failed: retried (outage), paused until fixed (schema, refusing, unknown), or isolated (data). */
   | { type: 'writeFailed'; partition: number; cause: WriteFailureCause }
+  /** A topic of the branch was deleted and created again; its new records are ingested from its start. */
+  | { type: 'topicRecreated'; partition: number }
   /** The consumer fetched nothing while records waited on the broker, and is being recreated. */
   | { type: 'fetchStalled'; partition: number }
   /** The branch stopped on offset gaps (open > 0, reason names them) or goes on again (open 0). */
   | { type: 'gap'; partition: number; open: number; reason?: string }
-  /** Lag per topic (high watermark minus stored offset); sent while retrying too. */
-  | { type: 'lag'; partition: number; lag: Record<string, number> }
+  /** Lag and retention headroom per topic (LagReport); sent while retrying too. */
+  | ({ type: 'lag'; partition: number } & LagReport)
   /** Periodic figures: parked backlog. */
   | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null }
   /** Periodic figures: the V8 heap of the branch's thread, committed bytes (young generation and all). */

@@ -1,0 +1,112 @@
+// Is the topic the branch reads still the one it committed from? A topic deleted and created
+// again under the same name (by mistake, or a cluster migration that restores names but not
+// data) is a new topic: its records are new transactions, numbered from 0 again. The binding
+// gives no topic ID, so before the first fetch the branch reads back the record at its last
+// committed offset and compares its fingerprint with the one stored with the offset; a stored
+// offset beyond the log end says the same. A recreated topic is then ingested from its start, at
+// ledger offsets from the old topic's end up (the cursor's offset base), so that its rows cannot
+// collide with the old topic's; the change is recorded in offset_gap (kind recreated, shown by
+// `cli gaps list`), logged as an error and counted. Nothing waits for an operator: no record is
+// lost by going on, and the old topic's records the branch never read are gone either way.
+import { TRANSACTION_LIMITS } from '../db/prisma.js';
+import { renew, type Lease } from '../db/branch-lease.js';
+import { readCursors, type OffsetRow } from '../db/read-queries.js';
+import type { BranchConsumer } from '../kafka/branch-consumer.js';
+import { recordFingerprint } from '../kafka/record-fingerprint.js';
+import type { BranchContext } from './branch-context.js';
+
+/** Who accepted the change, as offset_gap records it. */
+const RECORDED_BY = 'ingester: a new topic, ingested from its start';
+
+/**
+ * Reads the branch's cursors, gives the consumer their offset bases, and adopts any topic found
+ * recreated. Resolves the stored next offsets (ledger offsets) to check for gaps from, or
+ * undefined when stop was requested.
+ */
+export async function checkTopicIdentity(
+  branch: BranchContext,
+  lease: Lease,
+  consumer: BranchConsumer,
+): Promise<Map<string, number> | undefined> {
+  const topics = [branch.topics.customers, branch.topics.transactions];
+  let cursors = await branch.attempt('read stored offsets', () => readCursors(branch.prisma, topics, branch.partition));
+  if (!cursors) return undefined;
+  consumer.useOffsetBases(basesOf(cursors));
+  for (const [topic, cursor] of cursors) {
+    const why = await branch.attempt(`check that ${topic} is the topic committed from`, () =>
+      whyRecreated(consumer, topic, cursor),
+    );
+    if (why === undefined) return undefined;
+    if (why === null) continue;
+    const marks = await branch.attempt(`read the offsets of ${topic} from Kafka`, () => consumer.watermarks(topic));
+    if (!marks) return undefined;
+    const kafka = { low: consumer.kafkaOffset(topic, marks.low), high: consumer.kafkaOffset(topic, marks.high) };
+    // Above every ledger row of the old topic, even with the stored offset moved back by hand.
+    const from = Math.max(cursor.nextOffset, (cursor.fingerprintOffset ?? -1) + 1);
+    const recorded = await branch.attempt('record the recreated topic', () =>
+      recordRecreated(branch, lease, topic, from, kafka).then(() => true),
+    );
+    if (!recorded) return undefined;
+    branch.log.error(
+      { topic, ledgerOffsetFrom: from, newLogStart: kafka.low, newLogEnd: kafka.high },
+      `${topic}[${branch.partition}] was deleted and created again (${why}): its records are new and are ingested from its start, at ledger offsets from ${from} up; see cli gaps list`,
+    );
+    branch.events.emit({ type: 'topicRecreated', partition: branch.partition });
+  }
+  cursors = await branch.attempt('read stored offsets', () => readCursors(branch.prisma, topics, branch.partition));
+  if (!cursors) return undefined;
+  consumer.useOffsetBases(basesOf(cursors));
+  const offsets = new Map([...cursors].map(([topic, c]) => [topic, c.nextOffset]));
+  branch.position.stored = offsets;
+  return offsets;
+}
+
+function basesOf(cursors: ReadonlyMap<string, OffsetRow>): Map<string, number> {
+  return new Map([...cursors].map(([topic, c]) => [topic, c.offsetBase]));
+}
+
+/** Why the topic is not the one committed from (null: it is, or it cannot be told). */
+async function whyRecreated(consumer: BranchConsumer, topic: string, cursor: OffsetRow): Promise<string | null> {
+  const marks = await consumer.watermarks(topic);
+  const next = cursor.nextOffset;
+  if (next > marks.high) return `the stored offset ${next} is beyond its log end ${marks.high}`;
+  // The record the fingerprint was taken from (next_offset - 1 unless moved by hand).
+  const at = cursor.fingerprintOffset;
+  // Nothing read from this topic yet, or the record is gone (retention): the gap check that
+  // follows says what it must.
+  if (cursor.lastFingerprint === null || at === null || at < cursor.offsetBase || at < marks.low) return null;
+  if (at >= marks.high) return `the record committed at offset ${at} is beyond its log end ${marks.high}`;
+  const record = await consumer.recordAt(topic, at);
+  if (record === undefined) return null;
+  if (record.offset !== at) return `offset ${at} holds no record any more`;
+  if (!recordFingerprint(record).equals(cursor.lastFingerprint))
+    return `the record at offset ${at} is not the one committed there`;
+  return null;
+}
+
+/**
+ * Moves the cursor to the new topic: its Kafka offset 0 is the ledger offset `from`, where the
+ * old topic ended; records the change as an accepted offset_gap row of kind recreated. One
+ * transaction, under the branch lease.
+ */
+async function recordRecreated(
+  branch: BranchContext,
+  lease: Lease,
+  topic: string,
+  from: number,
+  kafka: { low: number; high: number },
+): Promise<void> {
+  await branch.prisma.$transaction(async (tx) => {
+    await renew(tx, lease);
+    await tx.$executeRaw`
+      UPDATE consumer_offset
+         SET offset_base = ${from}, next_offset = ${from}, last_fingerprint = NULL, fingerprint_offset = NULL, updated_at = now()
+       WHERE topic = ${topic} AND "partition" = ${branch.partition}`;
+    await tx.$executeRaw`
+      INSERT INTO offset_gap (topic, "partition", kind, expected_offset, first_available_offset, log_end_offset, accepted_at, accepted_by)
+      VALUES (${topic}, ${branch.partition}, 'recreated', ${from}, ${kafka.low}, ${kafka.high}, now(), ${RECORDED_BY})
+      ON CONFLICT (topic, "partition", expected_offset) DO UPDATE
+        SET kind = 'recreated', first_available_offset = EXCLUDED.first_available_offset,
+            log_end_offset = EXCLUDED.log_end_offset, accepted_at = now(), accepted_by = EXCLUDED.accepted_by`;
+  }, TRANSACTION_LIMITS);
+}
