@@ -46,7 +46,7 @@ COPY --from=build /app/prisma ./prisma
 # The image's own unprivileged user; files stay root-owned and read-only to it.
 USER node
 EXPOSE 9464
-# Migrations run separately (k8s/migrate-job.yaml):
+# Migrations run separately (k8s/base/migrate-job.yaml):
 #   node --experimental-wasm-modules dist/setup/migrate.js
 ENTRYPOINT ["node", "dist/main.cjs"]
 CMD ["--partitions", "0-7"]

@@ -12,6 +12,8 @@ const GAUGES = [
   'zipbank_retention_headroom_records',
   'zipbank_retained_records',
   'zipbank_branch_silent_seconds',
+  'zipbank_db_pool_connections',
+  'zipbank_db_pool_waiting',
   'zipbank_parked_transactions',
   'zipbank_oldest_parked_age_seconds',
   'zipbank_worker_heap_bytes',
@@ -41,6 +43,7 @@ t.test('a branch moved away takes its gauges with it; its counters stay', async 
   });
   status.record({ type: 'stats', partition: 3, parked: 5, oldestParkedAgeSeconds: 12 });
   status.record({ type: 'heap', partition: 3, youngBytes: 1, totalBytes: 2 });
+  status.record({ type: 'pool', partition: 3, inUse: 1, idle: 0, waiting: 2 });
   status.record({ type: 'gap', partition: 3, open: 1, reason: 'stopped on an offset gap' });
   status.record({
     type: 'batches',

@@ -2,7 +2,9 @@
 // or cluster exists here): they parse, validate against the Kubernetes schemas, and agree with
 // the code (probe paths, metrics port, shutdown bound, configuration variables).
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parseAllDocuments } from 'yaml';
@@ -87,7 +89,7 @@ t.test('the Dockerfile is multi-stage, ships only what runs, runs as non-root an
 });
 
 t.test('every Kubernetes manifest validates against its schema and agrees with the code', async (t) => {
-  const dir = path.join(PROJECT_DIR, 'k8s');
+  const dir = path.join(PROJECT_DIR, 'k8s/base');
   const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));
   const objects: Record<string, any>[] = [];
   for (const file of files) {
@@ -127,7 +129,7 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
     'a rolling update adds a pod before it removes one',
   );
   const scaler = parseAllDocuments(
-    await readFile(path.join(dir, 'autoscaling/keda-scaledobject.yaml'), 'utf8'),
+    await readFile(path.join(dir, '../autoscaling/keda-scaledobject.yaml'), 'utf8'),
   )[0]!.toJS() as Record<string, any>;
   t.equal(scaler.kind, 'ScaledObject');
   t.equal(scaler.spec.scaleTargetRef.name, deployment.metadata.name, 'KEDA scales the ingester Deployment');
@@ -230,4 +232,123 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
   );
   for (const c of [container, ...job.initContainers, ...job.containers])
     t.equal(c.image, 'zipbank-ingester', `${c.name} uses the pinned image name`);
+});
+
+/** Validates an object against the Kubernetes schema of its kind (kubernetes-models). */
+async function validateKubernetes(t: { doesNotThrow(fn: () => void, message: string): void }, object: Record<string, any>, where: string): Promise<void> {
+  const [group, version] = String(object.apiVersion).includes('/')
+    ? String(object.apiVersion).split('/')
+    : ['', object.apiVersion];
+  const module = (await import(
+    `kubernetes-models/${group === '' ? '' : `${group}/`}${version}/${object.kind}`
+  )) as Record<string, new (o: unknown) => { validate(): void }>;
+  t.doesNotThrow(() => new module[object.kind]!(object).validate(), `${where}: ${object.kind} validates`);
+}
+
+/** Kinds of the operators' CRDs, which kubernetes-models does not carry: checked by hand below. */
+const CUSTOM_KINDS = new Set(['PodMonitor', 'PrometheusRule', 'ScaledObject', 'TriggerAuthentication']);
+
+/** `kubectl kustomize DIR`: the objects it renders. */
+async function kustomize(dir: string): Promise<Record<string, any>[]> {
+  const { stdout } = await promisify(execFile)('kubectl', ['kustomize', path.join(PROJECT_DIR, dir)], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return parseAllDocuments(stdout).map((d) => d.toJS() as Record<string, any>);
+}
+
+t.test('each kustomization renders, validates and agrees: base, monitoring overlay, KEDA overlay', async (t) => {
+  const kubectl = await promisify(execFile)('kubectl', ['version', '--client']).then(
+    () => true,
+    () => false,
+  );
+  t.ok(kubectl, 'kubectl (with its built-in kustomize) is on this machine');
+  if (!kubectl) return;
+  const rendered: Record<string, Record<string, any>[]> = {};
+  for (const dir of ['k8s', 'k8s/overlays/monitoring', 'k8s/overlays/keda']) {
+    rendered[dir] = await kustomize(dir);
+    for (const object of rendered[dir]!) {
+      if (CUSTOM_KINDS.has(object.kind)) t.ok(object.metadata?.name, `${dir}: ${object.kind} has a name`);
+      else await validateKubernetes(t, object, dir);
+    }
+  }
+  const kinds = (dir: string) => rendered[dir]!.map((o) => o.kind).sort();
+  const deployment = (dir: string) => rendered[dir]!.find((o) => o.kind === 'Deployment')!;
+  t.same(kinds('k8s'), ['ConfigMap', 'Deployment', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
+  t.equal(deployment('k8s').spec.replicas, 3, 'the base runs a fixed three replicas');
+  t.equal(
+    deployment('k8s').spec.template.spec.containers[0].image,
+    'registry.example.com/zipbank/ingester:0.1.0',
+    'the image pinned once applies',
+  );
+
+  const monitoring = rendered['k8s/overlays/monitoring']!;
+  for (const kind of ['PodMonitor', 'PrometheusRule'])
+    t.ok(
+      monitoring.some((o) => o.kind === kind),
+      `the monitoring overlay has the ${kind}`,
+    );
+  const dashboard = monitoring.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+  t.ok(dashboard, "the dashboard is a ConfigMap Grafana's sidecar picks up");
+  t.same(
+    JSON.parse(dashboard?.data?.['grafana-dashboard.json'] ?? '{}'),
+    JSON.parse(await readFile(path.join(PROJECT_DIR, 'k8s/monitoring/grafana-dashboard.json'), 'utf8')),
+    'holding the dashboard file as it is',
+  );
+  t.equal(deployment('k8s/overlays/monitoring').spec.replicas, 3);
+
+  const keda = rendered['k8s/overlays/keda']!;
+  const scaler = keda.find((o) => o.kind === 'ScaledObject');
+  t.equal(
+    scaler?.spec.scaleTargetRef.name,
+    deployment('k8s/overlays/keda').metadata.name,
+    'KEDA scales the Deployment',
+  );
+  t.notOk(
+    'replicas' in deployment('k8s/overlays/keda').spec,
+    'and the Deployment leaves the replica count to it: no tug of war',
+  );
+  t.ok(
+    keda.some((o) => o.kind === 'PodMonitor'),
+    'with the monitoring',
+  );
+});
+
+t.test('the CLI Job template runs one command with the operator Secret', async (t) => {
+  const { stdout } = await promisify(execFile)('bash', [
+    path.join(PROJECT_DIR, 'scripts/cluster-cli.sh'),
+    '--print',
+    'rejected',
+    'redrive',
+    '--reason',
+    'not_json',
+    '--by',
+    "o'brien",
+  ]);
+  const job = parseAllDocuments(stdout)[0]!.toJS() as Record<string, any>;
+  await validateKubernetes(t, job, 'k8s/operator/cli-job.yaml');
+  const container = job.spec.template.spec.containers[0];
+  t.same(
+    [...container.command, ...container.args],
+    ['node', 'dist/cli.js', 'rejected', 'redrive', '--reason', 'not_json', '--by', "o'brien"],
+    'the command, word for word',
+  );
+  t.equal(
+    container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name,
+    'zipbank-operator-db',
+    "as the operator role, from the operator's Secret",
+  );
+  const secrets = parseAllDocuments(await readFile(path.join(PROJECT_DIR, 'k8s/secret.example.yaml'), 'utf8')).map(
+    (d) => d.toJS() as Record<string, any>,
+  );
+  t.ok(
+    secrets.find((s) => s.metadata.name === 'zipbank-operator-db')?.stringData?.DATABASE_URL,
+    'which carries the URL',
+  );
+  t.equal(job.spec.template.spec.automountServiceAccountToken, false);
+  t.ok(job.metadata.generateName && !job.metadata.name, 'each run gets a name of its own');
+  const usage = await promisify(execFile)('bash', [path.join(PROJECT_DIR, 'scripts/cluster-cli.sh')]).then(
+    () => 0,
+    (err: { code: number }) => err.code,
+  );
+  t.equal(usage, 2, 'without a command: a usage error');
 });

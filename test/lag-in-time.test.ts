@@ -36,6 +36,15 @@ t.test('lag in seconds, the last committed record age and the retention headroom
     () => metric('zipbank_consumer_lag_seconds'),
     (s) => s === 0,
   );
+  const text = (await supervisor.get('/metrics')).text;
+  const pool = ['in_use', 'idle'].map((state) =>
+    sample(text, `zipbank_db_pool_connections{branch="0",state="${state}"}`),
+  );
+  t.ok(
+    pool.every((n) => n !== undefined && n >= 0),
+    `the Postgres pool's connections are exported (${pool.join(', ')})`,
+  );
+  t.equal(sample(text, 'zipbank_db_pool_waiting{branch="0"}'), 0, 'and nothing waits for one');
   const age = (await metric('zipbank_last_committed_record_age_seconds')) ?? -1;
   t.ok(age >= 118 && age < 200, `the last committed record is about two minutes old (${age.toFixed(1)} s)`);
   await waitFor(

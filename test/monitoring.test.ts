@@ -64,7 +64,7 @@ async function shippedJob(): Promise<string> {
   const monitor = parse(await readFile(path.join(MONITORING, 'podmonitor.yaml'), 'utf8')) as {
     spec: { jobLabel: string };
   };
-  const deployment = parse(await readFile(path.join(PROJECT_DIR, 'k8s/deployment.yaml'), 'utf8')) as {
+  const deployment = parse(await readFile(path.join(PROJECT_DIR, 'k8s/base/deployment.yaml'), 'utf8')) as {
     spec: { template: { metadata: { labels: Record<string, string> } } };
   };
   return deployment.spec.template.metadata.labels[monitor.spec.jobLabel] ?? '(the pods lack the jobLabel)';
@@ -75,7 +75,7 @@ t.test('the shipped scrape wiring gives the series the job label the rules match
     kind: string;
     spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string; path: string }[] };
   };
-  const deployment = parse(await readFile(path.join(PROJECT_DIR, 'k8s/deployment.yaml'), 'utf8')) as {
+  const deployment = parse(await readFile(path.join(PROJECT_DIR, 'k8s/base/deployment.yaml'), 'utf8')) as {
     spec: {
       template: {
         metadata: { labels: Record<string, string> };

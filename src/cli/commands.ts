@@ -1,4 +1,5 @@
 // Every operator command, in the order `--help` lists them.
+import { auditCommand } from './audit.js';
 import type { Command } from './command.js';
 import { gapsAcceptCommand, gapsListCommand } from './gaps.js';
 import { parkedListCommand } from './parked.js';
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   parkedListCommand,
   gapsListCommand,
   gapsAcceptCommand,
+  auditCommand,
 ];

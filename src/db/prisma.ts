@@ -38,6 +38,23 @@ export const TRANSACTION_LIMITS = Object.freeze({ maxWait: 5_000, timeout: 15_00
  */
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 30_000;
 
+/** The pg pool under each client this module made: its figures are exported per branch. */
+const pools = new WeakMap<PrismaClient, pg.Pool>();
+
+export interface PoolFigures {
+  /** Connections checked out and running a statement or a transaction. */
+  inUse: number;
+  idle: number;
+  /** Requests waiting for a connection. */
+  waiting: number;
+}
+
+/** The client's connection pool now; undefined for a client not made by createPrisma. */
+export function poolFigures(prisma: PrismaClient): PoolFigures | undefined {
+  const pool = pools.get(prisma);
+  return pool && { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
+}
+
 export interface SilentConnectionOptions {
   /** A query without any answer this long drops its connection. */
   responseTimeoutMs?: number;
@@ -55,9 +72,11 @@ export function createPrisma(
   const statementNameGenerator = new StatementNames().nameOf as (query: SqlQuery) => string;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: connections, ...POOL_LIMITS });
   dropSilentConnections(pool, responseTimeoutMs, onDropped);
-  return new PrismaClient({
+  const client = new PrismaClient({
     adapter: new PrismaPg(pool, { statementNameGenerator, disposeExternalPool: true }),
   });
+  pools.set(client, pool);
+  return client;
 }
 
 export type { PrismaClient };

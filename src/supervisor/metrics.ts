@@ -8,7 +8,15 @@ import type { Liveness } from './liveness.js';
 import { REJECT_REASONS } from '../ingest/event-parser.js';
 
 /** Events that set gauges, which an untracked branch must not bring back. */
-const GAUGE_EVENTS: ReadonlySet<WorkerEvent['type']> = new Set(['ready', 'standby', 'gap', 'lag', 'stats', 'heap']);
+const GAUGE_EVENTS: ReadonlySet<WorkerEvent['type']> = new Set([
+  'ready',
+  'standby',
+  'gap',
+  'lag',
+  'stats',
+  'heap',
+  'pool',
+]);
 
 export class IngesterMetrics {
   readonly registry = new Registry();
@@ -57,6 +65,18 @@ export class IngesterMetrics {
     name: 'zipbank_worker_heap_bytes',
     help: "V8 heap committed by the branch's worker thread: the young generation (capped by --worker-young-mb) and the whole heap; branches sharing a thread (--branches-per-thread) show the same figure",
     labelNames: ['branch', 'space'],
+    registers: [this.registry],
+  });
+  readonly #poolConnections = new Gauge({
+    name: 'zipbank_db_pool_connections',
+    help: "Postgres connections of the branch's worker thread by state: in_use (a statement or transaction runs) or idle; branches sharing a thread show the same pool",
+    labelNames: ['branch', 'state'],
+    registers: [this.registry],
+  });
+  readonly #poolWaiting = new Gauge({
+    name: 'zipbank_db_pool_waiting',
+    help: "Requests of the branch's worker thread waiting for a Postgres connection",
+    labelNames: ['branch'],
     registers: [this.registry],
   });
   readonly #lag = new Gauge({
@@ -270,6 +290,11 @@ export class IngesterMetrics {
         this.#parkedNow.set({ branch }, event.parked);
         this.#parkedAge.set({ branch }, event.oldestParkedAgeSeconds ?? 0);
         break;
+      case 'pool':
+        this.#poolConnections.set({ branch, state: 'in_use' }, event.inUse);
+        this.#poolConnections.set({ branch, state: 'idle' }, event.idle);
+        this.#poolWaiting.set({ branch }, event.waiting);
+        break;
       case 'heap':
         this.#workerHeap.set({ branch, space: 'young' }, event.youngBytes);
         this.#workerHeap.set({ branch, space: 'total' }, event.totalBytes);
@@ -325,6 +350,8 @@ export class IngesterMetrics {
         gauge.remove({ branch, topic });
     this.#committedAt.delete(branch);
     for (const space of ['young', 'total']) this.#workerHeap.remove({ branch, space });
+    for (const state of ['in_use', 'idle']) this.#poolConnections.remove({ branch, state });
+    this.#poolWaiting.remove({ branch });
   }
 
   /** The branch's worker died and is restarted: it holds no lease until it says so again. */

@@ -6,6 +6,7 @@ import v8 from 'node:v8';
 import { renew, LeaseLostError, type Lease } from '../db/branch-lease.js';
 import { toDatabaseError } from '../db/database-error.js';
 import { parkedStats } from '../db/read-queries.js';
+import { poolFigures } from '../db/prisma.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { CommitOutcome } from '../ingest/batch-committer.js';
 import type { BranchContext } from './branch-context.js';
@@ -104,6 +105,8 @@ export class Maintenance {
     }
     this.#parked = parked;
     events.emit({ type: 'heap', partition, ...heapFigures() });
+    const pool = poolFigures(prisma);
+    if (pool) events.emit({ type: 'pool', partition, ...pool });
     this.#branch.reportLag(this.#branch.position.report(this.#consumer));
   }
 

@@ -78,7 +78,9 @@ export type WorkerEvent =
   /** Periodic figures: parked backlog. */
   | { type: 'stats'; partition: number; parked: number; oldestParkedAgeSeconds: number | null }
   /** Periodic figures: the V8 heap of the branch's thread, committed bytes (young generation and all). */
-  | { type: 'heap'; partition: number; youngBytes: number; totalBytes: number };
+  | { type: 'heap'; partition: number; youngBytes: number; totalBytes: number }
+  /** Periodic figures: the thread's Postgres pool (shared by the thread's branches). */
+  | { type: 'pool'; partition: number; inUse: number; idle: number; waiting: number };
 
 /**
  * Why a write failed: outage (retried), schema (the schema or privileges do not match), refusing
