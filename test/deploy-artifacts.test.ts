@@ -235,7 +235,11 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
 });
 
 /** Validates an object against the Kubernetes schema of its kind (kubernetes-models). */
-async function validateKubernetes(t: { doesNotThrow(fn: () => void, message: string): void }, object: Record<string, any>, where: string): Promise<void> {
+async function validateKubernetes(
+  t: { doesNotThrow(fn: () => void, message: string): void },
+  object: Record<string, any>,
+  where: string,
+): Promise<void> {
   const [group, version] = String(object.apiVersion).includes('/')
     ? String(object.apiVersion).split('/')
     : ['', object.apiVersion];
