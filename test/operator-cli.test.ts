@@ -61,6 +61,15 @@ t.test('status, rejected list and re-drive against a live system', async (t) => 
     (await runNode('dist/cli.js', ['parked', 'list', '--older-than', '3600', '--json'], env)).stdout,
   );
   t.same(notOldEnough, [], '--older-than filters by waiting time');
+  const byCustomer = JSON.parse(
+    (await runNode('dist/cli.js', ['parked', 'list', '--by-customer', '--json'], env)).stdout,
+  ) as { branch: number; custid: number; waiting: number; oldestWaitingSeconds: number; customerExists: boolean }[];
+  t.match(
+    byCustomer,
+    [{ branch: 1, custid: 2, waiting: 1, customerExists: false }],
+    '--by-customer: how many wait per customer, and whether it exists yet',
+  );
+  t.ok((byCustomer[0]?.oldestWaitingSeconds ?? -1) >= 0, 'with the age of the oldest');
 
   const list = await runNode('dist/cli.js', ['rejected', 'list', '--branch', '1', '--json'], env);
   const rejected = JSON.parse(list.stdout) as { id: number; reason: string; offset: number }[];

@@ -29,6 +29,8 @@ export type Attempt = <T>(what: string, action: () => Promise<T>) => Promise<T |
 export interface CommitOutcome extends BatchOutcome {
   /** Records (or parked transactions) quarantined because Postgres refused them. */
   refused: number;
+  /** Of those, parked transactions (they leave the branch's parked backlog). */
+  parkedRefused: number;
   /** Statements the isolation took beyond the first write (0 in the common case). */
   extraWrites: number;
 }
@@ -36,9 +38,20 @@ export interface CommitOutcome extends BatchOutcome {
 export interface CommitterOptions {
   topics: { customers: string; transactions: string };
   maxPayloadBytes: number;
-  /** The branch, its lease, and its transactions topic; checkParked is given per commit. */
-  write: Omit<WriteOptions, 'checkParked'>;
+  /** The branch, its lease, and its transactions topic; the parked plan is given per commit. */
+  write: Omit<WriteOptions, 'checkParked' | 'unparkCustomers' | 'parkedOffset'>;
 }
+
+/** What a commit does about the branch's parked transactions (src/ingest/parked-queue.ts). */
+export interface ParkedPlan {
+  /** The branch has parked transactions: transactions of their customers park behind them. */
+  checkParked: boolean;
+  /** Customers that exist now whose parked transactions to post first, a chunk per commit. */
+  unparkCustomers: readonly number[];
+}
+
+/** No parked transactions on the branch: the one-statement path. */
+export const NOTHING_PARKED: ParkedPlan = Object.freeze({ checkParked: false, unparkCustomers: [] });
 
 /** Marks a stop requested in the middle of a commit: what was committed stays, the rest is re-read. */
 const STOPPED = Symbol('stopped');
@@ -57,19 +70,19 @@ export class BatchCommitter {
   }
 
   /** Commits the records in order; undefined when stop was requested before the end. */
-  async commit(records: RawRecord[], checkParked: boolean): Promise<CommitOutcome | undefined> {
+  async commit(records: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome | undefined> {
     try {
-      return await this.#commit(records, checkParked);
+      return await this.#commit(records, parked);
     } finally {
       // Prisma's debug module would keep the last 100 statements with their parameters.
       forgetPrismaDebugHistoryAfter(records.length);
     }
   }
 
-  async #commit(records: RawRecord[], checkParked: boolean): Promise<CommitOutcome | undefined> {
-    const first = await this.#write(this.#assemble(records), checkParked);
+  async #commit(records: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome | undefined> {
+    const first = await this.#write(this.#assemble(records), parked);
     if (first === STOPPED) return undefined;
-    if (!(first instanceof DatabaseError)) return { ...first, refused: 0, extraWrites: 0 };
+    if (!(first instanceof DatabaseError)) return { ...first, refused: 0, parkedRefused: 0, extraWrites: 0 };
 
     this.#log.warn(
       { records: records.length, sqlstate: first.sqlstate, err: first.message },
@@ -81,10 +94,14 @@ export class BatchCommitter {
     // mixed list instead could post a customer's later transactions before its earlier ones.
     const customers = records.filter((r) => r.topic === this.#options.topics.customers);
     const transactions = records.filter((r) => r.topic !== this.#options.topics.customers);
-    if (customers.length > 0 && (await this.#isolate(customers, true, total)) === STOPPED) return undefined;
-    if ((checkParked || total.outcome.customersCreated > 0) && (await this.#postParked(total)) === STOPPED)
+    // Parked transactions of existing customers are known to the plan only: the halves post no
+    // parked chunk of their own.
+    const recordsPlan: ParkedPlan = { checkParked: parked.checkParked, unparkCustomers: [] };
+    if (customers.length > 0 && (await this.#isolate(customers, true, total, recordsPlan)) === STOPPED)
       return undefined;
-    if (transactions.length > 0 && (await this.#isolate(transactions, true, total)) === STOPPED) return undefined;
+    if (parked.unparkCustomers.length > 0 && (await this.#postParked(total, parked)) === STOPPED) return undefined;
+    if (transactions.length > 0 && (await this.#isolate(transactions, true, total, recordsPlan)) === STOPPED)
+      return undefined;
     this.#log.warn(
       { refused: total.outcome.refused, extraWrites: total.outcome.extraWrites },
       'refused records quarantined as database_rejected, see table rejected_event',
@@ -98,21 +115,26 @@ export class BatchCommitter {
    * is not tried again. A single record is always tried before it is quarantined.
    * Resolves true when the list went through whole.
    */
-  async #isolate(records: RawRecord[], tryWhole: boolean, total: Tally): Promise<boolean | typeof STOPPED> {
+  async #isolate(
+    records: RawRecord[],
+    tryWhole: boolean,
+    total: Tally,
+    plan: ParkedPlan,
+  ): Promise<boolean | typeof STOPPED> {
     if (tryWhole || records.length === 1) {
-      const written = await this.#write(this.#assemble(records), false);
+      const written = await this.#write(this.#assemble(records), plan);
       total.writes++;
       if (written === STOPPED) return STOPPED;
       if (!(written instanceof DatabaseError)) {
         total.add(written);
         return true;
       }
-      if (records.length === 1) return this.#refusedAlone(records[0]!, written, total);
+      if (records.length === 1) return this.#refusedAlone(records[0]!, written, total, plan);
     }
     const middle = Math.ceil(records.length / 2);
-    const firstHalf = await this.#isolate(records.slice(0, middle), true, total);
+    const firstHalf = await this.#isolate(records.slice(0, middle), true, total, plan);
     if (firstHalf === STOPPED) return STOPPED;
-    const secondHalf = await this.#isolate(records.slice(middle), !firstHalf, total);
+    const secondHalf = await this.#isolate(records.slice(middle), !firstHalf, total, plan);
     return secondHalf === STOPPED ? STOPPED : false;
   }
 
@@ -121,11 +143,16 @@ export class BatchCommitter {
    * refuses rows it took before the same way (src/ingest/refusal-probe.ts), the database changed:
    * the branch waits (class pause) until it takes them again, then writes the record again.
    */
-  async #refusedAlone(record: RawRecord, refusal: DatabaseError, total: Tally): Promise<boolean | typeof STOPPED> {
+  async #refusedAlone(
+    record: RawRecord,
+    refusal: DatabaseError,
+    total: Tally,
+    plan: ParkedPlan,
+  ): Promise<boolean | typeof STOPPED> {
     const table = record.topic === this.#options.topics.customers ? 'customer' : 'transaction';
     const waited = await this.#waitUntilRefusalIsOwn(table, refusal);
     if (waited === STOPPED) return STOPPED;
-    return waited ? this.#isolate([record], true, total) : this.#quarantine(record, refusal, total);
+    return waited ? this.#isolate([record], true, total, plan) : this.#quarantine(record, refusal, total, plan);
   }
 
   /** Resolves false when the refusal is the record's own, true after waiting for the database. */
@@ -149,7 +176,12 @@ export class BatchCommitter {
   }
 
   /** Commits one refused record as a rejected_event row with its offset. */
-  async #quarantine(record: RawRecord, refusal: DatabaseError, total: Tally): Promise<false | typeof STOPPED> {
+  async #quarantine(
+    record: RawRecord,
+    refusal: DatabaseError,
+    total: Tally,
+    plan: ParkedPlan,
+  ): Promise<false | typeof STOPPED> {
     const batch: Batch = {
       customers: [],
       transactions: [],
@@ -164,7 +196,7 @@ export class BatchCommitter {
       fingerprints: new Map([[record.topic, recordFingerprint(record)]]),
       size: 1,
     };
-    const written = await this.#write(batch, false);
+    const written = await this.#write(batch, plan);
     total.writes++;
     if (written === STOPPED) return STOPPED;
     // The quarantine row itself refused: nothing the branch can do by itself. Fail loudly; the
@@ -180,36 +212,37 @@ export class BatchCommitter {
   }
 
   /**
-   * Posts the parked transactions whose customer now exists: in one write when Postgres takes
-   * them all, otherwise one at a time, so that only the one it refuses is quarantined.
+   * Posts the plan's chunk of parked transactions: in one write when Postgres takes them all,
+   * otherwise one at a time, so that only the one it refuses is quarantined.
    */
-  async #postParked(total: Tally): Promise<undefined | typeof STOPPED> {
-    const written = await this.#write(this.#assemble([]), true);
+  async #postParked(total: Tally, plan: ParkedPlan): Promise<undefined | typeof STOPPED> {
+    const written = await this.#write(this.#assemble([]), plan);
     total.writes++;
     if (written === STOPPED) return STOPPED;
-    if (written instanceof DatabaseError) return this.#isolateParked(total);
+    if (written instanceof DatabaseError) return this.#isolateParked(total, plan);
     total.add(written);
   }
 
   /**
-   * Parked transactions whose customer now exists are posted one at a time; one that Postgres
-   * refuses moves to rejected_event. Rare (a write of parked transactions was refused).
+   * The chunk's parked transactions are posted one at a time; one that Postgres refuses moves to
+   * rejected_event. Rare (a write of parked transactions was refused).
    */
-  async #isolateParked(total: Tally): Promise<undefined | typeof STOPPED> {
+  async #isolateParked(total: Tally, plan: ParkedPlan): Promise<undefined | typeof STOPPED> {
     const options = { ...this.#options.write, checkParked: true };
     const offsets = await this.#attempt('list postable parked transactions', () =>
-      postableParkedOffsets(this.#prisma, options),
+      postableParkedOffsets(this.#prisma, options, plan.unparkCustomers),
     );
     if (offsets === undefined) return STOPPED;
+    const one: ParkedPlan = { checkParked: true, unparkCustomers: [] };
     for (const offset of offsets) {
-      let written = await this.#write(this.#assemble([]), true, offset);
+      let written = await this.#write(this.#assemble([]), one, offset);
       total.writes++;
       if (written === STOPPED) return STOPPED;
       if (written instanceof DatabaseError) {
         const waited = await this.#waitUntilRefusalIsOwn('transaction', written);
         if (waited === STOPPED) return STOPPED;
         if (waited) {
-          written = await this.#write(this.#assemble([]), true, offset);
+          written = await this.#write(this.#assemble([]), one, offset);
           total.writes++;
           if (written === STOPPED) return STOPPED;
         }
@@ -223,6 +256,7 @@ export class BatchCommitter {
       );
       if (quarantined === undefined) return STOPPED;
       total.refused++;
+      total.parkedRefused++;
       this.#log.error(
         { offset, sqlstate: written.sqlstate, err: written.message },
         'parked transaction refused by Postgres, quarantined as database_rejected',
@@ -233,12 +267,18 @@ export class BatchCommitter {
   /** One write, outages retried; a data refusal is returned rather than thrown. */
   async #write(
     batch: Batch,
-    checkParked: boolean,
+    plan: ParkedPlan,
     parkedOffset?: number,
   ): Promise<BatchOutcome | DatabaseError | typeof STOPPED> {
+    const unparkCustomers = parkedOffset === undefined ? plan.unparkCustomers : undefined;
     try {
       const outcome = await this.#attempt('write batch', () =>
-        writeBatch(this.#prisma, batch, { ...this.#options.write, checkParked, parkedOffset }),
+        writeBatch(this.#prisma, batch, {
+          ...this.#options.write,
+          checkParked: plan.checkParked,
+          unparkCustomers,
+          parkedOffset,
+        }),
       );
       return outcome ?? STOPPED;
     } catch (err) {
@@ -256,6 +296,7 @@ export class BatchCommitter {
 class Tally {
   writes = 0;
   refused = 0;
+  parkedRefused = 0;
   readonly #sum: BatchOutcome = {
     customersCreated: 0,
     posted: 0,
@@ -264,7 +305,6 @@ class Tally {
     unparked: 0,
     rejected: 0,
     rejectedByReason: {},
-    stillParked: 0,
   };
 
   add(o: BatchOutcome): void {
@@ -277,12 +317,10 @@ class Tally {
     s.rejected += o.rejected;
     for (const [reason, n] of Object.entries(o.rejectedByReason))
       s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + n;
-    // The last write's figure is the current one.
-    s.stillParked = o.stillParked;
   }
 
   get outcome(): CommitOutcome {
     // The first write, which was refused, is not an extra one; every write after it is.
-    return { ...this.#sum, refused: this.refused, extraWrites: this.writes };
+    return { ...this.#sum, refused: this.refused, parkedRefused: this.parkedRefused, extraWrites: this.writes };
   }
 }

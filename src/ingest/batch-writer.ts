@@ -30,9 +30,13 @@ export interface BatchOutcome {
   unparked: number;
   rejected: number;
   rejectedByReason: Record<string, number>;
-  /** Parked transactions of this branch still waiting after the batch. */
-  stillParked: number;
 }
+
+/**
+ * Parked transactions posted per write, at most: a flood of parked rows is drained a chunk per
+ * write, so no statement nears the statement timeout and memory is bounded by design.
+ */
+export const PARKED_CHUNK = 5_000;
 
 type Tx = Prisma.TransactionClient;
 
@@ -53,8 +57,18 @@ type LedgerMode = 'optimistic' | 'checked';
 export interface WriteOptions {
   partition: number;
   transactionsTopic: string;
-  /** False when this branch is known to have nothing parked: saves the un-park statement. */
+  /**
+   * The branch has parked transactions: the write is checked, and a transaction whose customer
+   * still has parked ones on the branch is parked behind them, so that each customer's
+   * transactions post in offset order however the parked ones are drained. False: the one-statement
+   * path is open.
+   */
   checkParked: boolean;
+  /**
+   * Customers known to exist whose parked transactions wait: up to PARKED_CHUNK of them are taken
+   * first, oldest first per customer (src/ingest/parked-queue.ts finds these customers).
+   */
+  unparkCustomers?: readonly number[];
   /**
    * Re-drive: the rejected_event row this batch replaces. It is deleted in the same transaction,
    * and the write fails when it is already gone, so a record is never re-driven twice.
@@ -64,7 +78,7 @@ export interface WriteOptions {
   redrivenBy?: string;
   /** The branch lease the batch is written under; the write fails, changing nothing, without it. */
   lease?: Lease;
-  /** With checkParked: take only the parked transaction at this offset (isolating a refused one). */
+  /** Take only the parked transaction at this offset (isolating a refused one). */
   parkedOffset?: number;
 }
 
@@ -82,20 +96,25 @@ export async function writeBatch(prisma: PrismaClient, batch: Batch, options: Wr
 }
 
 async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
-  // Common case under load: no customers to create and nothing parked. Then the whole batch is
-  // one statement, which Postgres runs atomically without an explicit transaction: one round trip.
-  // It assumes what is almost always true (no row posted before, every customer exists) and
-  // so spares every row two index lookups; the foreign key and the primary key still check
-  // both, and a failed statement changed nothing, so the batch is then written again with the
-  // checks in the statement: duplicates skipped, transactions without a customer parked.
-  if (batch.customers.length === 0 && !options.checkParked && options.replacesRejectedId === undefined) {
-    const write = (mode: LedgerMode) => writeRecords(prisma, batch.transactions, batch.rejected, batch, options, mode);
+  // Common case under load: no customers to create and nothing to un-park. Then the whole batch
+  // is one statement, which Postgres runs atomically without an explicit transaction: one round
+  // trip. With nothing parked on the branch it assumes what is almost always true (no row posted
+  // before, every customer exists) and so spares every row two index lookups; the foreign key and
+  // the primary key still check both, and a failed statement changed nothing, so the batch is
+  // then written again with the checks in the statement: duplicates skipped, transactions without
+  // a customer parked. With parked rows on the branch it is checked from the start.
+  const unparking = (options.unparkCustomers?.length ?? 0) > 0 || options.parkedOffset !== undefined;
+  if (batch.customers.length === 0 && !unparking && options.replacesRejectedId === undefined) {
+    const write = (mode: LedgerMode | { unparked: number }) =>
+      writeRecords(prisma, batch.transactions, batch.rejected, batch, options, mode);
     let written: Awaited<ReturnType<typeof write>>;
     try {
-      written = await write('optimistic');
+      // With parked rows on the branch, checked at once: each row's customer may have some.
+      written = await write(options.checkParked ? { unparked: 0 } : 'optimistic');
     } catch (err) {
       // A record already in the ledger is only possible when stored offsets were moved back by
       // hand; a customer not yet created is a transaction read before its customer.
+      if (options.checkParked) throw err;
       if (!isUniqueViolation(err, LEDGER_KEY) && !isForeignKeyViolation(err, LEDGER_CUSTOMER_KEY)) throw err;
       written = await write('checked');
     }
@@ -119,8 +138,10 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       const rejected = [...batch.rejected];
       const customersCreated = await insertCustomers(tx, batch.customers, rejected);
       // Transactions parked earlier come first: they are older than anything in this batch.
-      const unparked = options.checkParked ? await takeParkedWithCustomer(tx, options) : [];
-      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch, options, 'checked');
+      const unparked = await takeParked(tx, options);
+      const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch, options, {
+        unparked: unparked.length,
+      });
       return { customersCreated, unparked: unparked.length, ...written };
     },
     // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
@@ -176,13 +197,26 @@ async function insertCustomers(tx: Tx, customers: CustomerRecord[], rejected: Re
 }
 
 /**
- * Removes and returns this branch's parked transactions whose customer exists now, oldest
- * first. Only the owning branch takes its parked rows, so branches never contend for them; a
- * customer created by another branch is seen here on this branch's next batch.
+ * Removes and returns parked transactions of this branch to post now, oldest first per customer:
+ * the one at `parkedOffset` (isolating a refused one), or up to PARKED_CHUNK of the customers in
+ * `unparkCustomers` (customers that exist). Only the owning branch takes its parked rows, so
+ * branches never contend for them.
  */
-async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<TransactionRecord[]> {
-  const onlyOffset =
-    options.parkedOffset === undefined ? Prisma.empty : Prisma.sql`AND p.kafka_offset = ${options.parkedOffset}`;
+async function takeParked(tx: Tx, options: WriteOptions): Promise<TransactionRecord[]> {
+  const branch = Prisma.sql`kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition}`;
+  let chunk: Prisma.Sql;
+  if (options.parkedOffset !== undefined)
+    chunk = Prisma.sql`SELECT p.id FROM parked_transaction p JOIN customer c USING (custid)
+                        WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition}
+                          AND p.kafka_offset = ${options.parkedOffset}`;
+  else if (options.unparkCustomers && options.unparkCustomers.length > 0)
+    // Per customer through the (topic, partition, custid, offset) index, in offset order: no sort,
+    // and the outer limit stops the walk once the chunk is full.
+    chunk = Prisma.sql`SELECT q.id FROM unnest(${numberArrayLiteral(options.unparkCustomers)}::bigint[]) AS g(custid),
+                         LATERAL (SELECT id FROM parked_transaction WHERE ${branch} AND custid = g.custid
+                                   ORDER BY kafka_offset LIMIT ${PARKED_CHUNK}) q
+                        LIMIT ${PARKED_CHUNK}`;
+  else return [];
   const rows = await tx.$queryRaw<
     {
       custid: bigint;
@@ -193,8 +227,8 @@ async function takeParkedWithCustomer(tx: Tx, options: WriteOptions): Promise<Tr
       kafka_ms: number | null;
     }[]
   >`
-    DELETE FROM parked_transaction p USING customer c
-     WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition} AND c.custid = p.custid ${onlyOffset}
+    DELETE FROM parked_transaction p USING (${chunk}) AS chunk
+     WHERE p.id = chunk.id
     RETURNING p.custid, p.kind, p.amount_cents, extract(epoch FROM p.occurred_at)::float8 AS occurred, p.kafka_offset,
               (extract(epoch FROM p.kafka_timestamp) * 1000)::float8 AS kafka_ms`;
   return rows
@@ -221,7 +255,7 @@ async function writeRecords(
   rejected: RejectedRecord[],
   { nextOffsets, fingerprints }: Pick<Batch, 'nextOffsets' | 'fingerprints'>,
   options: WriteOptions,
-  mode: LedgerMode,
+  mode: LedgerMode | { unparked: number },
 ): Promise<Omit<BatchOutcome, 'customersCreated' | 'unparked'>> {
   // Raw bytes travel as base64 text: exact for any bytes, including invalid UTF-8.
   const b64 = (b: Buffer | null | undefined) => (b ? b.toString('base64') : null);
@@ -233,11 +267,20 @@ async function writeRecords(
   // Every row is from the branch's own transactions partition (re-drive included), so topic and
   // partition go once per statement, not per row.
   const topic = options.transactionsTopic;
+  // Checked: a customer lookup per row decides between ledger and parking; with parked rows on
+  // the branch, also whether the customer still has some, which this row then waits behind (the
+  // first `unparked` rows are those being posted now, oldest of all).
+  const leading = typeof mode === 'object' ? mode.unparked : 0;
+  const exists = Prisma.sql`EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)`;
   const known =
-    mode === 'optimistic' ? Prisma.sql`true` : Prisma.sql`EXISTS (SELECT 1 FROM customer c WHERE c.custid = i.custid)`;
-  const [row] = await db.$queryRaw<
-    { held: bigint; posted: bigint; inserted: bigint; parked: bigint; still_parked: bigint }[]
-  >`
+    mode === 'optimistic'
+      ? Prisma.sql`true`
+      : options.checkParked
+        ? Prisma.sql`${exists} AND (i.n <= ${leading} OR NOT EXISTS (SELECT 1 FROM parked_transaction w
+              WHERE w.kafka_topic = ${options.transactionsTopic} AND w.kafka_partition = ${options.partition} AND w.custid = i.custid))`
+        : exists;
+  const checked = mode !== 'optimistic';
+  const [row] = await db.$queryRaw<{ held: bigint; posted: bigint; inserted: bigint; parked: bigint }[]>`
     WITH lease AS (${leaseCheck}), input AS (
       -- Unless assumed, one customer lookup per row decides between ledger and parking.
       SELECT i.*, ${known} AS known
@@ -254,7 +297,7 @@ async function writeRecords(
       INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
       SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp()
         FROM input WHERE known ORDER BY n
-      ${mode === 'checked' ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING` : Prisma.empty}
+      ${checked ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING` : Prisma.empty}
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
       SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid ORDER BY custid
@@ -308,10 +351,7 @@ async function writeRecords(
     SELECT (SELECT count(*) FROM lease) AS held,
            (SELECT count(*) FROM input WHERE known) AS posted,
            (SELECT count(*) FROM posted) AS inserted,
-           (SELECT count(*) FROM parked) AS parked,
-           -- The statement's snapshot does not see its own parked rows: add them.
-           (SELECT count(*) FROM parked_transaction WHERE kafka_topic = ${topic} AND kafka_partition = ${options.partition})
-             + (SELECT count(*) FROM parked) AS still_parked`;
+           (SELECT count(*) FROM parked) AS parked`;
   if (lease && Number(row?.held ?? 0) !== 1) throw new LeaseLostError(lease);
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
@@ -322,19 +362,24 @@ async function writeRecords(
     parked: Number(row?.parked ?? 0),
     rejected: rejected.length,
     rejectedByReason,
-    stillParked: Number(row?.still_parked ?? 0),
   };
 }
 
-/** Offsets of this branch's parked transactions whose customer exists now, oldest first. */
+/**
+ * Offsets of this branch's parked transactions of these customers (which exist), oldest first per
+ * customer, at most PARKED_CHUNK: the chunk a refused drain is isolated in, one at a time.
+ */
 export async function postableParkedOffsets(
   prisma: PrismaClient,
   options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>,
+  custids: readonly number[],
 ): Promise<number[]> {
   const rows = await prisma.$queryRaw<{ kafka_offset: bigint }[]>`
-    SELECT p.kafka_offset FROM parked_transaction p JOIN customer c USING (custid)
-     WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition}
-     ORDER BY p.kafka_offset`;
+    SELECT q.kafka_offset FROM unnest(${numberArrayLiteral(custids)}::bigint[]) AS g(custid),
+      LATERAL (SELECT kafka_offset FROM parked_transaction
+                WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition} AND custid = g.custid
+                ORDER BY kafka_offset LIMIT ${PARKED_CHUNK}) q
+     LIMIT ${PARKED_CHUNK}`;
   return rows.map((r) => Number(r.kafka_offset));
 }
 

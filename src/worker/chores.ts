@@ -23,6 +23,11 @@ export class Chores<Name extends string> {
     this.#lastRun.set(name, now);
   }
 
+  /** Makes the chore due at once. */
+  forget(name: Name): void {
+    this.#lastRun.delete(name);
+  }
+
   /** Milliseconds since the chore last ran (Infinity when it never did). */
   sinceLastRun(name: Name, now = Date.now()): number {
     const last = this.#lastRun.get(name);

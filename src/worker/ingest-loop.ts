@@ -5,7 +5,8 @@
 import { Backoff } from '../core/backoff.js';
 import { IngesterError } from '../core/errors.js';
 import type { Lease } from '../db/branch-lease.js';
-import { BatchCommitter, type CommitOutcome } from '../ingest/batch-committer.js';
+import { BatchCommitter, type CommitOutcome, type ParkedPlan } from '../ingest/batch-committer.js';
+import { ParkedQueue } from '../ingest/parked-queue.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { RawRecord } from '../kafka/raw-record.js';
 import type { BranchContext } from './branch-context.js';
@@ -55,9 +56,10 @@ export class IngestLoop {
   }
 
   /** Runs until stopped, or until the offsets must be rechecked or the consumer recreated. */
-  async run(parkedAtStart: boolean): Promise<OwnershipEnd> {
+  async run(parkedAtStart: number): Promise<OwnershipEnd> {
     const branch = this.#branch;
-    let checkParked = parkedAtStart;
+    const parked = new ParkedQueue(parkedAtStart);
+    this.#maintenance.parked = parked;
     const fetchBackoff = new Backoff();
     // The batch being collected keeps growing until this loop is ready to write it (see consume).
     let writerIdle = () => {};
@@ -95,11 +97,19 @@ export class IngestLoop {
 
         // Nothing more to write for now: what was committed is reported without waiting.
         if (records.length === 0) branch.events.flushBatches();
-        const idleUnpark = records.length === 0 && checkParked && this.#maintenance.idleUnparkDue();
-        if (records.length > 0 || idleUnpark) {
-          const outcome = await this.#commit(records, checkParked);
+        // Parked transactions: which of their customers exist now (a bounded look, every 500 ms
+        // or at once after this branch created customers); their chunks go with the next commits.
+        if (parked.count > 0 && this.#maintenance.parkedLookDue()) {
+          const looked = await branch.attempt('look for the customers of parked transactions', () =>
+            parked.look(branch.prisma, { transactionsTopic: branch.topics.transactions, partition: branch.partition }),
+          );
+          if (looked === undefined && branch.stopped) break;
+        }
+        if (records.length > 0 || parked.drainable) {
+          const plan = parked.plan();
+          const outcome = await this.#commit(records, plan);
           if (!outcome) break; // stopping: what was not committed is read again
-          checkParked = outcome.stillParked > 0;
+          parked.committed(outcome, plan);
           const warn = (message: string) => branch.log.warn(message);
           this.#faults.afterBatch(branch.result.batches, this.#consumer, warn);
           await this.#faults.hangIfDue(branch.result.batches, warn, () => branch.stopped);
@@ -132,11 +142,11 @@ export class IngestLoop {
   }
 
   /** Commits one batch and reports it; undefined when stop was requested in the middle. */
-  async #commit(records: RawRecord[], checkParked: boolean): Promise<CommitOutcome | undefined> {
+  async #commit(records: RawRecord[], plan: ParkedPlan): Promise<CommitOutcome | undefined> {
     const branch = this.#branch;
     const { partition, log } = branch;
     const writeStarted = process.hrtime.bigint();
-    const outcome = await this.#committer.commit(records, checkParked);
+    const outcome = await this.#committer.commit(records, plan);
     if (!outcome) return undefined;
     branch.position.committed(records);
     branch.events.batchCommitted({

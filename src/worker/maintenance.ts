@@ -1,7 +1,7 @@
 // The owned branch's periodic chores, run by the ingest loop between batches (src/worker/chores.ts
 // says why not from a timer): the health report that also renews an idle branch's lease, the
-// fetch-stall check, the stats log line, the notice about parked transactions, and the look for
-// parked transactions' customers while the branch is idle.
+// fetch-stall check, the stats log line, the notice about parked transactions, and how often the
+// branch looks for parked transactions' customers.
 import v8 from 'node:v8';
 import { renew, LeaseLostError, type Lease } from '../db/branch-lease.js';
 import { toDatabaseError } from '../db/database-error.js';
@@ -9,6 +9,7 @@ import { parkedStats } from '../db/read-queries.js';
 import { poolFigures } from '../db/prisma.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { CommitOutcome } from '../ingest/batch-committer.js';
+import type { ParkedQueue } from '../ingest/parked-queue.js';
 import type { BranchContext } from './branch-context.js';
 import { Chores } from './chores.js';
 import type { FetchStallCheck } from './fetch-stall-check.js';
@@ -22,8 +23,8 @@ const INTERVALS_MS = {
   stats: 10_000,
   /** The warning that transactions wait for their customers, at most this often. */
   parkedNotice: 10_000,
-  /** How often an idle branch with parked transactions looks for their customers. */
-  idleUnpark: 500,
+  /** How often a branch with parked transactions looks for their customers (a bounded look). */
+  parkedLook: 500,
 } as const;
 
 type ParkedFigures = Awaited<ReturnType<typeof parkedStats>>;
@@ -49,14 +50,20 @@ export class Maintenance {
     this.#chores = new Chores(INTERVALS_MS, { fetchCheck: now, stats: now });
   }
 
-  /** True when an idle branch with parked transactions should look for their customers now. */
-  idleUnparkDue(): boolean {
-    return this.#chores.due('idleUnpark');
+  /** The branch's parked queue, recounted by each health report. */
+  parked: ParkedQueue | undefined;
+
+  /** True when a branch with parked transactions should look for their customers now (and marks it done). */
+  parkedLookDue(): boolean {
+    if (!this.#chores.due('parkedLook')) return false;
+    this.#chores.ran('parkedLook');
+    return true;
   }
 
   /** After each commit: counts for the stats line, and the parked notice when it is due. */
   async committed(records: number, outcome: CommitOutcome): Promise<void> {
-    this.#chores.ran('idleUnpark');
+    // Customers created here may be what parked transactions wait for: look at once.
+    if (outcome.customersCreated > 0) this.#chores.forget('parkedLook');
     const w = this.#window;
     w.records += records;
     w.posted += outcome.posted;
@@ -102,6 +109,7 @@ export class Maintenance {
     events.emit({ type: 'database', partition, ok: parked !== undefined, reason });
     if (parked) {
       events.emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
+      this.parked?.recount(parked.count);
     }
     this.#parked = parked;
     events.emit({ type: 'heap', partition, ...heapFigures() });

@@ -150,7 +150,7 @@ export class BranchOwnership {
         transactionsNextOffset: next === undefined ? undefined : consumer.kafkaOffset(topics.transactions, next),
       });
       const loop = new IngestLoop({ branch, lease, consumer, fetchStall: this.#fetchStall, faults: this.#faults });
-      return await loop.run(parkedAtStart.count > 0);
+      return await loop.run(parkedAtStart.count);
     } finally {
       branch.consumer = undefined;
       await consumer.disconnect();
