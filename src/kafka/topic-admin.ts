@@ -56,7 +56,8 @@ export class TopicAdmin {
   async createTopic(topic: string, partitions: number, config: Record<string, string> = {}): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.#admin.createTopic(
-        { topic, num_partitions: partitions, replication_factor: 1, config },
+        // -1: the cluster's default.replication.factor (3 on a production cluster, 1 on a single local node).
+        { topic, num_partitions: partitions, replication_factor: -1, config },
         TIMEOUT_MS,
         (err) => {
           if (!err) resolve(true);

@@ -105,11 +105,12 @@ export async function runNode(
 
 /** Runs scripts/kafka.sh start|stop|status with the given environment; never throws. */
 export async function kafkaScript(
-  command: string,
+  command: string | string[],
   env: Record<string, string>,
 ): Promise<{ code: number; out: string }> {
+  const args = Array.isArray(command) ? command : [command];
   try {
-    const { stdout, stderr } = await execFileAsync('bash', [path.join(PROJECT_DIR, 'scripts/kafka.sh'), command], {
+    const { stdout, stderr } = await execFileAsync('bash', [path.join(PROJECT_DIR, 'scripts/kafka.sh'), ...args], {
       env: { ...process.env, ...env },
       timeout: 180_000,
     });
@@ -140,6 +141,30 @@ export async function privateBroker(
     await rm(dir, { recursive: true, force: true });
   });
   return { brokers: `127.0.0.1:${port}`, env };
+}
+
+/**
+ * A three-node KRaft cluster of the test's own (replication factor 3, min.insync.replicas 2) on
+ * ports basePort..basePort+2, controllers 100 above; stopped and removed when the test ends.
+ */
+export async function privateCluster(
+  t: Teardown,
+  basePort: number,
+): Promise<{ brokers: string; env: Record<string, string> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-kafka3-'));
+  const env = {
+    KAFKA_DIR: dir,
+    KAFKA_LIBS_DIR: path.join(PROJECT_DIR, '.kafka/libs'),
+    KAFKA_PORT: String(basePort),
+    KAFKA_NODES: '3',
+  };
+  t.teardown(async () => {
+    await kafkaScript('stop', env);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const started = await kafkaScript('start', env);
+  if (started.code !== 0) throw new Error(`the three-node cluster did not start:\n${started.out}`);
+  return { brokers: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`).join(','), env };
 }
 
 /** Reads a whole topic with kcat, an independent Kafka client: one entry per record. */
