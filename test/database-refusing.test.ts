@@ -7,6 +7,7 @@ import t from 'tap';
 import { BROKERS, json, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, sample, SupervisorProcess, sql, waitFor } from './helpers/supervisor.js';
 import { ConfirmedProducer } from '../src/kafka/confirmed-producer.js';
+import { LEASE_TTL_SECONDS } from '../src/db/prisma.js';
 
 const deposit = (custid: number, i: number, amt = 100) => json({ custid, type: 'dep', date: 1587398300 + i, amt });
 
@@ -63,10 +64,13 @@ t.test('a constraint that refuses every new ledger row pauses the branches inste
   t.ok(logged, 'an error log line names the cause');
   t.match(String(logged?.msg), /dba_negative_only/, 'with the constraint');
   await streaming;
+  // Past the lease's TTL: the paused owner still holds its branches (it keeps renewing the lease).
+  await new Promise((resolve) => setTimeout(resolve, (LEASE_TTL_SECONDS + 2) * 1000));
 
   const status = await runNode('dist/cli.js', ['status', '--partitions', '0-1'], env);
   t.equal(status.code, 3, 'cli status exits 3: needs attention');
   t.match(status.stdout, /database refuses rows it accepted before: .*23514.*dba_negative_only/, 'and says why');
+  t.notMatch(status.stdout, /no live owner/, 'a paused owner is not taken for a missing one');
   const metrics = (await supervisor.get('/metrics')).text;
   t.ok(
     (sample(metrics, 'zipbank_write_failures_total{branch="0",cause="refusing"}') ?? 0) > 0,

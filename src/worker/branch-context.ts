@@ -92,24 +92,29 @@ export class BranchContext {
    * outage, a schema problem being fixed); anything else is rethrown. Undefined when stop is
    * requested first. Each failure is logged (repeats summarised) and reported before the wait.
    */
-  attempt<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
-    return retry(
-      () => {
-        this.#heartbeat.beat();
-        return action();
-      },
-      {
-        stop: this.#stop,
-        classify: (thrown) => (thrown instanceof IngesterError ? thrown : toDatabaseError(thrown)),
-        onFailure: (failure) => this.#failed(what, failure),
-        onRecovered: async (attempts, failedForMs) => {
-          this.log.info({ attempts, failedForSeconds: Math.round(failedForMs / 1000) }, `${what}: works again`);
-          this.events.emit({ type: 'database', partition: this.partition, ok: true });
-          this.events.emit({ type: 'kafka', partition: this.partition, ok: true });
-          await this.stall.record(null);
+  async attempt<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await retry(
+        () => {
+          this.#heartbeat.beat();
+          this.stall.holdLease(false);
+          return action();
         },
-      },
-    );
+        {
+          stop: this.#stop,
+          classify: (thrown) => (thrown instanceof IngesterError ? thrown : toDatabaseError(thrown)),
+          onFailure: (failure) => this.#failed(what, failure),
+          onRecovered: async (attempts, failedForMs) => {
+            this.log.info({ attempts, failedForSeconds: Math.round(failedForMs / 1000) }, `${what}: works again`);
+            this.events.emit({ type: 'database', partition: this.partition, ok: true });
+            this.events.emit({ type: 'kafka', partition: this.partition, ok: true });
+            await this.stall.record(null);
+          },
+        },
+      );
+    } finally {
+      this.stall.holdLease(false);
+    }
   }
 
   async #failed(
@@ -135,8 +140,13 @@ export class BranchContext {
       this.events.emit({ type: 'writeFailed', partition: this.partition, cause });
       const label = CAUSE_LABELS[cause];
       this.events.emit({ type: 'database', partition: this.partition, ok: false, reason: `${label}: ${err.message}` });
-      // Reachable but refusing: say so in Postgres too, where `cli status` reads it.
-      if (paused) await this.stall.record(`${label}: ${err.message}`);
+      // Reachable but refusing: say so in Postgres too, where `cli status` reads it, and keep the
+      // lease while waiting (the backoff outlasts its TTL), so the branch shows as stalled, not
+      // as without an owner.
+      if (paused) {
+        await this.stall.record(`${label}: ${err.message}`);
+        this.stall.holdLease(true);
+      }
     }
     await this.#reportLagFromBroker();
   }

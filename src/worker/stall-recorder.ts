@@ -1,13 +1,17 @@
 // Why an owned branch does not move (a schema problem, an offset gap), written on its lease row
 // where `cli status` reads it. Written only when the reason changes; a failed write is left to
 // the next change, since the database may be what fails (readiness and the log say it meanwhile).
-import { recordStall, type Lease } from '../db/branch-lease.js';
+// While the branch waits on a database that answers but refuses, it also keeps its lease.
+import { LEASE_TTL_SECONDS } from '../db/prisma.js';
+import { recordStall, renew, type Lease } from '../db/branch-lease.js';
 import type { PrismaClient } from '../db/prisma.js';
 
 export class StallRecorder {
   readonly #prisma: PrismaClient;
   #lease: Lease | undefined;
   #recorded: string | null = null;
+  /** Renews the lease while the branch waits for a refusing database (holdLease). */
+  #holding: NodeJS.Timeout | undefined;
 
   constructor(prisma: PrismaClient) {
     this.#prisma = prisma;
@@ -15,8 +19,30 @@ export class StallRecorder {
 
   /** The lease the reason is written on while the branch is owned; undefined when it is not. */
   set lease(lease: Lease | undefined) {
+    this.holdLease(false);
     this.#lease = lease;
     this.#recorded = null;
+  }
+
+  /**
+   * While true, renews the lease a few times per TTL: a branch paused on a database that answers
+   * but refuses is still the owner, and its retry backoff outlasts the lease. Stops at false. A
+   * renewal that fails is left to the next write, which finds a lost lease for itself.
+   */
+  holdLease(hold: boolean): void {
+    if (!hold || !this.#lease) {
+      clearInterval(this.#holding);
+      this.#holding = undefined;
+      return;
+    }
+    if (this.#holding) return;
+    const lease = this.#lease;
+    this.#holding = setInterval(
+      () => {
+        renew(this.#prisma, lease).catch(() => undefined);
+      },
+      (LEASE_TTL_SECONDS * 1000) / 3,
+    );
   }
 
   /** Records the reason (null clears it) when it differs from the one recorded. */
