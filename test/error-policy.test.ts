@@ -46,6 +46,8 @@ t.test(
       ['40P01', 'outage', 'DATABASE_UNAVAILABLE'],
       ['57014', 'outage', 'DATABASE_UNAVAILABLE'],
       ['25006', 'outage', 'DATABASE_UNAVAILABLE'],
+      ['3D000', 'outage', 'DATABASE_UNAVAILABLE'],
+      ['28P01', 'outage', 'DATABASE_UNAVAILABLE'],
       ['22003', 'data', 'DATABASE_REJECTED'],
       ['23514', 'data', 'DATABASE_REJECTED'],
       ['42703', 'schema', 'DATABASE_SCHEMA'],

@@ -49,9 +49,11 @@ const SCHEMA_STATES = new Set(['42P01', '42703', '42883', '42501', '42704', '3F0
 /**
  * SQLSTATE classes that pass by themselves: 08 connection, 40 rollback (serialization,
  * deadlock), 53 insufficient resources, 57 operator intervention (admin shutdown, statement
- * timeout 57014, cannot connect now), 58 system error (I/O).
+ * timeout 57014, cannot connect now), 58 system error (I/O); and the login's, which an operator
+ * fixes while the branch waits: 28 authorization (a rotated password), 3D database not found.
+ * (At start-up the same states stop the supervisor with the fix named: src/db/schema-check.ts.)
  */
-const OUTAGE_CLASSES = new Set(['08', '40', '53', '57', '58']);
+const OUTAGE_CLASSES = new Set(['08', '40', '53', '57', '58', '28', '3D']);
 /**
  * Single states that pass: lock not available, object in use, a read-only transaction (the
  * connection reached a standby during a failover), and 25P02, a transaction already failed.
