@@ -314,6 +314,7 @@ class Tally {
     s.alreadyPosted += o.alreadyPosted;
     s.parked += o.parked;
     s.unparked += o.unparked;
+    if (o.unparkedThrough !== undefined) s.unparkedThrough = o.unparkedThrough;
     s.rejected += o.rejected;
     for (const [reason, n] of Object.entries(o.rejectedByReason))
       s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + n;

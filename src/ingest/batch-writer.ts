@@ -28,6 +28,11 @@ export interface BatchOutcome {
   parked: number;
   /** Parked earlier, posted now that their customer exists. */
   unparked: number;
+  /**
+   * With unparkCustomers: the index in that list of the last customer the chunk took rows of.
+   * The customers before it have none left (each is taken whole before the next, in list order).
+   */
+  unparkedThrough?: number;
   rejected: number;
   rejectedByReason: Record<string, number>;
 }
@@ -36,7 +41,7 @@ export interface BatchOutcome {
  * Parked transactions posted per write, at most: a flood of parked rows is drained a chunk per
  * write, so no statement nears the statement timeout and memory is bounded by design.
  */
-export const PARKED_CHUNK = 5_000;
+export const PARKED_CHUNK = 10_000;
 
 type Tx = Prisma.TransactionClient;
 
@@ -142,7 +147,12 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       const written = await writeRecords(tx, [...unparked, ...batch.transactions], rejected, batch, options, {
         unparked: unparked.length,
       });
-      return { customersCreated, unparked: unparked.length, ...written };
+      const taken = new Set(unparked.map((t) => t.custid));
+      const list = options.unparkCustomers ?? [];
+      let unparkedThrough: number | undefined;
+      for (let i = list.length - 1; i >= 0 && unparkedThrough === undefined; i--)
+        if (taken.has(list[i]!)) unparkedThrough = i;
+      return { customersCreated, unparked: unparked.length, unparkedThrough, ...written };
     },
     // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
     TRANSACTION_LIMITS,

@@ -42,7 +42,10 @@ export class ParkedQueue {
   /** After a commit made with plan(): the count follows; a short chunk means the ready ones are done. */
   committed(outcome: CommitOutcome, plan: ParkedPlan): void {
     this.#count = Math.max(0, this.#count + outcome.parked - outcome.unparked - outcome.parkedRefused);
-    if (plan.unparkCustomers.length > 0 && outcome.unparked + outcome.parkedRefused < PARKED_CHUNK) this.#ready = [];
+    if (plan.unparkCustomers.length === 0) return;
+    if (outcome.unparked + outcome.parkedRefused < PARKED_CHUNK) this.#ready = [];
+    // Customers before the last one the chunk took from are drained: the next chunk starts there.
+    else if (outcome.unparkedThrough !== undefined) this.#ready = plan.unparkCustomers.slice(outcome.unparkedThrough);
   }
 
   /** The count as Postgres has it now (the health chore counts it): corrects any drift. */

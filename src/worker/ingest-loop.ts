@@ -63,12 +63,32 @@ export class IngestLoop {
     const fetchBackoff = new Backoff();
     // The batch being collected keeps growing until this loop is ready to write it (see consume).
     let writerIdle = () => {};
-    let next = this.#fetch();
+    let fetched = false;
+    const fetch = (idle?: Promise<void>) => {
+      fetched = false;
+      const batch = this.#fetch(idle);
+      batch.then(
+        () => (fetched = true),
+        () => (fetched = true),
+      );
+      return batch;
+    };
+    let next = fetch();
     try {
       while (!branch.stopped) {
         branch.alive();
-        let records: RawRecord[];
         writerIdle();
+        // Parked transactions to post and no new records yet: post a chunk now instead of
+        // waiting out an idle fetch first (a drain of a million is hundreds of chunks).
+        if (parked.drainable && !fetched) {
+          const plan = parked.plan();
+          const outcome = await this.#commit([], plan);
+          if (!outcome) break;
+          parked.committed(outcome, plan);
+          if (await this.#maintenance.runDue()) return 'reconnect-kafka';
+          continue;
+        }
+        let records: RawRecord[];
         try {
           records = await next;
           fetchBackoff.reset();
@@ -87,13 +107,13 @@ export class IngestLoop {
           // librdkafka reconnects by itself; wait and fetch again rather than fail the branch.
           branch.log.warn({ err: err.message, delayMs: fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
           if (await branch.sleep(fetchBackoff.next())) break;
-          next = this.#fetch();
+          next = fetch();
           continue;
         }
         this.#fetchStall.fetched(records);
         branch.position.fetched(records);
         // Prefetch: the next batch is read from librdkafka while this one is written.
-        next = this.#fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
+        next = fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
 
         // Nothing more to write for now: what was committed is reported without waiting.
         if (records.length === 0) branch.events.flushBatches();
