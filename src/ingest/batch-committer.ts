@@ -96,11 +96,11 @@ export class BatchCommitter {
     const transactions = records.filter((r) => r.topic !== this.#options.topics.customers);
     // Parked transactions of existing customers are known to the plan only: the halves post no
     // parked chunk of their own.
-    const recordsPlan: ParkedPlan = { checkParked: parked.checkParked, unparkCustomers: [] };
-    if (customers.length > 0 && (await this.#isolate(customers, true, total, recordsPlan)) === STOPPED)
+    const withoutChunk: ParkedPlan = { checkParked: parked.checkParked, unparkCustomers: [] };
+    if (customers.length > 0 && (await this.#isolate(customers, true, total, withoutChunk)) === STOPPED)
       return undefined;
     if (parked.unparkCustomers.length > 0 && (await this.#postParked(total, parked)) === STOPPED) return undefined;
-    if (transactions.length > 0 && (await this.#isolate(transactions, true, total, recordsPlan)) === STOPPED)
+    if (transactions.length > 0 && (await this.#isolate(transactions, true, total, withoutChunk)) === STOPPED)
       return undefined;
     this.#log.warn(
       { refused: total.outcome.refused, extraWrites: total.outcome.extraWrites },
