@@ -2,14 +2,17 @@
 // one offset is pure and tested as such; the command is tested against the real broker and
 // database on a branch with every kind of record, then with the ledger tampered with.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
-import { BROKERS, json, PROJECT_DIR, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import {
+  BROKERS,
+  deleteRecordsBefore,
+  json,
+  runNode,
+  sendRecords,
+  withDatabase,
+  withTopics,
+} from './helpers/fixtures.js';
 import { SupervisorProcess, sql, waitFor } from './helpers/supervisor.js';
 import { accountFor } from '../src/cli/offset-accounting.js';
-
-const execFileAsync = promisify(execFile);
 
 t.test('one offset: accounted for once, or what is wrong with it', async (t) => {
   const facts = {
@@ -82,19 +85,7 @@ t.test('cli audit accounts for every offset of a branch, and finds a tampered le
   t.match(clean.stdout, /audit passed/);
 
   // Retention deletes records that were posted: their rows still account for them.
-  await execFileAsync(
-    'java',
-    [
-      '-cp',
-      path.join(PROJECT_DIR, '.kafka/libs/*'),
-      path.join(PROJECT_DIR, 'test/helpers/DeleteRecords.java'),
-      BROKERS,
-      E,
-      '0',
-      '10',
-    ],
-    { timeout: 60_000 },
-  );
+  await deleteRecordsBefore(E, 0, 10);
   const afterRetention = await audit();
   t.equal(afterRetention.code, 0, 'records deleted after they were posted are still accounted for');
   t.match(afterRetention.stdout, /30 ledger, 0 customer, 3 parked, 1 rejected/);

@@ -101,15 +101,7 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
           t.ok(files.includes(resource), `kustomization lists ${resource}, which exists`);
         continue;
       }
-      const [group, version] = String(object.apiVersion).includes('/')
-        ? String(object.apiVersion).split('/')
-        : ['', object.apiVersion];
-      // kubernetes-models mirrors apiVersion in its paths: v1/ConfigMap, apps/v1/Deployment, ...
-      const module = (await import(
-        `kubernetes-models/${group === '' ? '' : `${group}/`}${version}/${object.kind}`
-      )) as Record<string, new (o: unknown) => { validate(): void }>;
-      const Model = module[object.kind]!;
-      t.doesNotThrow(() => new Model(object).validate(), `${file}: ${object.kind} ${object.metadata?.name} validates`);
+      await validateKubernetes(t, object, `${file}: ${object.metadata?.name}`);
       objects.push(object);
     }
   }
@@ -234,7 +226,10 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
     t.equal(c.image, 'zipbank-ingester', `${c.name} uses the pinned image name`);
 });
 
-/** Validates an object against the Kubernetes schema of its kind (kubernetes-models). */
+/**
+ * Validates an object against the Kubernetes schema of its kind (kubernetes-models, which mirrors
+ * apiVersion in its paths: v1/ConfigMap, apps/v1/Deployment, ...).
+ */
 async function validateKubernetes(
   t: { doesNotThrow(fn: () => void, message: string): void },
   object: Record<string, any>,

@@ -11,9 +11,7 @@ import { TcpProxy } from './helpers/tcp-proxy.js';
 t.test('a connection that never answers is dropped within the bound and the branches go on', async (t) => {
   const topics = await withTopics(t, 2);
   const url = await withDatabase(t);
-  const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
-  t.teardown(() => proxy.down());
-  const proxiedUrl = url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`);
+  const { proxy, url: proxiedUrl } = await TcpProxy.forDatabase(t, url);
   const produce = (seed: number, first: number) =>
     runNode('dist/lab/produce.js', [
       ...['--branches', '2', '--customers', '10', '--transactions', '2000'],

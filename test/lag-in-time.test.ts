@@ -3,13 +3,8 @@
 // held back (its balance table renamed away) shows its oldest unposted record's age growing; and
 // records deleted below a branch that is behind (as retention would) leave it no headroom.
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
-import { BROKERS, json, PROJECT_DIR, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import { deleteRecordsBefore, json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, sample, SupervisorProcess, sql, waitFor } from './helpers/supervisor.js';
-
-const execFileAsync = promisify(execFile);
 
 t.test('lag in seconds, the last committed record age and the retention headroom are exported', async (t) => {
   const topics = await withTopics(t, 1);
@@ -69,19 +64,7 @@ t.test('lag in seconds, the last committed record age and the retention headroom
   t.equal(await metric('zipbank_consumer_lag'), 5, 'lag in records alongside');
 
   // Retention deletes everything the branch committed: no headroom left.
-  await execFileAsync(
-    'java',
-    [
-      '-cp',
-      path.join(PROJECT_DIR, '.kafka/libs/*'),
-      path.join(PROJECT_DIR, 'test/helpers/DeleteRecords.java'),
-      BROKERS,
-      E,
-      '0',
-      '20',
-    ],
-    { timeout: 60_000 },
-  );
+  await deleteRecordsBefore(E, 0, 20);
   await waitFor(
     'no headroom: the next record deleted would be one the branch has not read',
     async () => [await metric('zipbank_retention_headroom_records'), await metric('zipbank_retained_records')],

@@ -3,30 +3,16 @@
 // log, a metric and a not-ready reason, until an operator accepts the gap with the CLI; stored
 // offsets never move backwards. (A topic deleted and recreated: test/recreated-topic.test.ts.)
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
-import { BROKERS, json, PROJECT_DIR, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import {
+  BROKERS,
+  deleteRecordsBefore,
+  json,
+  runNode,
+  sendRecords,
+  withDatabase,
+  withTopics,
+} from './helpers/fixtures.js';
 import { count, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
-
-const execFileAsync = promisify(execFile);
-
-/** Kafka's own AdminClient deletes records below an offset, exactly as retention would. */
-async function deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<void> {
-  await execFileAsync(
-    'java',
-    [
-      '-cp',
-      path.join(PROJECT_DIR, '.kafka/libs/*'),
-      path.join(PROJECT_DIR, 'test/helpers/DeleteRecords.java'),
-      BROKERS,
-      topic,
-      String(partition),
-      String(offset),
-    ],
-    { timeout: 60_000 },
-  );
-}
 
 const deposits = (topic: string, from: number, n: number): [string, number, Buffer][] =>
   Array.from({ length: n }, (_, i) => [

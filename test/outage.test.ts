@@ -10,9 +10,7 @@ t.test(
   async (t) => {
     const topics = await withTopics(t, 2);
     const url = await withDatabase(t);
-    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
-    t.teardown(() => proxy.down());
-    const proxiedUrl = url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`);
+    const { proxy, url: proxiedUrl } = await TcpProxy.forDatabase(t, url);
     const produce = (seed: number, first: number) =>
       runNode('dist/lab/produce.js', [
         '--branches',

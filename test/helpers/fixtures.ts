@@ -167,6 +167,23 @@ export async function privateCluster(
   return { brokers: [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`).join(','), env };
 }
 
+/** Kafka's own AdminClient deletes records below an offset, exactly as retention would. */
+export async function deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<void> {
+  await execFileAsync(
+    'java',
+    [
+      '-cp',
+      path.join(PROJECT_DIR, '.kafka/libs/*'),
+      path.join(PROJECT_DIR, 'test/helpers/DeleteRecords.java'),
+      BROKERS,
+      topic,
+      String(partition),
+      String(offset),
+    ],
+    { timeout: 60_000 },
+  );
+}
+
 /** Reads a whole topic with kcat, an independent Kafka client: one entry per record. */
 export async function readTopicWithKcat(topic: string): Promise<{ partition: number; key: string; value: string }[]> {
   const { stdout } = await execFileAsync('kcat', ['-C', '-b', BROKERS, '-t', topic, '-e', '-q', '-f', '%p\t%k\t%s\n'], {

@@ -58,6 +58,16 @@ export class TcpProxy {
     return frozen.length;
   }
 
+  /** A proxy in front of the test server's Postgres, and the database URL through it; down at the end. */
+  static async forDatabase(
+    t: { teardown(fn: () => unknown): void },
+    url: string,
+  ): Promise<{ proxy: TcpProxy; url: string }> {
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
+    t.teardown(() => proxy.down());
+    return { proxy, url: url.replace('127.0.0.1:5432', `127.0.0.1:${proxy.port}`) };
+  }
+
   /** Cuts every open connection and refuses new ones. */
   async down(): Promise<void> {
     const server = this.#server;
