@@ -12,7 +12,7 @@ const result = await build({
   entryPoints: [path.join(dist, 'worker', 'branch-worker.js')],
   outfile: path.join(dist, 'worker', 'branch-worker.bundle.js'),
   bundle: true,
-  minify: true,
+  minify: process.env.ZIPBANK_BUNDLE_MINIFY !== 'false',
   sourcemap: true,
   platform: 'node',
   format: 'esm',

@@ -68,16 +68,21 @@ t.test(
       'empty asks spaced out as branches grow, within 50..500 ms',
     );
     t.same(
-      consumerPacing(64, 68, 50),
-      { fetchWaitMs: 400, idleWaitMs: 400 },
-      '64 branches with call threads of their own wait 400 ms for a first record',
+      consumerPacing(64, 68, 0),
+      { fetchWaitMs: 400, idleWaitMs: 500 },
+      '64 branches with call threads of their own: the broker waits 400 ms, a consume call 500 ms',
     );
-    t.same(consumerPacing(8, 68, 50), { fetchWaitMs: 50, idleWaitMs: 50 }, '8 branches keep 50 ms');
     t.same(
-      consumerPacing(64, 4, 50),
-      { fetchWaitMs: 400, idleWaitMs: 50 },
-      'branches sharing call threads wait no longer than the linger time',
+      consumerPacing(8, 68, 0),
+      { fetchWaitMs: 50, idleWaitMs: 500 },
+      '8 branches keep the 50 ms fetch wait; a consume call still waits 500 ms for a first record',
     );
+    t.same(
+      consumerPacing(64, 4, 0),
+      { fetchWaitMs: 400, idleWaitMs: 50 },
+      'branches sharing call threads wait 50 ms, not the whole idle wait, so a thread is not held',
+    );
+    t.equal(consumerPacing(64, 4, 200).idleWaitMs, 200, 'or the linger time when that is longer');
     t.equal(consumerPacing(8, 68, 2000).idleWaitMs, 2000, 'nor less than it');
   },
 );

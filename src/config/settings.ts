@@ -45,10 +45,10 @@ export const INTEGER_SETTINGS = Object.freeze({
   lingerMs: {
     flag: 'linger-ms',
     variable: 'LINGER_MS',
-    default: 50,
+    default: 0,
     min: 0,
     max: 60_000,
-    help: 'wait at most this long to fill a batch',
+    help: 'keep a batch collecting this long after its first record (0: write it once the last write ends)',
   },
   maxPayloadBytes: {
     flag: 'max-payload-bytes',

@@ -1,10 +1,10 @@
-// How often the branch consumers of one supervisor ask for records when there are none. Every
-// ask has a price beyond the broker's: the binding runs each consume call on a libuv pool thread
-// and hands the result back to the worker's loop (a queue lock, a thread wake-up and an eventfd
-// write each way), so many idle branches asking often cost a real share of a core. A consume call
-// returns at its first record, so a longer wait only spaces out the asks that find nothing; the
-// waits grow with the branches so that a supervisor's empty asks stay near 160 a second, and a
-// few branches keep the short wait that measured the lowest latency (docs/performance.md).
+// How long the branch consumers of one supervisor wait when there are no records. Every empty
+// ask has a price: the binding runs each consume call on a libuv pool thread and hands the result
+// back to the worker's loop (a queue lock, a thread wake-up and an eventfd write each way), and
+// the broker answers each empty fetch. A consume call returns at its first record, so a longer
+// wait only spaces out the asks that find nothing. The broker's fetch wait grows with the
+// branches so that a supervisor's empty fetches stay near 160 a second, and a few branches keep
+// the short fetch wait that measured the lowest latency (docs/performance.md).
 // The default import: a CommonJS module's named exports are not seen under the tests' TS loader.
 import callThreads from './call-threads.cjs';
 
@@ -31,12 +31,23 @@ export function emptyWaitMs(branches: number): number {
 }
 
 /**
+ * How long one consume call of an idle branch with a call thread of its own waits. Only the JS
+ * side: the call returns at its first record, so the wait costs no latency, and every empty
+ * return is a thread wake-up with its garbage. 50 ms waits made 8 idle branches cost 7.5 % of a
+ * core; 500 ms, 2.1 % (docs/performance.md). The broker's fetch wait stays emptyWaitMs: at
+ * 500 ms it measured a higher p99 under load.
+ */
+export const OWN_THREAD_IDLE_WAIT_MS = WAIT_MAX_MS;
+
+/**
  * The pacing of `branches` branch consumers with `poolThreads` libuv pool threads. A branch that
- * has to share a pool thread keeps its wait at the linger time: a long wait of an idle branch
- * would hold the thread from a branch that has records.
+ * has to share a pool thread waits WAIT_MIN_MS (or the linger time when longer): a long
+ * wait of an idle branch would hold the thread from a branch that has records.
  */
 export function consumerPacing(branches: number, poolThreads: number, lingerMs: number): ConsumerPacing {
   const ownThreads = callThreads.branchesWithoutCallThread(branches, poolThreads) === 0;
-  const waitMs = emptyWaitMs(branches);
-  return Object.freeze({ fetchWaitMs: waitMs, idleWaitMs: Math.max(1, lingerMs, ownThreads ? waitMs : 0) });
+  return Object.freeze({
+    fetchWaitMs: emptyWaitMs(branches),
+    idleWaitMs: Math.max(lingerMs, ownThreads ? OWN_THREAD_IDLE_WAIT_MS : WAIT_MIN_MS),
+  });
 }

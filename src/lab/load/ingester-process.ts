@@ -41,6 +41,8 @@ export class IngesterProcess {
     this.child = spawn(
       process.execPath,
       [
+        // Profiling the ingester under load (for example --cpu-prof): node's own flags, lab only.
+        ...(process.env.ZIPBANK_LAB_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         'dist/main.cjs',
         '--partitions',
         settings.partitions,
