@@ -18,6 +18,7 @@ import {
 } from './load/branch-load.js';
 import { checkpoint } from './load/checkpoint.js';
 import { copyRows } from './load/copy-writer.js';
+import { prefillLedger } from './load/ledger-prefill.js';
 import { IngesterProcess, PROJECT_DIR } from './load/ingester-process.js';
 import { committedPerBranch, verifyLedger } from './load/ledger-check.js';
 import { ensureLocalKafka, runProducer } from './load/local-services.js';
@@ -31,6 +32,7 @@ import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
 
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
+                          [--prefilled-rows N]
                           [ingester settings]
 
 A million transactions by default: with fewer, the ingester's drain is mostly warm-up (JIT,
@@ -38,6 +40,10 @@ customer creation, the first fetches) and its figure says little about its stead
 COPY and the ingester are each run --runs times, one after the other, each into a fresh
 database; every run's ratio and their median are printed, with the CPU per row of the ingester,
 the Postgres server processes and the broker (from /proc). The naive consumer runs once.
+
+--prefilled-rows N: each run also drains the backlog into a ledger that already holds N rows of
+another topic (filled inside Postgres first, then vacuumed; its table and index sizes are
+reported), as after months of ingesting: the ratio to the empty-ledger run is the figure.
 
 Ingester settings, the same as the load test's (the ingester's defaults when not given):
 ${INGESTER_TUNING_HELP}`;
@@ -50,6 +56,7 @@ runMain('bench', async () => {
     'naive-seconds': { type: 'string' },
     seed: { type: 'string' },
     runs: { type: 'string' },
+    'prefilled-rows': { type: 'string' },
     keep: { type: 'boolean' },
     help: { type: 'boolean' },
     ...WORKER_TUNING_FLAGS,
@@ -70,6 +77,10 @@ runMain('bench', async () => {
   };
   const naiveSeconds = integerOption(problems, 'naive-seconds', flags['naive-seconds'], 30, { min: 1, max: 3600 });
   const runs = integerOption(problems, 'runs', flags.runs, 3, { min: 1, max: 20 });
+  const prefilledRows = integerOption(problems, 'prefilled-rows', flags['prefilled-rows'], 0, {
+    min: 0,
+    max: 1_000_000_000,
+  });
   const ingesterArgs = ingesterTuningArgs(problems, flags);
   if (plan.customers < plan.branches) problems.push('customers must be at least branches');
   // Brokers and librdkafka settings from the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE,
@@ -154,7 +165,22 @@ runMain('bench', async () => {
       say(
         `run ${run}: ingester ${plan.transactions} rows in ${ingester.seconds.toFixed(2)} s = ${Math.round(ingester.rowsPerSecond)} rows/s (after a ${ingester.startupSeconds.toFixed(1)} s start-up, ledger verified: ${ingester.verified})`,
       );
-      measured.push({ run, copy, ingester, ingesterToCopy: ingester.rowsPerSecond / copy.rowsPerSecond });
+      let prefilled: BenchRun['prefilled'];
+      if (prefilledRows > 0) {
+        const into = await measureIngester(scratch, plan, summary.branches, {
+          run,
+          ingesterArgs,
+          logFile: path.join(reportDir, `${runId}-${run}-prefilled-ingester.log`),
+          prefilledRows,
+        });
+        const toEmpty = into.rowsPerSecond / ingester.rowsPerSecond;
+        const gb = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+        say(
+          `run ${run}: ingester into a ledger of ${prefilledRows} rows (table ${gb(into.ledger!.tableBytes)} GB, indexes ${gb(into.ledger!.indexBytes)} GB): ${Math.round(into.rowsPerSecond)} rows/s = ${(toEmpty * 100).toFixed(0)} % of the empty ledger's (ledger verified: ${into.verified})`,
+        );
+        prefilled = { ingester: into, toEmpty };
+      }
+      measured.push({ run, copy, ingester, ingesterToCopy: ingester.rowsPerSecond / copy.rowsPerSecond, prefilled });
     }
 
     const result = {
@@ -169,8 +195,9 @@ runMain('bench', async () => {
         ingesterRowsPerSecondWithStartup: median(measured.map((r) => r.ingester.rowsPerSecondWithStartup)),
         ingesterToCopy: median(measured.map((r) => r.ingesterToCopy)),
         ingesterToNaive: median(measured.map((r) => r.ingester.rowsPerSecond)) / naive.rowsPerSecond,
+        prefilledToEmpty: prefilledRows > 0 ? median(measured.map((r) => r.prefilled!.toEmpty)) : null,
       },
-      verified: measured.every((r) => r.ingester.verified),
+      verified: measured.every((r) => r.ingester.verified && (r.prefilled?.ingester.verified ?? true)),
     };
     const reportPath = path.join(reportDir, `${runId}.json`);
     await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -187,6 +214,8 @@ interface BenchRun {
   copy: Awaited<ReturnType<typeof measureCopy>>;
   ingester: Awaited<ReturnType<typeof measureIngester>>;
   ingesterToCopy: number;
+  /** With --prefilled-rows: the same drain into a ledger that already held that many rows. */
+  prefilled?: { ingester: Awaited<ReturnType<typeof measureIngester>>; toEmpty: number };
 }
 
 /** COPY of the same ledger rows, coordinates included, into a freshly migrated database. */
@@ -224,9 +253,15 @@ async function measureIngester(
   scratch: ScratchEnvironment,
   plan: LoadPlan,
   produced: ProduceSummary['branches'],
-  { run, ingesterArgs, logFile }: { run: number; ingesterArgs: string[]; logFile: string },
+  {
+    run,
+    ingesterArgs,
+    logFile,
+    prefilledRows = 0,
+  }: { run: number; ingesterArgs: string[]; logFile: string; prefilledRows?: number },
 ) {
-  const url = await scratch.newDatabase(`ingester${run}`);
+  const url = await scratch.newDatabase(prefilledRows > 0 ? `prefilled${run}` : `ingester${run}`);
+  const ledger = prefilledRows > 0 ? await prefillLedger(url, prefilledRows, say) : undefined;
   await checkpoint(url);
   const ingester = new IngesterProcess({
     partitions: `0-${plan.branches - 1}`,
@@ -266,6 +301,7 @@ async function measureIngester(
       rowsPerSecondWithStartup: plan.transactions / (seconds + startupSeconds),
       peakRssMB,
       cpu,
+      ledger,
       verified: verified.ok,
       problems: verified.problems,
     };
@@ -287,6 +323,7 @@ type BenchResult = {
     ingesterRowsPerSecondWithStartup: number;
     ingesterToCopy: number;
     ingesterToNaive: number;
+    prefilledToEmpty: number | null;
   };
 };
 
@@ -349,6 +386,10 @@ function printTable(r: BenchResult, reportPath: string): void {
   out.push(
     `ingester/COPY = ${m.ingesterToCopy.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.ingesterToCopy.toFixed(2)).join(', ')})   ingester/naive = ${m.ingesterToNaive.toFixed(1)}`,
   );
+  if (m.prefilledToEmpty !== null)
+    out.push(
+      `into a prefilled ledger / into an empty one = ${m.prefilledToEmpty.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.prefilled!.toEmpty.toFixed(2)).join(', ')})`,
+    );
   out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel ?? 'unknown CPU'}, ${r.machine.memoryGB} GB`);
   out.push(
     `ingester settings: ${r.settings.ingesterArgs.length > 0 ? r.settings.ingesterArgs.join(' ') : "the ingester's defaults"}`,

@@ -267,6 +267,8 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
         () => undefined,
       );
       const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
+      // Live: the CPU split is also measured from the end of the warm-up, as the latency is.
+      let warm: { meter: CpuMeter; committed: number } | undefined;
       for (;;) {
         await new Promise((r) => setTimeout(r, SAMPLE_MS));
         if (!ingester.running) throw new Error('the ingester exited during the run');
@@ -281,6 +283,8 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
           connections: await otherConnections(db),
         });
         const done = committed.reduce((a, b) => a + b, 0);
+        if (mode === 'live' && warmup > 0 && warm === undefined && seconds >= warmup)
+          warm = { meter: await CpuMeter.start(() => ingester!.pids), committed: done };
         progress.update(done, `ingester RSS ${Math.round(memory.rssBytes / 2 ** 20)} MB`);
         if (summary) {
           summary.branches.forEach((b) => {
@@ -297,6 +301,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
       // Per record the clock saw: those committed before it started are not in its CPU either.
       const committedBeforeStart = samples[0]!.committed.reduce((a, b) => a + b, 0);
       const cpuSplit = await meter.end(finalSummary.totals.transactions - committedBeforeStart);
+      const cpuSplitAfterWarmup = await warm?.meter.end(finalSummary.totals.transactions - warm.committed);
       const seconds = samples.at(-1)!.seconds;
       progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
       const memory = await ingester.memory();
@@ -319,6 +324,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
         memory,
         cpuSeconds,
         cpuSplit,
+        cpuSplitAfterWarmup,
         latencies,
         steadyLatencies,
         warmup: mode === 'live' ? warmup : 0,
@@ -398,6 +404,7 @@ function buildReport(r: {
   memory: { rssBytes: number; peakRssBytes: number };
   cpuSeconds: number;
   cpuSplit: CpuSplit;
+  cpuSplitAfterWarmup: CpuSplit | undefined;
   latencies: Awaited<ReturnType<typeof latency>>;
   steadyLatencies: Awaited<ReturnType<typeof latency>>;
   warmup: number;
@@ -458,6 +465,7 @@ function buildReport(r: {
       afterWarmup: {
         warmupSeconds: r.warmup,
         latencyMs: { p50: steady.p50, p95: steady.p95, p99: steady.p99, max: steady.max },
+        cpuSplit: r.cpuSplitAfterWarmup ?? null,
       },
       ingesterCpuSeconds: r.cpuSeconds,
       ingesterCpuShareOfOneCore: r.cpuSeconds / r.seconds,
@@ -545,10 +553,15 @@ function printTable(report: Report): void {
   process.stdout.write(
     `ingester: ${t.ingesterCpuSeconds.toFixed(1)} CPU s (${(t.ingesterCpuShareOfOneCore * 100).toFixed(0)}% of one core), peak RSS ${t.ingesterPeakRssMB.toFixed(0)} MB, ${t.seconds.toFixed(1)} s\n`,
   );
-  const us = t.cpuSplit.microsecondsPerRecord;
-  process.stdout.write(
-    `CPU per transaction: ingester ${us.ingester.toFixed(1)} µs, Postgres ${us.postgres.toFixed(1)} µs, Kafka broker ${us.kafka.toFixed(1)} µs, other ${us.other.toFixed(1)} µs; machine ${(t.cpuSplit.machineBusyShare * 100).toFixed(0)}% busy\n`,
-  );
+  const cpuLine = (label: string, split: CpuSplit) => {
+    const us = split.microsecondsPerRecord;
+    process.stdout.write(
+      `${label}: ingester ${us.ingester.toFixed(1)} µs, Postgres ${us.postgres.toFixed(1)} µs, Kafka broker ${us.kafka.toFixed(1)} µs, other ${us.other.toFixed(1)} µs; machine ${(split.machineBusyShare * 100).toFixed(0)}% busy\n`,
+    );
+  };
+  cpuLine('CPU per transaction', t.cpuSplit);
+  if (t.afterWarmup.cpuSplit)
+    cpuLine(`CPU per transaction after the first ${t.afterWarmup.warmupSeconds} s`, t.afterWarmup.cpuSplit);
   process.stdout.write(
     `Postgres connections: at most ${t.postgresConnections.peak} (${t.postgresConnections.perBranch.toFixed(2)} per branch); slowest branch at ${((t.slowestBranchShare ?? 0) * 100).toFixed(0)}% of the mean branch rate${t.branchesDoneBeforeStart > 0 ? ` (${t.branchesDoneBeforeStart} branches, done before the clock started, not compared)` : ''}\n`,
   );
