@@ -52,6 +52,10 @@ t.test(
             report.totals.afterWarmup.latencyMs.p99 <= report.totals.latencyMs.max,
           'live: latency after the warm-up measured',
         );
+        t.ok(
+          report.totals.afterWarmup.cpuSplit?.cpuSeconds.ingester > 0,
+          'live: the CPU split after the warm-up measured',
+        );
       }
     }
     for (const file of reports) {
@@ -161,7 +165,7 @@ t.test(
 );
 
 t.test(
-  'bench measures COPY, the naive consumer and the ingester on the same rows, runs twice, and splits the CPU by process',
+  'bench measures COPY, the naive consumer and the ingester on the same rows (and into a prefilled ledger), runs twice, and splits the CPU by process',
   async (t) => {
     const result = await runNode(
       'dist/lab/bench.js',
@@ -178,6 +182,8 @@ t.test(
         '2',
         '--batch-size',
         '500',
+        '--prefilled-rows',
+        '30000',
       ],
       {},
       240_000,
@@ -217,7 +223,19 @@ t.test(
         `run ${run.run}: COPY's Postgres CPU per row is reported`,
       );
       t.equal(run.ingesterToCopy, run.ingester.rowsPerSecond / run.copy.rowsPerSecond, 'the ratio is within the run');
+      t.equal(run.prefilled.ingester.ledger.rows, 30000, `run ${run.run}: a second drain into a prefilled ledger`);
+      t.ok(
+        run.prefilled.ingester.ledger.tableBytes > 0 && run.prefilled.ingester.ledger.indexBytes > 0,
+        `run ${run.run}: with the ledger's table and index sizes`,
+      );
+      t.equal(run.prefilled.ingester.rows, 4000, `run ${run.run}: the same backlog`);
+      t.equal(
+        run.prefilled.toEmpty,
+        run.prefilled.ingester.rowsPerSecond / run.ingester.rowsPerSecond,
+        'its rate as a share of the empty-ledger run',
+      );
     }
+    t.match(result.stdout, /^into a prefilled ledger \/ into an empty one = \d+\.\d\d \(median of 2: /m);
     const ratios = report.runs
       .map((r: { ingesterToCopy: number }) => r.ingesterToCopy)
       .sort((a: number, b: number) => a - b);
