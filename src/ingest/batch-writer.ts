@@ -365,9 +365,10 @@ async function writeRecords(
            (SELECT count(*) FROM input WHERE known) AS posted,
            (SELECT count(*) FROM posted) AS inserted,
            (SELECT count(*) FROM parked) AS parked`;
-  // Sent as text and values: Prisma's handling of a composed Sql object cost a fifth of the
-  // client's CPU per batch. Its text depends only on the statement's shape, so each shape's text
-  // is built once and is the same string every batch (statement names and pg look it up).
+  // Sent as text and values: Prisma's handling of a composed Sql object is a large share of the
+  // client's CPU per batch (docs/performance.md). Its text depends only on the statement's shape,
+  // so each shape's text is built once and is the same string every batch (statement names and
+  // pg look it up by it).
   const shape = `${mode === 'optimistic'}|${options.checkParked}|${lease !== undefined}`;
   let text = STATEMENT_TEXTS.get(shape);
   if (text === undefined) {

@@ -33,9 +33,9 @@ export function emptyWaitMs(branches: number): number {
 /**
  * How long one consume call of an idle branch with a call thread of its own waits. Only the JS
  * side: the call returns at its first record, so the wait costs no latency, and every empty
- * return is a thread wake-up with its garbage. 50 ms waits made 8 idle branches cost 7.5 % of a
- * core; 500 ms, 2.1 % (docs/performance.md). The broker's fetch wait stays emptyWaitMs: at
- * 500 ms it measured a higher p99 under load.
+ * return is a thread wake-up with its garbage: a tenth of the asks cost idle branches about a
+ * third of the CPU (docs/performance.md). The broker's fetch wait stays emptyWaitMs: a long one
+ * measured a higher p99 under load.
  */
 export const OWN_THREAD_IDLE_WAIT_MS = WAIT_MAX_MS;
 
