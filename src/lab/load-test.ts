@@ -16,7 +16,7 @@ import { checkpoint } from './load/checkpoint.js';
 import { createScratchEnvironment } from './load/scratch-environment.js';
 import { committedPerBranch, latency, latencyOverTime, otherConnections, verifyLedger } from './load/ledger-check.js';
 import { Progress } from './load/progress.js';
-import { buildReport, chart, printTable, type Report, type Sample } from './load/load-report.js';
+import { buildReport, chart, printTable, type Report, type RunShape, type Sample } from './load/load-report.js';
 import { readKafka } from '../config/connection-options.js';
 import type { KafkaConnection } from '../kafka/kafka-settings.js';
 import { CpuMeter } from './load/cpu-split.js';
@@ -132,16 +132,8 @@ runMain('load-test', async () => {
   }
 });
 
-interface RunSettings {
-  mode: string;
-  branches: number;
-  customers: number;
-  transactions: number;
-  rate: number;
-  duration: number;
+interface RunSettings extends RunShape {
   warmup: number;
-  seed: number;
-  ingesterArgs: string[];
   kafka: KafkaConnection;
   reportDir: string;
   keep: boolean;

@@ -17,8 +17,8 @@ export interface Sample {
   connections: number;
 }
 
-export function buildReport(r: {
-  runId: string;
+/** What a run was asked to do, as its report records it. */
+export interface RunShape {
   mode: string;
   branches: number;
   customers: number;
@@ -27,22 +27,28 @@ export function buildReport(r: {
   duration: number;
   seed: number;
   ingesterArgs: string[];
-  supervisors: number;
-  seconds: number;
-  samples: Sample[];
-  finishedAt: (number | null)[];
-  finalSummary: ProduceSummary;
-  memory: { rssBytes: number; peakRssBytes: number };
-  cpuSeconds: number;
-  cpuSplit: CpuSplit;
-  cpuSplitAfterWarmup: CpuSplit | undefined;
-  latencies: Awaited<ReturnType<typeof latency>>;
-  steadyLatencies: Awaited<ReturnType<typeof latency>>;
-  warmup: number;
-  verification: Verification;
-  workerDeaths: number;
-  exitCode: number | null;
-}) {
+}
+
+export function buildReport(
+  r: RunShape & {
+    runId: string;
+    supervisors: number;
+    seconds: number;
+    samples: Sample[];
+    finishedAt: (number | null)[];
+    finalSummary: ProduceSummary;
+    memory: { rssBytes: number; peakRssBytes: number };
+    cpuSeconds: number;
+    cpuSplit: CpuSplit;
+    cpuSplitAfterWarmup: CpuSplit | undefined;
+    latencies: Awaited<ReturnType<typeof latency>>;
+    steadyLatencies: Awaited<ReturnType<typeof latency>>;
+    warmup: number;
+    verification: Verification;
+    workerDeaths: number;
+    exitCode: number | null;
+  },
+) {
   const steady = r.steadyLatencies.overall;
   // Records committed before the clock started (while the last workers started) are not the drain's.
   const timedPerBranch = new Map(
