@@ -165,7 +165,7 @@ t.test(
 );
 
 t.test(
-  'bench measures COPY, the naive consumer and the ingester on the same rows (and into a prefilled ledger), runs twice, and splits the CPU by process',
+  'bench measures COPY, the naive consumer, the ingester and the JDBC sink peer on the same rows (and into a prefilled ledger), runs twice, and splits the CPU by process',
   async (t) => {
     const result = await runNode(
       'dist/lab/bench.js',
@@ -184,9 +184,12 @@ t.test(
         '500',
         '--prefilled-rows',
         '30000',
+        '--peer',
+        '--peer-tasks',
+        '1',
       ],
       {},
-      240_000,
+      420_000,
     );
     t.equal(result.code, 0, 'bench succeeds', { stderr: result.stderr.slice(-2000) });
     t.match(result.stdout, /^1\s+\d+\s+\d+\s+\d+\s+\d\.\d\d\s/m, 'a row for run 1');
@@ -234,7 +237,18 @@ t.test(
         run.prefilled.ingester.rowsPerSecond / run.ingester.rowsPerSecond,
         'its rate as a share of the empty-ledger run',
       );
+      t.equal(run.peer.run.rows, 4000, `run ${run.run}: the peer drains the same transactions`);
+      t.equal(run.peer.run.verified, true, `run ${run.run}: every one of them in its table`);
+      t.equal(run.peer.run.tasks, 1, 'with the tasks asked for');
+      t.ok(run.peer.run.cpu.cpuSeconds.ingester > 0, `run ${run.run}: the peer's CPU is measured`);
+      t.equal(
+        run.peer.ingesterToPeerWithStartup,
+        run.ingester.rowsPerSecondWithStartup / run.peer.run.rowsPerSecondWithStartup,
+        'the ingester against the peer, start-ups included',
+      );
     }
+    t.match(result.stdout, /^run 1 peer \(Debezium JDBC sink, 1 tasks\): \d+ rows\/s steady/m, 'the peer is printed');
+    t.match(result.stdout, /^ingester\/peer, start-up included = \d+\.\d\d \(median of 2: /m);
     t.match(result.stdout, /^into a prefilled ledger \/ into an empty one = \d+\.\d\d \(median of 2: /m);
     const ratios = report.runs
       .map((r: { ingesterToCopy: number }) => r.ingesterToCopy)

@@ -96,9 +96,54 @@ t.test('the same seed sends the same events; the summary equals the plan', async
   }
 });
 
+t.test("--value-format connect-json wraps the same events in Kafka Connect's schema envelope", async (t) => {
+  const lab = await withTopics(t, 2);
+  const connect = await withTopics(t, 2);
+  const args = ['--branches', '2', '--customers', '4', '--transactions', '30', '--seed', '5'];
+  const topicArgs = (topics: typeof lab) => [
+    '--customers-topic',
+    topics.customersTopic,
+    '--transactions-topic',
+    topics.transactionsTopic,
+  ];
+  const plain = await runNode('dist/lab/produce.js', [...args, ...topicArgs(lab)]);
+  const wrapped = await runNode('dist/lab/produce.js', [
+    ...args,
+    ...topicArgs(connect),
+    '--value-format',
+    'connect-json',
+  ]);
+  t.equal(wrapped.code, 0, 'produce exits 0', { stderr: wrapped.stderr });
+  for (const kind of ['customersTopic', 'transactionsTopic'] as const) {
+    const expected = await readTopicWithKcat(lab[kind]);
+    const got = await readTopicWithKcat(connect[kind]);
+    t.equal(got.length, expected.length, `${kind}: as many records`);
+    for (const [i, record] of got.entries()) {
+      const envelope = JSON.parse(record.value);
+      t.same(envelope.payload, JSON.parse(expected[i]!.value), `${kind} ${i}: the same event as the payload`);
+      t.equal(envelope.schema.type, 'struct');
+      t.same(
+        envelope.schema.fields.map((f: { field: string }) => f.field).sort(),
+        Object.keys(envelope.payload).sort(),
+        `${kind} ${i}: a schema field for every event field`,
+      );
+    }
+  }
+  t.equal(plain.code, 0);
+});
+
 t.test('bad options are all reported at once with exit status 2', async (t) => {
-  const result = await runNode('dist/lab/produce.js', ['--branches', '0', '--rate', 'fast', '--customers=-3']);
+  const result = await runNode('dist/lab/produce.js', [
+    '--branches',
+    '0',
+    '--rate',
+    'fast',
+    '--customers=-3',
+    '--value-format',
+    'avro',
+  ]);
   t.equal(result.code, 2);
+  t.match(result.stderr, /value-format must be one of lab, connect-json, not avro/);
   t.match(result.stderr, /branches must be between 1/);
   t.match(result.stderr, /rate must be a whole number/);
   t.match(result.stderr, /customers must be between 0/);

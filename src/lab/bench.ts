@@ -26,13 +26,14 @@ import { runNaiveConsumer } from './load/naive-consumer.js';
 import { createScratchEnvironment, type ScratchEnvironment } from './load/scratch-environment.js';
 import { CpuMeter, type CpuSplit } from './load/cpu-split.js';
 import type { ProduceSummary } from './load/local-services.js';
-import os from 'node:os';
 import { readKafka } from '../config/connection-options.js';
 import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
+import { type BenchRun, type CopyRun, type IngesterRun, machine, medians, printTable } from './load/bench-report.js';
+import { measurePeer } from './load/debezium-peer.js';
 
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
-                          [--prefilled-rows N]
+                          [--prefilled-rows N] [--peer] [--peer-tasks 2]
                           [ingester settings]
 
 A million transactions by default: with fewer, the ingester's drain is mostly warm-up (JIT,
@@ -44,6 +45,12 @@ the Postgres server processes and the broker (from /proc). The naive consumer ru
 --prefilled-rows N: each run also drains the backlog into a ledger that already holds N rows of
 another topic (filled inside Postgres first, then vacuumed; its table and index sizes are
 reported), as after months of ingesting: the ratio to the empty-ledger run is the figure.
+
+--peer: each run also drains the same transactions with Debezium's JDBC sink connector on Kafka
+Connect standalone (--peer-tasks tasks, 2 by default: its best setting on 2 cores), plain inserts
+keyed by the Kafka coordinates, from a copy of the topic in Connect's JSON with a schema. Its jars
+come from Maven Central on first use (.peer/libs). The ratio of the ingester's rate to the peer's,
+start-up included, is the figure.
 
 Ingester settings, the same as the load test's (the ingester's defaults when not given):
 ${INGESTER_TUNING_HELP}`;
@@ -57,6 +64,8 @@ runMain('bench', async () => {
     seed: { type: 'string' },
     runs: { type: 'string' },
     'prefilled-rows': { type: 'string' },
+    peer: { type: 'boolean' },
+    'peer-tasks': { type: 'string' },
     keep: { type: 'boolean' },
     help: { type: 'boolean' },
     ...WORKER_TUNING_FLAGS,
@@ -81,6 +90,7 @@ runMain('bench', async () => {
     min: 0,
     max: 1_000_000_000,
   });
+  const peerTasks = integerOption(problems, 'peer-tasks', flags['peer-tasks'], 2, { min: 1, max: 64 });
   const ingesterArgs = ingesterTuningArgs(problems, flags);
   if (plan.customers < plan.branches) problems.push('customers must be at least branches');
   // Brokers and librdkafka settings from the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE,
@@ -104,7 +114,7 @@ runMain('bench', async () => {
   try {
     say(`producing ${plan.transactions} transactions and ${plan.customers} customers over ${plan.branches} branches`);
     if (ingesterArgs.length > 0) say(`ingester settings: ${ingesterArgs.join(' ')}`);
-    const summary = await runProducer([
+    const produceArgs = (customersTopic: string, transactionsTopic: string) => [
       '--brokers',
       brokers,
       '--branches',
@@ -116,10 +126,19 @@ runMain('bench', async () => {
       '--seed',
       String(plan.seed),
       '--customers-topic',
-      scratch.customersTopic,
+      customersTopic,
       '--transactions-topic',
-      scratch.transactionsTopic,
-    ]);
+      transactionsTopic,
+    ];
+    const summary = await runProducer(produceArgs(scratch.customersTopic, scratch.transactionsTopic));
+    // The peer reads the same transactions, written with their schema: its own pair of topics.
+    const peerTopic = `${runId}-peer-events`;
+    if (flags.peer) {
+      const peerCustomers = `${runId}-peer-customers`;
+      await scratch.addTopics([peerCustomers, peerTopic]);
+      say('producing the same transactions in Kafka Connect JSON for the peer');
+      await runProducer([...produceArgs(peerCustomers, peerTopic), '--value-format', 'connect-json']);
+    }
 
     // The naive consumer once: one Postgres transaction per message, for at most --naive-seconds.
     const naiveUrl = await scratch.newDatabase('naive');
@@ -180,24 +199,46 @@ runMain('bench', async () => {
         );
         prefilled = { ingester: into, toEmpty };
       }
-      measured.push({ run, copy, ingester, ingesterToCopy: ingester.rowsPerSecond / copy.rowsPerSecond, prefilled });
+      let peer: BenchRun['peer'];
+      if (flags.peer) {
+        const url = await scratch.newDatabase(`peer${run}`);
+        await checkpoint(url);
+        const peerRun = await measurePeer({
+          brokers,
+          topic: peerTopic,
+          databaseUrl: url,
+          perPartition: summary.branches.map((b) => b.transactions),
+          tasks: peerTasks,
+          logFile: path.join(reportDir, `${runId}-${run}-peer.log`),
+          say,
+        });
+        await scratch.dropDatabase(url);
+        const ingesterToPeerWithStartup = ingester.rowsPerSecondWithStartup / peerRun.rowsPerSecondWithStartup;
+        say(
+          `run ${run}: peer ${plan.transactions} rows in ${peerRun.seconds.toFixed(2)} s = ${Math.round(peerRun.rowsPerSecond)} rows/s (after a ${peerRun.startupSeconds.toFixed(1)} s start-up, rows verified: ${peerRun.verified}); ingester/peer with start-up ${ingesterToPeerWithStartup.toFixed(2)}`,
+        );
+        peer = { run: peerRun, ingesterToPeerWithStartup };
+      }
+      measured.push({
+        run,
+        copy,
+        ingester,
+        ingesterToCopy: ingester.rowsPerSecond / copy.rowsPerSecond,
+        prefilled,
+        peer,
+      });
     }
 
     const result = {
       runId,
-      settings: { ...plan, naiveSeconds, runs, ingesterArgs },
+      settings: { ...plan, naiveSeconds, runs, ingesterArgs, peerTasks: flags.peer ? peerTasks : null },
       machine: machine(),
       naive,
       runs: measured,
-      median: {
-        copyRowsPerSecond: median(measured.map((r) => r.copy.rowsPerSecond)),
-        ingesterRowsPerSecond: median(measured.map((r) => r.ingester.rowsPerSecond)),
-        ingesterRowsPerSecondWithStartup: median(measured.map((r) => r.ingester.rowsPerSecondWithStartup)),
-        ingesterToCopy: median(measured.map((r) => r.ingesterToCopy)),
-        ingesterToNaive: median(measured.map((r) => r.ingester.rowsPerSecond)) / naive.rowsPerSecond,
-        prefilledToEmpty: prefilledRows > 0 ? median(measured.map((r) => r.prefilled!.toEmpty)) : null,
-      },
-      verified: measured.every((r) => r.ingester.verified && (r.prefilled?.ingester.verified ?? true)),
+      median: medians(measured, naive.rowsPerSecond),
+      verified: measured.every(
+        (r) => r.ingester.verified && (r.prefilled?.ingester.verified ?? true) && (r.peer?.run.verified ?? true),
+      ),
     };
     const reportPath = path.join(reportDir, `${runId}.json`);
     await writeFile(reportPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -209,17 +250,8 @@ runMain('bench', async () => {
   }
 });
 
-interface BenchRun {
-  run: number;
-  copy: Awaited<ReturnType<typeof measureCopy>>;
-  ingester: Awaited<ReturnType<typeof measureIngester>>;
-  ingesterToCopy: number;
-  /** With --prefilled-rows: the same drain into a ledger that already held that many rows. */
-  prefilled?: { ingester: Awaited<ReturnType<typeof measureIngester>>; toEmpty: number };
-}
-
 /** COPY of the same ledger rows, coordinates included, into a freshly migrated database. */
-async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: number) {
+async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: number): Promise<CopyRun> {
   const url = await scratch.newDatabase(`copy${run}`);
   await checkpoint(url);
   await copyRows(
@@ -259,7 +291,7 @@ async function measureIngester(
     logFile,
     prefilledRows = 0,
   }: { run: number; ingesterArgs: string[]; logFile: string; prefilledRows?: number },
-) {
+): Promise<IngesterRun> {
   const url = await scratch.newDatabase(prefilledRows > 0 ? `prefilled${run}` : `ingester${run}`);
   const ledger = prefilledRows > 0 ? await prefillLedger(url, prefilledRows, say) : undefined;
   await checkpoint(url);
@@ -297,7 +329,6 @@ async function measureIngester(
       seconds,
       startupSeconds,
       rowsPerSecond: plan.transactions / seconds,
-      // What a user waiting for the backlog sees: process start to the last commit.
       rowsPerSecondWithStartup: plan.transactions / (seconds + startupSeconds),
       peakRssMB,
       cpu,
@@ -310,108 +341,6 @@ async function measureIngester(
     await db.end().catch(() => undefined);
     await scratch.dropDatabase(url);
   }
-}
-
-type BenchResult = {
-  settings: { ingesterArgs: string[] };
-  machine: ReturnType<typeof machine>;
-  naive: { rows: number; seconds: number; rowsPerSecond: number };
-  runs: BenchRun[];
-  median: {
-    copyRowsPerSecond: number;
-    ingesterRowsPerSecond: number;
-    ingesterRowsPerSecondWithStartup: number;
-    ingesterToCopy: number;
-    ingesterToNaive: number;
-    prefilledToEmpty: number | null;
-  };
-};
-
-function printTable(r: BenchResult, reportPath: string): void {
-  const cols = [
-    'run',
-    'COPY rows/s',
-    'ingester rows/s',
-    'with start-up',
-    'ingester/COPY',
-    'CPU µs/row: ingester',
-    'postgres',
-    'kafka',
-    'other',
-    'machine busy',
-  ];
-  const w = [6, 11, 15, 13, 13, 20, 8, 6, 6, 12];
-  const line = (cells: (string | number)[]) =>
-    cells.map((c, i) => (i === 0 ? String(c).padEnd(w[i]!) : String(c).padStart(w[i]!))).join(' ');
-  const out = [line(cols)];
-  for (const run of r.runs) {
-    const us = run.ingester.cpu.microsecondsPerRecord;
-    out.push(
-      line([
-        run.run,
-        Math.round(run.copy.rowsPerSecond),
-        Math.round(run.ingester.rowsPerSecond),
-        Math.round(run.ingester.rowsPerSecondWithStartup),
-        run.ingesterToCopy.toFixed(2),
-        us.ingester.toFixed(1),
-        us.postgres.toFixed(1),
-        us.kafka.toFixed(1),
-        us.other.toFixed(1),
-        `${Math.round(run.ingester.cpu.machineBusyShare * 100)}%`,
-      ]),
-    );
-  }
-  const m = r.median;
-  out.push(
-    line([
-      'median',
-      Math.round(m.copyRowsPerSecond),
-      Math.round(m.ingesterRowsPerSecond),
-      Math.round(m.ingesterRowsPerSecondWithStartup),
-      m.ingesterToCopy.toFixed(2),
-      '',
-      '',
-      '',
-      '',
-      '',
-    ]),
-  );
-  out.push('');
-  out.push(
-    `COPY, per row: ${r.runs.map((run) => `${run.copy.cpu.microsecondsPerRecord.postgres.toFixed(1)} µs of Postgres CPU`).join(', ')}`,
-  );
-  out.push(
-    `naive: ${r.naive.rows} rows in ${r.naive.seconds.toFixed(2)} s = ${Math.round(r.naive.rowsPerSecond)} rows/s`,
-  );
-  out.push(
-    `ingester/COPY = ${m.ingesterToCopy.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.ingesterToCopy.toFixed(2)).join(', ')})   ingester/naive = ${m.ingesterToNaive.toFixed(1)}`,
-  );
-  if (m.prefilledToEmpty !== null)
-    out.push(
-      `into a prefilled ledger / into an empty one = ${m.prefilledToEmpty.toFixed(2)} (median of ${r.runs.length}: ${r.runs.map((run) => run.prefilled!.toEmpty.toFixed(2)).join(', ')})`,
-    );
-  out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel ?? 'unknown CPU'}, ${r.machine.memoryGB} GB`);
-  out.push(
-    `ingester settings: ${r.settings.ingesterArgs.length > 0 ? r.settings.ingesterArgs.join(' ') : "the ingester's defaults"}`,
-  );
-  out.push(`report: ${reportPath}`, '');
-  process.stdout.write(out.join('\n'));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-function machine() {
-  return {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? null,
-    memoryGB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    date: new Date().toISOString().slice(0, 10),
-  };
 }
 
 function* customerLines(plan: LoadPlan, topic: string): Generator<string> {

@@ -11,12 +11,14 @@ import { ConfirmedProducer } from '../kafka/confirmed-producer.js';
 import {
   customersOfBranch,
   encodeEvent,
+  encodeEventWithSchema,
   LAB_MAX_AMOUNT_CENTS,
   LAB_START_DATE,
   tallyTransaction,
   transactionsOfBranch,
   type BranchExpectation,
   type LoadPlan,
+  VALUE_FORMATS,
 } from './load/branch-load.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -33,6 +35,9 @@ const HELP = `Usage: npm run produce -- [options]
   --first-custid <n>           first customer id (default 1)
   --linger-ms <n>              how long records gather per partition before a request goes to the broker
                                (default 5); longer: fewer, larger requests, and each record waits up to that
+  --value-format <lab|connect-json>
+                               record values as the lab's JSON (default), or wrapped with their schema for
+                               Kafka Connect's JsonConverter (what a JDBC sink connector reads)
 ${KAFKA_HELP}
   --customers-topic <name>     (CUSTOMERS_TOPIC, default ${DEFAULTS.customersTopic})
   --transactions-topic <name>  (TRANSACTIONS_TOPIC, default ${DEFAULTS.transactionsTopic})
@@ -48,6 +53,7 @@ runMain('produce', async () => {
     seed: { type: 'string' },
     'first-custid': { type: 'string' },
     'linger-ms': { type: 'string' },
+    'value-format': { type: 'string' },
     ...KAFKA_FLAGS,
     ...TOPIC_FLAGS,
     help: { type: 'boolean' },
@@ -71,6 +77,10 @@ runMain('produce', async () => {
   };
   const rate = integerOption(problems, 'rate', flags.rate, 0, { min: 0, max: 10_000_000 });
   const lingerMs = integerOption(problems, 'linger-ms', flags['linger-ms'], 5, { min: 0, max: 1_000 });
+  const valueFormat = flags['value-format'] ?? 'lab';
+  if (!(VALUE_FORMATS as readonly string[]).includes(valueFormat))
+    problems.push(`value-format must be one of ${VALUE_FORMATS.join(', ')}, not ${valueFormat}`);
+  const encode = valueFormat === 'connect-json' ? encodeEventWithSchema : encodeEvent;
   const kafka = readKafka(problems, flags);
   const { customersTopic, transactionsTopic } = readTopics(problems, flags);
   if (plan.transactions > 0 && plan.customers < plan.branches) {
@@ -87,7 +97,7 @@ runMain('produce', async () => {
     for (let branch = 0; branch < plan.branches; branch++) {
       sent.push({ branch, customers: 0, transactions: 0, deposits: 0, withdrawals: 0, netCents: 0, bytes: 0 });
       for (const customer of customersOfBranch(plan, branch)) {
-        await producer.send(customersTopic, branch, String(customer.custid), encodeEvent(customer));
+        await producer.send(customersTopic, branch, String(customer.custid), encode(customer));
         sent[branch]!.customers++;
       }
     }
@@ -105,7 +115,7 @@ runMain('produce', async () => {
         const step = stream.events.next();
         if (step.done) continue;
         next.push(stream);
-        const value = encodeEvent(step.value);
+        const value = encode(step.value);
         await producer.send(transactionsTopic, stream.tally.branch, String(step.value.custid), value);
         tallyTransaction(stream.tally, step.value, value.length);
         produced++;

@@ -147,3 +147,35 @@ export function tallyTransaction(into: BranchExpectation, event: TransactionEven
 export function encodeEvent(event: CustomerEvent | TransactionEvent): Buffer {
   return Buffer.from(JSON.stringify(event));
 }
+
+/** How a producer writes record values: the lab's JSON, or Kafka Connect's JSON with its schema. */
+export type ValueFormat = 'lab' | 'connect-json';
+export const VALUE_FORMATS: readonly ValueFormat[] = ['lab', 'connect-json'];
+
+const CONNECT_SCHEMAS = {
+  customer: connectStruct('zipbank.customer', {
+    custid: 'int64',
+    createdate: 'int64',
+    fname: 'string',
+    lname: 'string',
+  }),
+  transaction: connectStruct('zipbank.transaction', { custid: 'int64', type: 'string', date: 'int64', amt: 'int64' }),
+};
+
+function connectStruct(name: string, fields: Record<string, string>) {
+  return {
+    type: 'struct',
+    name,
+    optional: false,
+    fields: Object.entries(fields).map(([field, type]) => ({ field, type, optional: false })),
+  };
+}
+
+/**
+ * The same event in Kafka Connect's JsonConverter format with schemas enabled: a JDBC sink
+ * connector (the peer the benchmark measures) needs a schema to map fields to columns.
+ */
+export function encodeEventWithSchema(event: CustomerEvent | TransactionEvent): Buffer {
+  const schema = 'fname' in event ? CONNECT_SCHEMAS.customer : CONNECT_SCHEMAS.transaction;
+  return Buffer.from(JSON.stringify({ schema, payload: event }));
+}

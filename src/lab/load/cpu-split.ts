@@ -37,6 +37,18 @@ export async function processCpuSeconds(pid: number): Promise<number | undefined
   return (await readStat(pid))?.seconds;
 }
 
+export interface ProcessMemory {
+  rssBytes: number;
+  peakRssBytes: number;
+}
+
+/** A process's resident memory now and at its peak (VmRSS, VmHWM), in bytes. */
+export async function processMemory(pid: number): Promise<ProcessMemory> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
+}
+
 interface Snapshot {
   at: number;
   perProcess: Map<number, { role: CpuRole; seconds: number }>;

@@ -2,10 +2,9 @@
 // given settings, its JSON log kept in a file, its CPU time and memory read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processCpuSeconds } from './cpu-split.js';
+import { processCpuSeconds, processMemory, type ProcessMemory } from './cpu-split.js';
 
 /**
  * What the container image sets for the supervisor (Dockerfile, ENV): the load tools measure the
@@ -128,10 +127,8 @@ export class IngesterProcess {
   }
 
   /** Resident memory now and at its peak, in bytes. */
-  async memory(): Promise<{ rssBytes: number; peakRssBytes: number }> {
-    const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
-    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-    return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
+  async memory(): Promise<ProcessMemory> {
+    return processMemory(this.child.pid!);
   }
 
   /** SIGTERM, then the exit status. */
@@ -195,7 +192,7 @@ export class IngesterGroup {
     return this.#members.flatMap((m) => m.pids);
   }
 
-  async memory(): Promise<{ rssBytes: number; peakRssBytes: number }> {
+  async memory(): Promise<ProcessMemory> {
     const all = await Promise.all(this.#members.map((m) => m.memory()));
     return {
       rssBytes: all.reduce((n, m) => n + m.rssBytes, 0),

@@ -2,7 +2,7 @@
 // split, the RSS trend; the table printed at the end; and the chart. It measures nothing
 // itself: the run gathers the samples and figures (src/lab/load-test.ts); this file shapes them.
 import os from 'node:os';
-import type { CpuSplit } from './cpu-split.js';
+import type { CpuSplit, ProcessMemory } from './cpu-split.js';
 import type { ProduceSummary } from './local-services.js';
 import type { latency, Verification } from './ledger-check.js';
 import { renderChartSvg } from './svg-chart.js';
@@ -37,7 +37,7 @@ export function buildReport(
     samples: Sample[];
     finishedAt: (number | null)[];
     finalSummary: ProduceSummary;
-    memory: { rssBytes: number; peakRssBytes: number };
+    memory: ProcessMemory;
     cpuSeconds: number;
     cpuSplit: CpuSplit;
     cpuSplitAfterWarmup: CpuSplit | undefined;

@@ -12,6 +12,8 @@ export interface ScratchEnvironment {
   customersTopic: string;
   transactionsTopic: string;
   partitions: number;
+  /** Creates more topics with the run's partitions (a peer's input), deleted by cleanup. */
+  addTopics(names: string[]): Promise<void>;
   /** Creates (and migrates) a fresh database named after the run; dropped by cleanup. */
   newDatabase(suffix: string): Promise<string>;
   /** Drops one of them early (a benchmark's runs would otherwise pile up on disk); unless kept. */
@@ -30,11 +32,16 @@ export async function createScratchEnvironment(options: {
   const transactionsTopic = `${options.runId}-events`;
   await ensureTopics(options.kafka, [customersTopic, transactionsTopic], options.partitions);
   const databases: string[] = [];
+  const topics = [customersTopic, transactionsTopic];
   return {
     kafka: options.kafka,
     customersTopic,
     transactionsTopic,
     partitions: options.partitions,
+    async addTopics(names: string[]) {
+      await ensureTopics(options.kafka, names, options.partitions);
+      topics.push(...names);
+    },
     async newDatabase(suffix: string) {
       const url = new URL(options.serverUrl);
       url.pathname = `/${options.runId.replace(/[^a-z0-9_]/gi, '_')}_${suffix}`;
@@ -68,8 +75,7 @@ export async function createScratchEnvironment(options: {
       for (const url of databases) await dropDatabase(url).catch(() => undefined);
       const admin = await TopicAdmin.connect(options.kafka);
       try {
-        await admin.deleteTopic(customersTopic);
-        await admin.deleteTopic(transactionsTopic);
+        for (const topic of topics) await admin.deleteTopic(topic);
       } finally {
         await admin.close();
       }

@@ -1,0 +1,243 @@
+// The best-known JDBC sink, run beside the ingester in one benchmark: Debezium's JDBC sink
+// connector on Kafka Connect standalone, draining the same transactions (in Connect's JSON with a
+// schema, which the connector needs) into one table keyed by the Kafka coordinates. It does less
+// than the ingester (no customers first, no balances, no quarantine, at least once): the figure
+// says what the ingester's guarantees cost against the fastest way people do this job today.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { access, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { CpuMeter, processMemory, type CpuSplit } from './cpu-split.js';
+import { PROJECT_DIR } from './ingester-process.js';
+
+const POM = path.join(PROJECT_DIR, 'scripts', 'peer', 'pom.xml');
+const LIBS = path.join(PROJECT_DIR, '.peer', 'libs');
+const TABLE = 'peer_transaction';
+/** The table the connector's own schema evolution makes for these records, made beforehand. */
+const PEER_TABLE_DDL = `create table ${TABLE} (
+  custid bigint not null, type text not null, date bigint not null, amt bigint not null,
+  __connect_topic text not null, __connect_partition integer not null, __connect_offset bigint not null,
+  primary key (__connect_topic, __connect_partition, __connect_offset))`;
+/** Kafka Connect's own start script gives its worker this heap. */
+const HEAP = ['-Xms256M', '-Xmx2G'];
+/** Its start-up measured 12-15 s on 2 cores; this long without a row means it is not consuming. */
+const FIRST_ROW_TIMEOUT_MS = 120_000;
+
+export interface PeerRun {
+  rows: number;
+  /** From the first row in the table to the last. */
+  seconds: number;
+  /** From the JVM's start to the first row: Connect's start-up, the group join, the first batch. */
+  startupSeconds: number;
+  rowsPerSecond: number;
+  rowsPerSecondWithStartup: number;
+  peakRssMB: number;
+  /** CPU from the first row to the last, the peer's JVM in the `ingester` role. */
+  cpu: CpuSplit;
+  tasks: number;
+  verified: boolean;
+}
+
+/** Copies the connector's and Connect's jars from Maven Central on first use (about 70 MB). */
+export async function ensurePeerJars(say: (text: string) => void): Promise<string> {
+  const marker = path.join(LIBS, '.resolved');
+  const resolved = await stat(marker).catch(() => undefined);
+  if (resolved && resolved.mtimeMs >= (await stat(POM)).mtimeMs) return LIBS;
+  say(`resolving Kafka Connect and Debezium's JDBC sink from Maven Central into ${LIBS}`);
+  await rm(LIBS, { recursive: true, force: true });
+  await mkdir(LIBS, { recursive: true });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const mvn = spawn(
+      'mvn',
+      ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`, '-DincludeScope=runtime'],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    mvn.once('error', reject);
+    mvn.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`Maven could not resolve the peer's jars (exit ${code})`);
+  await writeFile(marker, '');
+  return LIBS;
+}
+
+/** Kafka Connect's JDBC URL and credentials for a postgres:// URL. */
+export function jdbcConnection(databaseUrl: string): { url: string; user: string; password: string } {
+  const u = new URL(databaseUrl);
+  return {
+    url: `jdbc:postgresql://${u.hostname}:${u.port || '5432'}${u.pathname}`,
+    user: decodeURIComponent(u.username) || os.userInfo().username,
+    password: decodeURIComponent(u.password),
+  };
+}
+
+/** The standalone worker's and the connector's settings, as properties files. */
+export function peerProperties(options: {
+  brokers: string;
+  topic: string;
+  databaseUrl: string;
+  tasks: number;
+  restPort: number;
+  offsetsFile: string;
+  name: string;
+}): { worker: string; connector: string } {
+  const jdbc = jdbcConnection(options.databaseUrl);
+  const lines = (entries: Record<string, string | number>) =>
+    `${Object.entries(entries)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`;
+  return {
+    worker: lines({
+      'bootstrap.servers': options.brokers,
+      'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+      'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+      'value.converter.schemas.enable': 'true',
+      'offset.storage.file.filename': options.offsetsFile,
+      listeners: `http://127.0.0.1:${options.restPort}`,
+      // Every jar is on the class path: no plugin folders to scan.
+      'plugin.discovery': 'only_scan',
+    }),
+    connector: lines({
+      // Its consumer group is connect-<name>: a name of its own per run, or a second run would
+      // start from the offsets the first one committed.
+      name: options.name,
+      'connector.class': 'io.debezium.connector.jdbc.JdbcSinkConnector',
+      'tasks.max': options.tasks,
+      topics: options.topic,
+      'connection.url': jdbc.url,
+      'connection.username': jdbc.user,
+      'connection.password': jdbc.password,
+      'insert.mode': 'insert',
+      'primary.key.mode': 'kafka',
+      // The table exists before the start, as the ingester's schema does: two tasks creating it
+      // at once race, and one of them waits out a retry.
+      'schema.evolution': 'none',
+      'collection.name.format': TABLE,
+    }),
+  };
+}
+
+/**
+ * Drains `topic` (each partition holding `perPartition[p]` transactions from offset 0) with the
+ * peer into a new table in `databaseUrl`; stops it and checks the row count.
+ */
+export async function measurePeer(options: {
+  brokers: string;
+  topic: string;
+  databaseUrl: string;
+  perPartition: number[];
+  tasks: number;
+  logFile: string;
+  say: (text: string) => void;
+}): Promise<PeerRun> {
+  const libs = await ensurePeerJars(options.say);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-peer-'));
+  const rows = options.perPartition.reduce((a, b) => a + b, 0);
+  const files = peerProperties({
+    brokers: options.brokers,
+    topic: options.topic,
+    databaseUrl: options.databaseUrl,
+    tasks: options.tasks,
+    restPort: await freePort(),
+    offsetsFile: path.join(dir, 'offsets'),
+    name: path.basename(dir),
+  });
+  await writeFile(path.join(dir, 'worker.properties'), files.worker);
+  await writeFile(path.join(dir, 'connector.properties'), files.connector);
+  await access(path.join(libs, '.resolved'));
+
+  const spawned = Date.now();
+  const log = createWriteStream(options.logFile);
+  const connect = spawn(
+    'java',
+    [
+      ...HEAP,
+      '-cp',
+      `${libs}/*`,
+      'org.apache.kafka.connect.cli.ConnectStandalone',
+      path.join(dir, 'worker.properties'),
+      path.join(dir, 'connector.properties'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  connect.stdout!.pipe(log);
+  connect.stderr!.pipe(log);
+  const db = new pg.Client({ connectionString: options.databaseUrl });
+  try {
+    await db.connect();
+    await db.query(PEER_TABLE_DDL);
+    const exited = () => connect.exitCode !== null || connect.signalCode !== null;
+    let meter: CpuMeter | undefined;
+    let firstRowAt = 0;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (exited()) throw new Error(`Kafka Connect exited with ${connect.exitCode} (log: ${options.logFile})`);
+      const done = await rowsWritten(db, options.topic, options.perPartition);
+      if (done > 0 && meter === undefined) {
+        firstRowAt = Date.now();
+        meter = await CpuMeter.start(() => [connect.pid!]);
+      }
+      if (done >= rows) break;
+      if (meter === undefined && Date.now() - spawned > FIRST_ROW_TIMEOUT_MS)
+        throw new Error(`the peer wrote no row within ${FIRST_ROW_TIMEOUT_MS / 1000} s (log: ${options.logFile})`);
+      if (Date.now() - spawned > 1_800_000) throw new Error('the peer did not drain the backlog within 30 minutes');
+    }
+    const finished = Date.now();
+    const cpu = await meter!.end(rows);
+    const peakRssMB = (await processMemory(connect.pid!)).peakRssBytes / 2 ** 20;
+    await stop(connect);
+    const count = await db.query<{ n: string }>(`select count(*) as n from ${TABLE}`);
+    const seconds = (finished - firstRowAt) / 1000;
+    const startupSeconds = (firstRowAt - spawned) / 1000;
+    return {
+      rows,
+      seconds,
+      startupSeconds,
+      rowsPerSecond: rows / seconds,
+      rowsPerSecondWithStartup: rows / (seconds + startupSeconds),
+      peakRssMB,
+      cpu,
+      tasks: options.tasks,
+      verified: Number(count.rows[0]!.n) === rows,
+    };
+  } finally {
+    await stop(connect);
+    await db.end().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Rows the peer has written, read from the highest offset per partition (an index lookup each):
+ * a task writes a partition's records in offset order, so offset k written means 0..k are.
+ */
+async function rowsWritten(db: pg.Client, topic: string, perPartition: number[]): Promise<number> {
+  const result = await db.query<{ p: number; last: string | null }>(
+    `select p, (select max(__connect_offset) from ${TABLE} where __connect_topic = $1 and __connect_partition = p) as last
+       from generate_series(0, $2::int - 1) as p`,
+    [topic, perPartition.length],
+  );
+  return result.rows.reduce((n, r) => n + (r.last === null ? 0 : Math.min(Number(r.last) + 1, perPartition[r.p]!)), 0);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
