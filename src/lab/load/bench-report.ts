@@ -3,6 +3,7 @@
 import os from 'node:os';
 import type { CpuSplit } from './cpu-split.js';
 import type { PeerRun } from './debezium-peer.js';
+import type { DrainRun } from './drain-run.js';
 import type { LedgerSize } from './ledger-prefill.js';
 
 export interface CopyRun {
@@ -13,18 +14,9 @@ export interface CopyRun {
 }
 
 /** The ingester draining the whole backlog, timed from when every worker is connected. */
-export interface IngesterRun {
-  rows: number;
-  seconds: number;
-  startupSeconds: number;
-  rowsPerSecond: number;
-  /** What a user waiting for the backlog sees: process start to the last commit. */
-  rowsPerSecondWithStartup: number;
-  peakRssMB: number;
-  cpu: CpuSplit;
+export interface IngesterRun extends DrainRun {
   /** With --prefilled-rows: the ledger's size before the drain. */
   ledger: LedgerSize | undefined;
-  verified: boolean;
   problems: string[];
 }
 

@@ -10,7 +10,8 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { CpuMeter, processMemory, type CpuSplit } from './cpu-split.js';
+import { CpuMeter, processMemory } from './cpu-split.js';
+import type { DrainRun } from './drain-run.js';
 import { PROJECT_DIR } from './ingester-process.js';
 
 const POM = path.join(PROJECT_DIR, 'scripts', 'peer', 'pom.xml');
@@ -26,19 +27,12 @@ const HEAP = ['-Xms256M', '-Xmx2G'];
 /** Its start-up measured 12-15 s on 2 cores; this long without a row means it is not consuming. */
 const FIRST_ROW_TIMEOUT_MS = 120_000;
 
-export interface PeerRun {
-  rows: number;
-  /** From the first row in the table to the last. */
-  seconds: number;
-  /** From the JVM's start to the first row: Connect's start-up, the group join, the first batch. */
-  startupSeconds: number;
-  rowsPerSecond: number;
-  rowsPerSecondWithStartup: number;
-  peakRssMB: number;
-  /** CPU from the first row to the last, the peer's JVM in the `ingester` role. */
-  cpu: CpuSplit;
+/**
+ * Timed from the first row in the table to the last; its start-up is from the JVM's start to the
+ * first row (Connect's start-up, the group join, the first batch).
+ */
+export interface PeerRun extends DrainRun {
   tasks: number;
-  verified: boolean;
 }
 
 /** Copies the connector's and Connect's jars from Maven Central on first use (about 70 MB). */
