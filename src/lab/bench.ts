@@ -32,6 +32,9 @@ import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
 import { type BenchRun, type CopyRun, type IngesterRun, machine, medians, printTable } from './load/bench-report.js';
 import { measurePeer } from './load/debezium-peer.js';
 
+/** The customer table's columns, in the order customerLines renders them. */
+const CUSTOMER_COLUMNS = ['custid', 'fname', 'lname', 'created_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'];
+
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
                           [--prefilled-rows N] [--peer] [--peer-tasks 2]
                           [ingester settings]
@@ -43,8 +46,9 @@ database; every run's ratio and their median are printed, with the CPU per row o
 the Postgres server processes and the broker (from /proc). The naive consumer runs once.
 
 --prefilled-rows N: each run also drains the backlog into a ledger that already holds N rows of
-another topic (filled inside Postgres first, then vacuumed; its table and index sizes are
-reported), as after months of ingesting: the ratio to the empty-ledger run is the figure.
+the same customers (on another topic; filled inside Postgres first, then vacuumed; its table and
+index sizes are reported), as after months of ingesting: the ratio to the empty-ledger run is
+the figure.
 
 --peer: each run also drains the same transactions with Debezium's JDBC sink connector on Kafka
 Connect standalone (--peer-tasks tasks, 2 by default: its best setting on 2 cores), plain inserts
@@ -254,12 +258,7 @@ runMain('bench', async () => {
 async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: number): Promise<CopyRun> {
   const url = await scratch.newDatabase(`copy${run}`);
   await checkpoint(url);
-  await copyRows(
-    url,
-    'customer',
-    ['custid', 'fname', 'lname', 'created_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'],
-    customerLines(plan, scratch.customersTopic),
-  );
+  await copyRows(url, 'customer', CUSTOMER_COLUMNS, customerLines(plan, scratch.customersTopic));
   let meter: CpuMeter | undefined;
   let cpu: CpuSplit | undefined;
   const seconds = await copyRows(
@@ -293,7 +292,13 @@ async function measureIngester(
   }: { run: number; ingesterArgs: string[]; logFile: string; prefilledRows?: number },
 ): Promise<IngesterRun> {
   const url = await scratch.newDatabase(prefilledRows > 0 ? `prefilled${run}` : `ingester${run}`);
-  const ledger = prefilledRows > 0 ? await prefillLedger(url, prefilledRows, say) : undefined;
+  const customers = {
+    firstCustid: plan.firstCustid,
+    count: plan.customers,
+    lines: customerLines(plan, scratch.customersTopic),
+    columns: CUSTOMER_COLUMNS,
+  };
+  const ledger = prefilledRows > 0 ? await prefillLedger(url, prefilledRows, customers, say) : undefined;
   await checkpoint(url);
   const ingester = new IngesterProcess({
     partitions: `0-${plan.branches - 1}`,

@@ -3,12 +3,19 @@
 // grows. Generated inside Postgres (no client memory, no Kafka), in chunks so that no statement
 // holds millions of rows in its trigger's transition table.
 import pg from 'pg';
+import { copyRows } from './copy-writer.js';
 
 /** Rows per INSERT: bounds each statement's transition table and WAL burst. */
 const CHUNK_ROWS = 2_000_000;
-/** Customers the prefilled rows belong to; ids far above the lab's, so the runs never meet. */
-const PREFILL_CUSTOMERS = 100_000;
-const FIRST_PREFILL_CUSTID = 1_000_000_000;
+/** The customers of the run, which the prefilled rows belong to as well. */
+export interface PrefillCustomers {
+  /** Their ids are firstCustid .. firstCustid + count - 1. */
+  firstCustid: number;
+  count: number;
+  /** The customer table's rows (COPY text) as the run's customers topic carries them. */
+  lines: Iterable<string>;
+  columns: string[];
+}
 
 export interface LedgerSize {
   rows: number;
@@ -17,24 +24,23 @@ export interface LedgerSize {
 }
 
 /**
- * Adds `rows` ledger rows on topic `zipbank-prefill` (8 partitions), their customers and balances
- * that equal their ledger, then vacuums and analyses the ledger as autovacuum would have. The
- * rows scatter over the customers as a real ledger's do, so the custid index grows at random.
+ * Adds the run's customers and `rows` ledger rows of theirs on topic `zipbank-prefill-events`
+ * (8 partitions), with balances that equal their ledger, then vacuums and analyses the ledger as
+ * autovacuum would have. The customers are the run's own, exactly as its customers topic carries
+ * them (the ingester takes those records as repeats), because a branch's customers keep
+ * transacting for years: the drain then adds to index pages spread over the whole custid index,
+ * as a real one does, and not only at an edge of it. The rows scatter over the customers.
  */
 export async function prefillLedger(
   databaseUrl: string,
   rows: number,
+  customers: PrefillCustomers,
   say: (line: string) => void,
 ): Promise<LedgerSize> {
+  await copyRows(databaseUrl, 'customer', customers.columns, customers.lines);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    await db.query(
-      `INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset)
-       SELECT $1::bigint + g, 'Prefill', 'Customer', now(), 'zipbank-prefill-customers', g % 8, g / 8
-         FROM generate_series(0, $2::bigint - 1) g`,
-      [FIRST_PREFILL_CUSTID, PREFILL_CUSTOMERS],
-    );
     const started = Date.now();
     for (let first = 0; first < rows; first += CHUNK_ROWS) {
       const last = Math.min(rows, first + CHUNK_ROWS) - 1;
@@ -45,16 +51,20 @@ export async function prefillLedger(
                 100 + g % 10000, t, 'zipbank-prefill-events', g % 8, g / 8, t, t
            FROM generate_series($3::bigint, $4::bigint) g,
                 LATERAL (SELECT timestamptz '2026-01-01' + g * interval '100 ms') x(t)`,
-        [FIRST_PREFILL_CUSTID, PREFILL_CUSTOMERS, first, last],
+        [customers.firstCustid, customers.count, first, last],
       );
       say(
         `prefill: ${last + 1} of ${rows} ledger rows (${Math.round((last + 1) / ((Date.now() - started) / 1000))} rows/s)`,
       );
     }
+    // Every customer gets its balance here: the ingester creates none for customers that exist.
     await db.query(
       `INSERT INTO balance (custid, balance_cents, transaction_count)
-       SELECT custid, sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END), count(*)
-         FROM "transaction" WHERE kafka_topic = 'zipbank-prefill-events' GROUP BY custid`,
+       SELECT c.custid, coalesce(l.cents, 0), coalesce(l.n, 0)
+         FROM customer c
+         LEFT JOIN (SELECT custid, sum(CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END) AS cents,
+                           count(*) AS n
+                      FROM "transaction" WHERE kafka_topic = 'zipbank-prefill-events' GROUP BY custid) l USING (custid)`,
     );
     await db.query('VACUUM (ANALYZE) "transaction"');
     const { rows: sizes } = await db.query<{ table_bytes: string; index_bytes: string }>(
