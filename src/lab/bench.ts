@@ -29,7 +29,8 @@ import type { ProduceSummary } from './load/local-services.js';
 import { readKafka } from '../config/connection-options.js';
 import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
-import { type BenchRun, type CopyRun, type IngesterRun, machine, medians, printTable } from './load/bench-report.js';
+import { type BenchRun, type CopyRun, type IngesterRun, medians, printTable } from './load/bench-report.js';
+import { machine } from './load/machine.js';
 import { measurePeer } from './load/debezium-peer.js';
 
 /** The customer table's columns, in the order customerLines renders them. */

@@ -1,10 +1,10 @@
 // A benchmark's report: each run's figures, their medians, the machine, and the table printed at
 // the end. It measures nothing itself: src/lab/bench.ts runs COPY, the ingester and the peer.
-import os from 'node:os';
 import type { CpuSplit } from './cpu-split.js';
 import type { PeerRun } from './debezium-peer.js';
 import type { DrainRun } from './drain-run.js';
 import type { LedgerSize } from './ledger-prefill.js';
+import type { Machine } from './machine.js';
 
 export interface CopyRun {
   rows: number;
@@ -29,14 +29,6 @@ export interface BenchRun {
   prefilled?: { ingester: IngesterRun; toEmpty: number };
   /** With --peer: the JDBC sink draining the same transactions, and the ingester's rate over its own, start-up included. */
   peer?: { run: PeerRun; ingesterToPeerWithStartup: number };
-}
-
-export interface Machine {
-  cpus: number;
-  cpuModel: string | null;
-  memoryGB: number;
-  node: string;
-  date: string;
 }
 
 export interface BenchResult {
@@ -82,16 +74,6 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-export function machine(): Machine {
-  return {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? null,
-    memoryGB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    date: new Date().toISOString().slice(0, 10),
-  };
 }
 
 export function printTable(r: BenchResult, reportPath: string): void {

@@ -1,11 +1,8 @@
-// A load-test run's report: the figures per branch and in total, after the warm-up, the CPU
-// split, the RSS trend; the table printed at the end; and the chart. It measures nothing
-// itself: the run gathers the samples and figures (src/lab/load-test.ts); this file shapes them.
-import os from 'node:os';
 import type { CpuSplit, ProcessMemory } from './cpu-split.js';
 import type { ProduceSummary } from './local-services.js';
 import type { latency, Verification } from './ledger-check.js';
 import { renderChartSvg } from './svg-chart.js';
+import { machine } from './machine.js';
 
 /** One sample of a run, every 100 ms from the start. */
 export interface Sample {
@@ -78,12 +75,7 @@ export function buildReport(
       ingesterArgs: r.ingesterArgs,
       supervisors: r.supervisors,
     },
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? null,
-      memoryGB: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-    },
+    machine: machine(),
     totals: {
       seconds: r.seconds,
       transactionsPerSecond: timed / r.seconds,
