@@ -272,7 +272,15 @@ t.test('each kustomization renders, validates and agrees: base, monitoring overl
   }
   const kinds = (dir: string) => rendered[dir]!.map((o) => o.kind).sort();
   const deployment = (dir: string) => rendered[dir]!.find((o) => o.kind === 'Deployment')!;
-  t.same(kinds('k8s'), ['ConfigMap', 'Deployment', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
+  t.same(kinds('k8s'), [
+    'ConfigMap',
+    'CronJob',
+    'Deployment',
+    'Job',
+    'NetworkPolicy',
+    'PodDisruptionBudget',
+    'Service',
+  ]);
   t.equal(deployment('k8s').spec.replicas, 3, 'the base runs a fixed three replicas');
   t.equal(
     deployment('k8s').spec.template.spec.containers[0].image,

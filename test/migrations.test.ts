@@ -10,13 +10,14 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   t.match(first.stdout, /created database/);
   t.match(
     first.stdout,
-    /applied 12 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason, 20261125020000_balance_fillfactor, 20261129000000_ledger_customer_check, 20261202000000_redrive_log, 20261202010000_topic_incarnation, 20261202020000_customer_coordinates_index, 20261202030000_parked_queue_index/,
+    /applied 13 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason, 20261125020000_balance_fillfactor, 20261129000000_ledger_customer_check, 20261202000000_redrive_log, 20261202010000_topic_incarnation, 20261202020000_customer_coordinates_index, 20261202030000_parked_queue_index, 20261203000000_ledger_partitioned_by_month/,
   );
 
   const tables = (
     await query<{ table_name: string }>(
       url,
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+      `SELECT relname AS table_name FROM pg_class
+        WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY 1`,
     )
   ).map((r) => r.table_name);
   t.same(tables, [
@@ -77,8 +78,8 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   );
   t.match(
     ledgerKey[0]?.columns,
-    /\(kafka_topic, kafka_partition, kafka_offset\)/,
-    'the ledger is keyed by Kafka coordinates',
+    /\(kafka_topic, kafka_partition, kafka_offset, kafka_timestamp\)/,
+    'the ledger is keyed by Kafka coordinates (and the timestamp it is partitioned on)',
   );
   const [balanceOptions] = await query<{ reloptions: string[] | null }>(
     url,
@@ -104,7 +105,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
     url,
     `INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset) VALUES (55, 'Todd', 'Cushman', to_timestamp(1587398301), 'c', 0, 0)`,
   );
-  const insert = `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset) VALUES ($1, $2, $3, to_timestamp(1587398219), 'e', 0, $4)`;
+  const insert = `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp) VALUES ($1, $2, $3, to_timestamp(1587398219), 'e', 0, $4, date_trunc('month', now()))`;
   await query(url, insert, [55, 'deposit', 10000, 0]);
   await t.rejects(
     query(url, insert, [55, 'deposit', 10000, 0]),
@@ -121,8 +122,8 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   await t.rejects(
     query(
       url,
-      `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset)
-                SELECT c, 'deposit', 1, now(), 'e', 1, o FROM unnest('{55,55,56,55}'::bigint[]) WITH ORDINALITY AS i(c, o)`,
+      `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp)
+                SELECT c, 'deposit', 1, now(), 'e', 1, o, now() FROM unnest('{55,55,56,55}'::bigint[]) WITH ORDINALITY AS i(c, o)`,
     ),
     missingCustomer,
     'a multi-row insert with one orphan is refused',
@@ -163,11 +164,12 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   const second = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
   t.equal(second.code, 0);
   t.match(second.stdout, /up to date, no migration applied/);
+  t.match(second.stdout, /ledger partitions are in place, none created/);
   const [history] = await query<{ n: string }>(
     url,
     `SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`,
   );
-  t.equal(history?.n, '12', 'each migration is recorded once, as prisma migrate deploy records it');
+  t.equal(history?.n, '13', 'each migration is recorded once, as prisma migrate deploy records it');
 });
 
 t.test('db:migrate against an unreachable server fails with a clear error', async (t) => {
@@ -200,7 +202,7 @@ t.test(
     await deleter.query('BEGIN');
     await deleter.query('DELETE FROM customer WHERE custid = 70');
     const write = writer.query(
-      `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset) VALUES (70, 'deposit', 100, now(), 'e', 0, 0)`,
+      `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp) VALUES (70, 'deposit', 100, now(), 'e', 0, 0, now())`,
     );
     const settled = write.then(
       () => 'committed',

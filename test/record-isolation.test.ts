@@ -91,12 +91,13 @@ t.test('one bad record in a big batch is quarantined; the branch and the branche
     'and its raw bytes',
   );
 
-  const [future] = await sql<{ kafka_timestamp: Date | null }>(
+  const [future] = await sql<{ kafka_timestamp: Date; part: string }>(
     url,
-    `SELECT kafka_timestamp FROM "transaction" WHERE kafka_partition = 1 AND kafka_offset = 701`,
+    `SELECT kafka_timestamp, tableoid::regclass::text AS part FROM "transaction" WHERE kafka_partition = 1 AND kafka_offset = 701`,
   );
   t.ok(future, 'the record with a far-future Kafka timestamp is posted');
-  t.equal(future?.kafka_timestamp, null, 'its unusable timestamp is left out');
+  t.equal(future?.kafka_timestamp.getTime(), 0, 'its unusable timestamp is stored as the epoch');
+  t.equal(future?.part, 'transaction_untimed', 'in the untimed partition');
   const [b5] = await sql<{ balance_cents: string }>(url, 'SELECT balance_cents FROM balance WHERE custid = 5');
   t.equal(b5?.balance_cents, NEAR_MAX_BALANCE, 'the refused deposit changed nothing');
 

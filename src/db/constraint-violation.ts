@@ -6,8 +6,11 @@ import { adapterCause } from './database-error.js';
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
 
-/** True when `err` is a unique violation of the index or constraint named `index`. */
-export function isUniqueViolation(err: unknown, index: string): boolean {
+/**
+ * True when `err` is a unique violation of the index or constraint named `index`, or of one
+ * whose name the predicate accepts (a partitioned table's key is reported under the partition's).
+ */
+export function isUniqueViolation(err: unknown, index: string | ((name: string) => boolean)): boolean {
   return violates(err, UNIQUE_VIOLATION, index);
 }
 
@@ -16,7 +19,9 @@ export function isForeignKeyViolation(err: unknown, constraint: string): boolean
   return violates(err, FOREIGN_KEY_VIOLATION, constraint);
 }
 
-function violates(err: unknown, state: string, name: string): boolean {
+function violates(err: unknown, state: string, name: string | ((name: string) => boolean)): boolean {
   const cause = adapterCause(err);
-  return cause?.originalCode === state && cause.constraint?.index === name;
+  const index = cause?.constraint?.index;
+  if (cause?.originalCode !== state || index === undefined) return false;
+  return typeof name === 'string' ? index === name : name(index);
 }

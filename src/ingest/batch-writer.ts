@@ -8,6 +8,7 @@ import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-violation.js';
 import { toDatabaseError } from '../db/database-error.js';
+import { isLedgerKeyName } from '../db/ledger-partitions.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
 import {
@@ -45,8 +46,6 @@ export const PARKED_CHUNK = 10_000;
 
 type Tx = Prisma.TransactionClient;
 
-/** The ledger's primary key: its Kafka coordinates. */
-const LEDGER_KEY = 'transaction_pkey';
 /** The ledger's foreign key to its customer. */
 const LEDGER_CUSTOMER_KEY = 'transaction_custid_fkey';
 
@@ -120,7 +119,7 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
       // A record already in the ledger is only possible when stored offsets were moved back by
       // hand; a customer not yet created is a transaction read before its customer.
       if (options.checkParked) throw err;
-      if (!isUniqueViolation(err, LEDGER_KEY) && !isForeignKeyViolation(err, LEDGER_CUSTOMER_KEY)) throw err;
+      if (!isUniqueViolation(err, isLedgerKeyName) && !isForeignKeyViolation(err, LEDGER_CUSTOMER_KEY)) throw err;
       written = await write('checked');
     }
     return { customersCreated: 0, unparked: 0, ...written };
@@ -308,9 +307,12 @@ async function writeRecords(
       -- plus RETURNING, so a row already posted changes no balance. 'optimistic': the statement
       -- fails instead, sparing every row the conflict check, and is written again checked.
       INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp, posted_at)
-      SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off, to_timestamp(kafka_ms / 1000.0), clock_timestamp()
+      -- A record without a usable Kafka timestamp is stored with the epoch: the ledger's key and
+      -- its monthly partitions include the timestamp, so it cannot be null.
+      SELECT custid, kind, amount, to_timestamp(occurred), ${topic}::text, ${options.partition}::int, off,
+             coalesce(to_timestamp(kafka_ms / 1000.0), timestamptz 'epoch'), clock_timestamp()
         FROM input WHERE known ORDER BY n
-      ${checked ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING` : Prisma.empty}
+      ${checked ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp) DO NOTHING` : Prisma.empty}
       RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
     ), per_customer AS (
       SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid ORDER BY custid

@@ -265,8 +265,17 @@ async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: num
   const seconds = await copyRows(
     url,
     '"transaction"',
-    ['custid', 'kind', 'amount_cents', 'occurred_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'],
-    transactionLines(plan, scratch.transactionsTopic),
+    [
+      'custid',
+      'kind',
+      'amount_cents',
+      'occurred_at',
+      'kafka_topic',
+      'kafka_partition',
+      'kafka_offset',
+      'kafka_timestamp',
+    ],
+    transactionLines(plan, scratch.transactionsTopic, new Date().toISOString()),
     {
       start: async () => {
         meter = await CpuMeter.start();
@@ -359,7 +368,8 @@ function* customerLines(plan: LoadPlan, topic: string): Generator<string> {
   }
 }
 
-function* transactionLines(plan: LoadPlan, topic: string): Generator<string> {
+/** The ledger's rows as COPY text; `kafkaTime` stands for the produce time, in this month like the ingester's rows. */
+function* transactionLines(plan: LoadPlan, topic: string, kafkaTime: string): Generator<string> {
   for (let branch = 0; branch < plan.branches; branch++) {
     let offset = 0;
     for (const t of transactionsOfBranch(plan, branch)) {
@@ -371,6 +381,7 @@ function* transactionLines(plan: LoadPlan, topic: string): Generator<string> {
         topic,
         branch,
         offset++,
+        kafkaTime,
       ].join('\t');
     }
   }

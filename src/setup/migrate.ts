@@ -1,21 +1,27 @@
 // npm run db:migrate: creates the database named by DATABASE_URL when missing, then applies
-// prisma/migrations with Prisma's WASM schema engine (works offline, see src/db/migrator.ts).
+// prisma/migrations with Prisma's WASM schema engine (works offline, see src/db/migrator.ts),
+// then creates the ledger's months ahead (src/db/ledger-partitions.ts).
+import pg from 'pg';
 import { DEFAULTS } from '../config/defaults.js';
-import { parseFlags, type Problems } from '../config/options.js';
+import { integerOption, parseFlags, type Problems } from '../config/options.js';
 import { readDatabaseUrl } from '../config/connection-options.js';
 import { runMain } from '../core/run-main.js';
 import { ensureDatabase } from '../db/ensure-database.js';
 import { applyMigrations, DEFAULT_PRISMA_DIR } from '../db/migrator.js';
 import { redact } from '../db/database-url.js';
+import { DEFAULT_MONTHS_AHEAD, ensureLedgerPartitions } from '../db/ledger-partitions.js';
 import { ConfigError, ERROR_CODES, IngesterError } from '../core/errors.js';
 
 const HELP = `Usage: npm run db:migrate -- [options]
 
-Creates the database if it is missing and applies every pending migration. Idempotent.
+Creates the database if it is missing, applies every pending migration, and creates the ledger's
+monthly partitions from the current month to --ledger-months-ahead after it (moving any rows of
+those months out of the default partition). Idempotent: run it monthly to keep months ahead.
 
   --database-url <url>  PostgreSQL URL of the schema owner (DATABASE_URL or DATABASE_URL_FILE,
                         default ${DEFAULTS.databaseUrl}); give secrets by environment or file
   --prisma-dir <dir>    folder with schema.prisma and migrations/ (default ${DEFAULT_PRISMA_DIR})
+  --ledger-months-ahead <n>  months of ledger partitions after the current one (default ${DEFAULT_MONTHS_AHEAD})
   --help                this text
 `;
 
@@ -25,6 +31,7 @@ runMain(
     const flags = parseFlags(process.argv.slice(2), {
       'database-url': { type: 'string' },
       'prisma-dir': { type: 'string' },
+      'ledger-months-ahead': { type: 'string' },
       help: { type: 'boolean' },
     });
     if (flags.help) {
@@ -33,6 +40,16 @@ runMain(
     }
     const problems: Problems = [];
     const databaseUrl = readDatabaseUrl(problems, flags['database-url']);
+    const monthsAhead = integerOption(
+      problems,
+      '--ledger-months-ahead',
+      flags['ledger-months-ahead'],
+      DEFAULT_MONTHS_AHEAD,
+      {
+        min: 0,
+        max: 120,
+      },
+    );
     if (problems.length > 0) throw new ConfigError(problems);
     try {
       const created = await ensureDatabase(databaseUrl);
@@ -42,6 +59,12 @@ runMain(
         applied.length === 0
           ? 'database is up to date, no migration applied\n'
           : `applied ${applied.length} migration(s): ${applied.join(', ')}\n`,
+      );
+      const months = await withClient(databaseUrl, (db) => ensureLedgerPartitions(db, { monthsAhead }));
+      process.stdout.write(
+        months.length === 0
+          ? 'ledger partitions are in place, none created\n'
+          : `created ${months.length} ledger partition(s): ${months.join(', ')}\n`,
       );
     } catch (err) {
       throw new IngesterError(
@@ -56,6 +79,16 @@ runMain(
   },
   { exitWhenDone: true },
 );
+
+async function withClient<T>(databaseUrl: string, use: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    return await use(db);
+  } finally {
+    await db.end();
+  }
+}
 
 function describe(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -37,6 +37,9 @@ export interface LatencySummary {
 
 const BUCKETS_MS = [5, 10, 20, 50, 100, 150, 200, 250, 500, 1000, 2000, 5000];
 
+/** Rows with a Kafka timestamp: the ingester stores the epoch for a record without one. */
+const TIMED = `kafka_timestamp > timestamptz 'epoch'`;
+
 /**
  * Produce-to-ledger latency (posted_at minus Kafka's timestamp) in ms, overall and per branch, of
  * the rows produced at or after `fromMs` (epoch ms; every row by default).
@@ -48,7 +51,7 @@ export async function latency(
   const q = `extract(epoch FROM posted_at - kafka_timestamp) * 1000`;
   const { rows } = await db.query<{ branch: number | null; p: number[]; max: number }>(
     `SELECT kafka_partition AS branch, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ${q}) AS p, max(${q}) AS max
-       FROM "transaction" WHERE kafka_timestamp >= to_timestamp($1 / 1000.0) GROUP BY GROUPING SETS ((kafka_partition), ())`,
+       FROM "transaction" WHERE ${TIMED} AND kafka_timestamp >= to_timestamp($1 / 1000.0) GROUP BY GROUPING SETS ((kafka_partition), ())`,
     [fromMs],
   );
   const pick = (r: { p: number[]; max: number } | undefined) => ({
@@ -59,7 +62,7 @@ export async function latency(
   });
   const perBranch = new Map(rows.filter((r) => r.branch !== null).map((r) => [r.branch!, pick(r)]));
   const buckets = await db.query<{ bucket: number; n: string }>(
-    `SELECT width_bucket(${q}, $1::float8[]) AS bucket, count(*) AS n FROM "transaction" WHERE kafka_timestamp >= to_timestamp($2 / 1000.0) GROUP BY 1 ORDER BY 1`,
+    `SELECT width_bucket(${q}, $1::float8[]) AS bucket, count(*) AS n FROM "transaction" WHERE ${TIMED} AND kafka_timestamp >= to_timestamp($2 / 1000.0) GROUP BY 1 ORDER BY 1`,
     [BUCKETS_MS, fromMs],
   );
   const histogram = [...BUCKETS_MS, null].map((upToMs, i) => ({
@@ -80,7 +83,7 @@ export async function latencyOverTime(
   buckets = 50,
 ): Promise<{ seconds: number; p50: number; p99: number; max: number }[]> {
   const span = await db.query<{ first: number | null; last: number | null }>(
-    `SELECT extract(epoch FROM min(kafka_timestamp)) * 1000 AS first, extract(epoch FROM max(kafka_timestamp)) * 1000 AS last FROM "transaction"`,
+    `SELECT extract(epoch FROM min(kafka_timestamp)) * 1000 AS first, extract(epoch FROM max(kafka_timestamp)) * 1000 AS last FROM "transaction" WHERE ${TIMED}`,
   );
   const first = startMs ?? Number(span.rows[0]?.first ?? 0);
   const last = Number(span.rows[0]?.last ?? first);
@@ -90,7 +93,7 @@ export async function latencyOverTime(
   const { rows } = await db.query<{ b: string; p: number[]; max: number }>(
     `SELECT floor((extract(epoch FROM kafka_timestamp) * 1000 - $1) / $2) AS b,
             percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY ${q}) AS p, max(${q}) AS max
-       FROM "transaction" WHERE kafka_timestamp IS NOT NULL GROUP BY 1 ORDER BY 1`,
+       FROM "transaction" WHERE ${TIMED} GROUP BY 1 ORDER BY 1`,
     [first, bucketMs],
   );
   return rows.map((r) => ({

@@ -3,8 +3,11 @@
 // grows. Generated inside Postgres (no client memory, no Kafka), in chunks so that no statement
 // holds millions of rows in its trigger's transition table.
 import pg from 'pg';
+import { ensureLedgerPartitions } from '../../db/ledger-partitions.js';
 import { copyRows } from './copy-writer.js';
 
+/** The prefilled rows' Kafka times start here, 100 ms apart: months before the run's own rows. */
+const PREFILL_START = new Date('2026-01-01T00:00:00Z');
 /** Rows per INSERT: bounds each statement's transition table and WAL burst. */
 const CHUNK_ROWS = 2_000_000;
 /** The customers of the run, which the prefilled rows belong to as well. */
@@ -41,6 +44,8 @@ export async function prefillLedger(
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
+    // The months the prefilled rows fall in, as the monthly job would have created them.
+    await ensureLedgerPartitions(db, { from: PREFILL_START });
     const started = Date.now();
     for (let first = 0; first < rows; first += CHUNK_ROWS) {
       const last = Math.min(rows, first + CHUNK_ROWS) - 1;
@@ -50,8 +55,8 @@ export async function prefillLedger(
          SELECT $1::bigint + (g * 2654435761) % $2::bigint, CASE WHEN g % 3 = 0 THEN 'withdrawal' ELSE 'deposit' END,
                 100 + g % 10000, t, 'zipbank-prefill-events', g % 8, g / 8, t, t
            FROM generate_series($3::bigint, $4::bigint) g,
-                LATERAL (SELECT timestamptz '2026-01-01' + g * interval '100 ms') x(t)`,
-        [customers.firstCustid, customers.count, first, last],
+                LATERAL (SELECT $5::timestamptz + g * interval '100 ms') x(t)`,
+        [customers.firstCustid, customers.count, first, last, PREFILL_START],
       );
       say(
         `prefill: ${last + 1} of ${rows} ledger rows (${Math.round((last + 1) / ((Date.now() - started) / 1000))} rows/s)`,
@@ -67,8 +72,10 @@ export async function prefillLedger(
                       FROM "transaction" WHERE kafka_topic = 'zipbank-prefill-events' GROUP BY custid) l USING (custid)`,
     );
     await db.query('VACUUM (ANALYZE) "transaction"');
+    // A partitioned table has no storage of its own: its size is its partitions'.
     const { rows: sizes } = await db.query<{ table_bytes: string; index_bytes: string }>(
-      `SELECT pg_table_size('"transaction"') AS table_bytes, pg_indexes_size('"transaction"') AS index_bytes`,
+      `SELECT sum(pg_table_size(inhrelid)) AS table_bytes, sum(pg_indexes_size(inhrelid)) AS index_bytes
+         FROM pg_inherits WHERE inhparent = '"transaction"'::regclass`,
     );
     return { rows, tableBytes: Number(sizes[0]!.table_bytes), indexBytes: Number(sizes[0]!.index_bytes) };
   } finally {

@@ -62,7 +62,7 @@ export async function runNaiveConsumer(options: {
               if (parsed.ok) {
                 const t = parsed.transaction;
                 await db.query(
-                  `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp) VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7, to_timestamp($8 / 1000.0))`,
+                  `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp) VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7, coalesce(to_timestamp($8 / 1000.0), timestamptz 'epoch'))`,
                   [
                     t.custid,
                     t.kind,

@@ -1,0 +1,85 @@
+// The ledger's monthly partitions (src/db/ledger-partitions.ts) on a real database: what
+// db:migrate creates, where rows land, how a missing month is created later with its rows moved
+// out of the default partition, and that the key still refuses a record posted twice.
+import t from 'tap';
+import pg from 'pg';
+import {
+  ensureLedgerPartitions,
+  isLedgerKeyName,
+  monthPartitionName,
+  monthStart,
+  partitionNames,
+} from '../src/db/ledger-partitions.js';
+import { runNode, withDatabase } from './helpers/fixtures.js';
+import { sql } from './helpers/supervisor.js';
+
+const CUSTOMER = `INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset)
+                  VALUES (1, 'Ada', 'Lovelace', now(), 'c', 0, 0)`;
+const LEDGER_ROW = `INSERT INTO "transaction" (custid, kind, amount_cents, occurred_at, kafka_topic, kafka_partition, kafka_offset, kafka_timestamp)
+                    VALUES (1, 'deposit', 100, now(), 'e', 0, $1, $2)`;
+
+async function whereRows(url: string): Promise<Record<string, string>> {
+  const rows = await sql<{ off: string; part: string }>(
+    url,
+    `SELECT kafka_offset AS off, tableoid::regclass::text AS part FROM "transaction" ORDER BY 1`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.off, r.part]));
+}
+
+t.test('db:migrate creates the months ahead, an untimed and a default partition', async (t) => {
+  const url = await withDatabase(t);
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  t.teardown(() => db.end());
+  const now = new Date();
+  const months = [0, 1, 2, 3].map((m) => monthPartitionName(monthStart(now, m)));
+  t.same(
+    await partitionNames(db),
+    [...months, 'transaction_default', 'transaction_untimed'].sort(),
+    'the current month and three ahead',
+  );
+  const again = await runNode('dist/setup/migrate.js', ['--ledger-months-ahead', '5'], { DATABASE_URL: url });
+  t.equal(again.code, 0, 'a second run succeeds', { stderr: again.stderr });
+  t.match(
+    again.stdout,
+    `created 2 ledger partition(s): ${monthPartitionName(monthStart(now, 4))}, ${monthPartitionName(monthStart(now, 5))}`,
+  );
+  const bad = await runNode('dist/setup/migrate.js', ['--ledger-months-ahead', 'soon'], { DATABASE_URL: url });
+  t.equal(bad.code, 2, 'a bad --ledger-months-ahead is a configuration error');
+  t.match(bad.stderr, /--ledger-months-ahead must be a whole number/);
+
+  await sql(url, CUSTOMER);
+  await sql(url, LEDGER_ROW, [0, now]);
+  await sql(url, LEDGER_ROW, [1, new Date(0)]);
+  await sql(url, LEDGER_ROW, [2, new Date(Date.UTC(2040, 6, 15))]);
+  t.same(
+    await whereRows(url),
+    { 0: monthPartitionName(monthStart(now)), 1: 'transaction_untimed', 2: 'transaction_default' },
+    'each row lands in its month, the epoch in untimed, a month not created in the default partition',
+  );
+
+  // The month job runs late: July 2040 is created, and its row moves out of the default partition.
+  const created = await ensureLedgerPartitions(db, { now: new Date(Date.UTC(2040, 5, 1)), monthsAhead: 1 });
+  t.same(created, ['transaction_p204006', 'transaction_p204007'], 'only the months from "now" on are created');
+  t.same((await whereRows(url))[2], 'transaction_p204007', 'the waiting row moved into its new month');
+  t.same(
+    await sql(url, `SELECT count(*) AS n FROM transaction_default`),
+    [{ n: '0' }],
+    'and the default partition is empty again',
+  );
+  t.same(await ensureLedgerPartitions(db, { now: new Date(Date.UTC(2040, 5, 1)), monthsAhead: 1 }), [], 'idempotent');
+
+  // A row waiting in the default partition for a month before "now" has its own month created.
+  await sql(url, LEDGER_ROW, [3, new Date(Date.UTC(2026, 0, 20))]);
+  t.same(await ensureLedgerPartitions(db, { now, monthsAhead: 0 }), ['transaction_p202601'], 'a past month with rows');
+  t.same((await whereRows(url))[3], 'transaction_p202601');
+
+  // The key, including the timestamp, still refuses the same record posted again.
+  const again2 = await db.query(LEDGER_ROW, [2, new Date(Date.UTC(2040, 6, 15))]).catch((err: unknown) => err);
+  t.match(again2, { code: '23505', constraint: 'transaction_p204007_pkey' }, 'a repeat is refused by the key');
+  t.ok(
+    isLedgerKeyName((again2 as { constraint: string }).constraint),
+    'under a name the batch writer takes as the key',
+  );
+  t.notOk(isLedgerKeyName('parked_transaction_kafka_coordinates_key'), 'and no other key');
+});
