@@ -7,6 +7,7 @@ const batch = (records: number, extra: Partial<Parameters<BatchReports['add']>[0
   customersCreated: 0,
   posted: records,
   parked: 0,
+  postedToDefaultPartition: 0,
   rejectedByReason: {},
   writeSeconds: records / 1000,
   transactionsNextOffset: undefined,
@@ -31,7 +32,7 @@ t.test('the first batch is reported at once, later ones together after the inter
     'still held',
   );
   const due = reports.add(
-    batch(5, { rejectedByReason: { invalid_json: 1, bad_amount: 1 }, parked: 2 }),
+    batch(5, { rejectedByReason: { invalid_json: 1, bad_amount: 1 }, parked: 2, postedToDefaultPartition: 4 }),
     1_000_000 + REPORT_INTERVAL_MS,
   );
   t.same(
@@ -44,6 +45,7 @@ t.test('the first batch is reported at once, later ones together after the inter
       records: 55,
       customersCreated: 1,
       posted: 55,
+      postedToDefaultPartition: 4,
       parked: 2,
       rejectedByReason: { invalid_json: 3, bad_amount: 1 },
       transactionsNextOffset: 120,

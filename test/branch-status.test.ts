@@ -54,6 +54,7 @@ t.test('a branch moved away takes its gauges with it; its counters stay', async 
     customersCreated: 0,
     posted: 10,
     parked: 0,
+    postedToDefaultPartition: 0,
     rejectedByReason: {},
   });
   for (const name of GAUGES) t.ok((await seriesOfBranch3(status, name)).length > 0, `${name} is there while tracked`);

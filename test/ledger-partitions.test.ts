@@ -10,8 +10,8 @@ import {
   monthStart,
   partitionNames,
 } from '../src/db/ledger-partitions.js';
-import { runNode, withDatabase } from './helpers/fixtures.js';
-import { sql } from './helpers/supervisor.js';
+import { json, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
+import { count, ledgerInvariants, sample, SupervisorProcess, sql, waitFor } from './helpers/supervisor.js';
 
 const CUSTOMER = `INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset)
                   VALUES (1, 'Ada', 'Lovelace', now(), 'c', 0, 0)`;
@@ -82,4 +82,56 @@ t.test('db:migrate creates the months ahead, an untimed and a default partition'
     'under a name the batch writer takes as the key',
   );
   t.notOk(isLedgerKeyName('parked_transaction_kafka_coordinates_key'), 'and no other key');
+});
+
+t.test('rows of a month without a partition go to the default one, loudly, until db:migrate moves them', async (t) => {
+  const topics = await withTopics(t, 1);
+  const url = await withDatabase(t);
+  // The month job never ran: the current month's partition is missing.
+  const month = monthPartitionName(monthStart(new Date()));
+  await sql(url, `ALTER TABLE "transaction" DETACH PARTITION ${month}`);
+  await sql(url, `DROP TABLE ${month}`);
+  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  await sendRecords([
+    [C, 0, json({ custid: 1, createdate: 1587398301, fname: 'Ada', lname: 'Lovelace' })],
+    ...Array.from({ length: 25 }, (_, i): [string, number, Buffer] => [
+      E,
+      0,
+      json({ custid: 1, type: 'dep', date: 1587398400 + i, amt: 100 }),
+    ]),
+  ]);
+  await waitFor(
+    'ledger rows',
+    () => count(url, '"transaction"'),
+    (n) => n === 25,
+  );
+  t.equal(await count(url, 'transaction_default'), 25, 'every row is posted, into the default partition');
+  const metrics = await waitFor(
+    'the default-partition rows counted',
+    async () => (await supervisor.get('/metrics')).text,
+    (text) => sample(text, 'zipbank_ledger_default_partition_rows_total{branch="0"}') === 25,
+  );
+  t.equal(sample(metrics, 'zipbank_ledger_rows_total{branch="0"}'), 25, 'and as ledger rows');
+  t.ok(
+    supervisor.lines.some((l) => /went to the default partition transaction_default.*db:migrate/.test(l)),
+    'a warning names the cause and the fix',
+  );
+
+  const migrated = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
+  t.equal(migrated.code, 0, 'db:migrate runs beside the running ingester', { stderr: migrated.stderr });
+  t.match(migrated.stdout, `created 1 ledger partition(s): ${month}`);
+  t.equal(await count(url, 'transaction_default'), 0, 'the rows left the default partition');
+  t.equal(await count(url, month), 25, 'into their month');
+  await sendRecords([[E, 0, json({ custid: 1, type: 'wth', date: 1587398500, amt: 50 })]]);
+  await waitFor(
+    'the next row',
+    () => count(url, month),
+    (n) => n === 26,
+  );
+  t.same(
+    await ledgerInvariants(url),
+    { duplicates: 0, balanceMismatches: 0, netCents: 2450 },
+    'nothing lost or doubled',
+  );
 });

@@ -53,6 +53,7 @@ t.test('committed batches leave ahead of any later event', async (t) => {
     customersCreated: 1,
     posted: 9,
     parked: 0,
+    postedToDefaultPartition: 0,
     rejectedByReason: {},
     writeSeconds: 0.01,
     transactionsNextOffset: 9,

@@ -305,6 +305,7 @@ class Tally {
     unparked: 0,
     rejected: 0,
     rejectedByReason: {},
+    postedToDefaultPartition: 0,
   };
 
   add(o: BatchOutcome): void {
@@ -316,6 +317,7 @@ class Tally {
     s.unparked += o.unparked;
     if (o.unparkedThrough !== undefined) s.unparkedThrough = o.unparkedThrough;
     s.rejected += o.rejected;
+    s.postedToDefaultPartition += o.postedToDefaultPartition;
     for (const [reason, n] of Object.entries(o.rejectedByReason))
       s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + n;
   }

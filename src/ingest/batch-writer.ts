@@ -8,7 +8,7 @@ import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-violation.js';
 import { toDatabaseError } from '../db/database-error.js';
-import { isLedgerKeyName } from '../db/ledger-partitions.js';
+import { DEFAULT_PARTITION, isLedgerKeyName } from '../db/ledger-partitions.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
 import {
@@ -36,6 +36,8 @@ export interface BatchOutcome {
   unparkedThrough?: number;
   rejected: number;
   rejectedByReason: Record<string, number>;
+  /** Posted into the ledger's default partition: their month has no partition (src/db/ledger-partitions.ts). */
+  postedToDefaultPartition: number;
 }
 
 /**
@@ -313,7 +315,8 @@ async function writeRecords(
              coalesce(to_timestamp(kafka_ms / 1000.0), timestamptz 'epoch'), clock_timestamp()
         FROM input WHERE known ORDER BY n
       ${checked ? Prisma.sql`ON CONFLICT (kafka_topic, kafka_partition, kafka_offset, kafka_timestamp) DO NOTHING` : Prisma.empty}
-      RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta
+      RETURNING custid, CASE WHEN kind = 'deposit' THEN amount_cents ELSE -amount_cents END AS delta,
+                tableoid = '${Prisma.raw(DEFAULT_PARTITION)}'::regclass AS unpartitioned
     ), per_customer AS (
       SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid ORDER BY custid
     ), balances AS (
@@ -366,7 +369,8 @@ async function writeRecords(
     SELECT (SELECT count(*) FROM lease) AS held,
            (SELECT count(*) FROM input WHERE known) AS posted,
            (SELECT count(*) FROM posted) AS inserted,
-           (SELECT count(*) FROM parked) AS parked`;
+           (SELECT count(*) FROM parked) AS parked,
+           (SELECT count(*) FROM posted WHERE unpartitioned) AS unpartitioned`;
   // Sent as text and values: Prisma's handling of a composed Sql object is a large share of the
   // client's CPU per batch (docs/performance.md). Its text depends only on the statement's shape,
   // so each shape's text is built once and is the same string every batch (statement names and
@@ -377,10 +381,9 @@ async function writeRecords(
     text = statement.text;
     STATEMENT_TEXTS.set(shape, text);
   }
-  const [row] = await db.$queryRawUnsafe<{ held: bigint; posted: bigint; inserted: bigint; parked: bigint }[]>(
-    text,
-    ...statement.values,
-  );
+  const [row] = await db.$queryRawUnsafe<
+    { held: bigint; posted: bigint; inserted: bigint; parked: bigint; unpartitioned: bigint }[]
+  >(text, ...statement.values);
   if (lease && Number(row?.held ?? 0) !== 1) throw new LeaseLostError(lease);
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
@@ -391,6 +394,7 @@ async function writeRecords(
     parked: Number(row?.parked ?? 0),
     rejected: rejected.length,
     rejectedByReason,
+    postedToDefaultPartition: Number(row?.unpartitioned ?? 0),
   };
 }
 

@@ -37,6 +37,12 @@ export class IngesterMetrics {
     labelNames: ['branch'],
     registers: [this.registry],
   });
+  readonly #unpartitioned = new Counter({
+    name: 'zipbank_ledger_default_partition_rows_total',
+    help: 'Ledger rows written into the default partition because their month has no partition yet (run db:migrate)',
+    labelNames: ['branch'],
+    registers: [this.registry],
+  });
   readonly #customers = new Counter({
     name: 'zipbank_customers_created_total',
     help: 'Customers created',
@@ -281,6 +287,7 @@ export class IngesterMetrics {
         if (this.#tracked.has(branch)) this.#lastCommit.set({ branch }, Date.now() / 1000);
         this.#consumed.inc({ branch }, event.records);
         this.#ledger.inc({ branch }, event.posted);
+        this.#unpartitioned.inc({ branch }, event.postedToDefaultPartition);
         this.#customers.inc({ branch }, event.customersCreated);
         for (const [reason, n] of Object.entries(event.rejectedByReason)) this.#rejected.inc({ branch, reason }, n);
         for (const size of event.sizes) this.#batchSize.observe({ branch }, size);
@@ -313,6 +320,7 @@ export class IngesterMetrics {
     for (const metric of [
       this.#consumed,
       this.#ledger,
+      this.#unpartitioned,
       this.#customers,
       this.#restarts,
       this.#fetchStalls,

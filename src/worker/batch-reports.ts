@@ -14,6 +14,7 @@ export interface CommittedBatch {
   records: number;
   customersCreated: number;
   posted: number;
+  postedToDefaultPartition: number;
   parked: number;
   rejectedByReason: Record<string, number>;
   writeSeconds: number;
@@ -39,6 +40,7 @@ export class BatchReports {
       records: 0,
       customersCreated: 0,
       posted: 0,
+      postedToDefaultPartition: 0,
       parked: 0,
       rejectedByReason: {},
     };
@@ -48,6 +50,7 @@ export class BatchReports {
     report.records += batch.records;
     report.customersCreated += batch.customersCreated;
     report.posted += batch.posted;
+    report.postedToDefaultPartition += batch.postedToDefaultPartition;
     report.parked += batch.parked;
     for (const [reason, n] of Object.entries(batch.rejectedByReason))
       report.rejectedByReason[reason] = (report.rejectedByReason[reason] ?? 0) + n;

@@ -173,6 +173,7 @@ export class IngestLoop {
       records: records.length,
       customersCreated: outcome.customersCreated,
       posted: outcome.posted,
+      postedToDefaultPartition: outcome.postedToDefaultPartition,
       parked: outcome.parked,
       rejectedByReason: outcome.rejectedByReason,
       writeSeconds: Number(process.hrtime.bigint() - writeStarted) / 1e9,

@@ -5,6 +5,7 @@
 import v8 from 'node:v8';
 import { renew, LeaseLostError, type Lease } from '../db/branch-lease.js';
 import { toDatabaseError } from '../db/database-error.js';
+import { DEFAULT_PARTITION } from '../db/ledger-partitions.js';
 import { parkedStats } from '../db/read-queries.js';
 import { poolFigures } from '../db/prisma.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
@@ -23,6 +24,8 @@ const INTERVALS_MS = {
   stats: 10_000,
   /** The warning that transactions wait for their customers, at most this often. */
   parkedNotice: 10_000,
+  /** The warning that ledger rows went to the default partition (a month is missing). */
+  monthNotice: 60_000,
   /** How often a branch with parked transactions looks for their customers (a bounded look). */
   parkedLook: 500,
 } as const;
@@ -69,6 +72,13 @@ export class Maintenance {
     w.posted += outcome.posted;
     w.parked += outcome.parked;
     w.rejected += outcome.rejected;
+    if (outcome.postedToDefaultPartition > 0 && this.#chores.due('monthNotice')) {
+      this.#chores.ran('monthNotice');
+      this.#branch.log.warn(
+        { postedToDefaultPartition: outcome.postedToDefaultPartition },
+        `ledger rows went to the default partition ${DEFAULT_PARTITION}: their month has no partition yet; run npm run db:migrate (in Kubernetes the ledger-months CronJob), which creates it and moves them`,
+      );
+    }
     if (outcome.parked > 0 && this.#chores.due('parkedNotice')) {
       this.#chores.ran('parkedNotice');
       await this.#parkedNotice();

@@ -53,6 +53,8 @@ export type WorkerEvent =
       records: number;
       customersCreated: number;
       posted: number;
+      /** Of those, posted into the ledger's default partition: their month has no partition. */
+      postedToDefaultPartition: number;
       parked: number;
       rejectedByReason: Record<string, number>;
       /** The branch's next offset on the transactions topic, as now committed in Postgres. */
