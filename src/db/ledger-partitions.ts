@@ -1,5 +1,5 @@
 // The ledger is partitioned by month on the Kafka timestamp (migration
-// 20261203000000_ledger_partitioned_by_month, docs/capacity.md): each month's indexes stop
+// 20261203000000_ledger_partitioned_by_month_breaking, docs/capacity.md): each month's indexes stop
 // growing when the month ends, so the current month's stay small enough to be cached. This file
 // creates the months ahead of time and moves rows out of the default partition into their month.
 import pg from 'pg';

@@ -10,13 +10,16 @@
 --
 -- The months themselves are created by db:migrate right after the migrations
 -- (src/db/ledger-partitions.ts), from the current month to three ahead plus the month of every
--- existing row, and moved out of the default partition here created. The default partition
+-- existing row, whose rows move out of the default partition into their month. The default partition
 -- catches a row whose month is missing instead of failing it with SQLSTATE 23514, which the
 -- ingester would read as that record's own refusal.
 --
--- Existing rows are copied, which suits the ledgers of this project's deployments so far. A
--- ledger of billions of rows is converted without a stop by the expand-and-contract release in
--- docs/capacity.md instead.
+-- A contract step (the name ends in _breaking, docs/deploy.md): the key changes, so the release
+-- before this one, whose statements name the old key, refuses to start on it. Scale the old
+-- release to zero, migrate (the migrate Job also grants the roles on the new table), then start
+-- this one. Existing rows are copied, under a lock, which suits the ledgers of this project's
+-- deployments so far. A ledger of billions of rows is converted without a stop by the
+-- expand-and-contract release in docs/capacity.md instead.
 
 ALTER TABLE "transaction" RENAME TO "transaction_unpartitioned";
 ALTER TABLE "transaction_unpartitioned" RENAME CONSTRAINT "transaction_pkey" TO "transaction_unpartitioned_pkey";
