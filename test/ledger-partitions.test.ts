@@ -6,7 +6,7 @@ import pg from 'pg';
 import {
   ensureLedgerPartitions,
   isLedgerKeyName,
-  monthPartitionName,
+  partitionName,
   monthStart,
   partitionNames,
 } from '../src/db/ledger-partitions.js';
@@ -32,7 +32,7 @@ t.test('db:migrate creates the months ahead, an untimed and a default partition'
   await db.connect();
   t.teardown(() => db.end());
   const now = new Date();
-  const months = [0, 1, 2, 3].map((m) => monthPartitionName(monthStart(now, m)));
+  const months = [0, 1, 2, 3].map((m) => partitionName(monthStart(now, m), 'month'));
   t.same(
     await partitionNames(db),
     [...months, 'transaction_default', 'transaction_untimed'].sort(),
@@ -42,11 +42,16 @@ t.test('db:migrate creates the months ahead, an untimed and a default partition'
   t.equal(again.code, 0, 'a second run succeeds', { stderr: again.stderr });
   t.match(
     again.stdout,
-    `created 2 ledger partition(s): ${monthPartitionName(monthStart(now, 4))}, ${monthPartitionName(monthStart(now, 5))}`,
+    `created 2 ledger partition(s): ${partitionName(monthStart(now, 4), 'month')}, ${partitionName(monthStart(now, 5), 'month')}`,
   );
   const bad = await runNode('dist/setup/migrate.js', ['--ledger-months-ahead', 'soon'], { DATABASE_URL: url });
   t.equal(bad.code, 2, 'a bad --ledger-months-ahead is a configuration error');
   t.match(bad.stderr, /--ledger-months-ahead must be a whole number/);
+  const badPeriod = await runNode('dist/setup/migrate.js', ['--ledger-partition-period', 'week'], {
+    DATABASE_URL: url,
+  });
+  t.equal(badPeriod.code, 2, 'so is a period other than month or day');
+  t.match(badPeriod.stderr, /--ledger-partition-period must be month or day, got "week"/);
 
   await sql(url, CUSTOMER);
   await sql(url, LEDGER_ROW, [0, now]);
@@ -54,7 +59,7 @@ t.test('db:migrate creates the months ahead, an untimed and a default partition'
   await sql(url, LEDGER_ROW, [2, new Date(Date.UTC(2040, 6, 15))]);
   t.same(
     await whereRows(url),
-    { 0: monthPartitionName(monthStart(now)), 1: 'transaction_untimed', 2: 'transaction_default' },
+    { 0: partitionName(monthStart(now), 'month'), 1: 'transaction_untimed', 2: 'transaction_default' },
     'each row lands in its month, the epoch in untimed, a month not created in the default partition',
   );
 
@@ -74,6 +79,27 @@ t.test('db:migrate creates the months ahead, an untimed and a default partition'
   t.same(await ensureLedgerPartitions(db, { now, monthsAhead: 0 }), ['transaction_p202601'], 'a past month with rows');
   t.same((await whereRows(url))[3], 'transaction_p202601');
 
+  // A ledger taking thousands of transactions a second is cut by day: from the next month on,
+  // since the months created before still hold theirs.
+  const days = await ensureLedgerPartitions(db, {
+    now: new Date(Date.UTC(2040, 6, 30)),
+    monthsAhead: 1,
+    period: 'day',
+  });
+  t.same(days.length, 31, 'a partition per day of August 2040, the first month no partition holds');
+  t.same([days[0], days[30]], ['transaction_p20400801', 'transaction_p20400831']);
+  await sql(url, LEDGER_ROW, [4, new Date(Date.UTC(2040, 7, 15, 12))]);
+  t.same((await whereRows(url))[4], 'transaction_p20400815', 'a row lands in its day');
+  await sql(url, LEDGER_ROW, [5, new Date(Date.UTC(2041, 2, 3, 4))]);
+  t.same(
+    await ensureLedgerPartitions(db, { now: new Date(Date.UTC(2041, 2, 1)), monthsAhead: 0, period: 'day' }).then(
+      (names) => [names.length, names.includes('transaction_p20410303')],
+    ),
+    [31, true],
+    'a waiting row moves into its day',
+  );
+  t.same((await whereRows(url))[5], 'transaction_p20410303');
+
   // The key, including the timestamp, still refuses the same record posted again.
   const again2 = await db.query(LEDGER_ROW, [2, new Date(Date.UTC(2040, 6, 15))]).catch((err: unknown) => err);
   t.match(again2, { code: '23505', constraint: 'transaction_p204007_pkey' }, 'a repeat is refused by the key');
@@ -81,6 +107,7 @@ t.test('db:migrate creates the months ahead, an untimed and a default partition'
     isLedgerKeyName((again2 as { constraint: string }).constraint),
     'under a name the batch writer takes as the key',
   );
+  t.ok(isLedgerKeyName('transaction_p20400815_pkey'), "a day partition's key too");
   t.notOk(isLedgerKeyName('parked_transaction_kafka_coordinates_key'), 'and no other key');
 });
 
@@ -88,7 +115,7 @@ t.test('rows of a month without a partition go to the default one, loudly, until
   const topics = await withTopics(t, 1);
   const url = await withDatabase(t);
   // The month job never ran: the current month's partition is missing.
-  const month = monthPartitionName(monthStart(new Date()));
+  const month = partitionName(monthStart(new Date()), 'month');
   await sql(url, `ALTER TABLE "transaction" DETACH PARTITION ${month}`);
   await sql(url, `DROP TABLE ${month}`);
   const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', '0', '--linger-ms', '20']);

@@ -9,19 +9,26 @@ import { runMain } from '../core/run-main.js';
 import { ensureDatabase } from '../db/ensure-database.js';
 import { applyMigrations, DEFAULT_PRISMA_DIR } from '../db/migrator.js';
 import { redact } from '../db/database-url.js';
-import { DEFAULT_MONTHS_AHEAD, ensureLedgerPartitions } from '../db/ledger-partitions.js';
+import {
+  DEFAULT_MONTHS_AHEAD,
+  ensureLedgerPartitions,
+  PARTITION_PERIODS,
+  type PartitionPeriod,
+} from '../db/ledger-partitions.js';
 import { ConfigError, ERROR_CODES, IngesterError } from '../core/errors.js';
 
 const HELP = `Usage: npm run db:migrate -- [options]
 
 Creates the database if it is missing, applies every pending migration, and creates the ledger's
-monthly partitions from the current month to --ledger-months-ahead after it (moving any rows of
-those months out of the default partition). Idempotent: run it monthly to keep months ahead.
+partitions from now to the end of the month --ledger-months-ahead after the current one (moving
+any rows of theirs out of the default partition). Idempotent: run it daily to keep months ahead.
 
   --database-url <url>  PostgreSQL URL of the schema owner (DATABASE_URL or DATABASE_URL_FILE,
                         default ${DEFAULTS.databaseUrl}); give secrets by environment or file
   --prisma-dir <dir>    folder with schema.prisma and migrations/ (default ${DEFAULT_PRISMA_DIR})
   --ledger-months-ahead <n>  months of ledger partitions after the current one (default ${DEFAULT_MONTHS_AHEAD})
+  --ledger-partition-period <p>  what a new ledger partition holds: ${PARTITION_PERIODS.join(' or ')} (default month;
+                        day when one month's custid index would outgrow the database's memory)
   --help                this text
 `;
 
@@ -32,6 +39,7 @@ runMain(
       'database-url': { type: 'string' },
       'prisma-dir': { type: 'string' },
       'ledger-months-ahead': { type: 'string' },
+      'ledger-partition-period': { type: 'string' },
       help: { type: 'boolean' },
     });
     if (flags.help) {
@@ -50,6 +58,11 @@ runMain(
         max: 120,
       },
     );
+    const period = flags['ledger-partition-period'] ?? 'month';
+    if (!PARTITION_PERIODS.includes(period as PartitionPeriod))
+      problems.push(
+        `--ledger-partition-period must be ${PARTITION_PERIODS.join(' or ')}, got ${JSON.stringify(period)}`,
+      );
     if (problems.length > 0) throw new ConfigError(problems);
     try {
       const created = await ensureDatabase(databaseUrl);
@@ -60,7 +73,9 @@ runMain(
           ? 'database is up to date, no migration applied\n'
           : `applied ${applied.length} migration(s): ${applied.join(', ')}\n`,
       );
-      const months = await withClient(databaseUrl, (db) => ensureLedgerPartitions(db, { monthsAhead }));
+      const months = await withClient(databaseUrl, (db) =>
+        ensureLedgerPartitions(db, { monthsAhead, period: period as PartitionPeriod }),
+      );
       process.stdout.write(
         months.length === 0
           ? 'ledger partitions are in place, none created\n'
