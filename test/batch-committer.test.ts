@@ -10,7 +10,7 @@ import { createPrisma } from '../src/db/prisma.js';
 import { createLogger } from '../src/core/log.js';
 import { BatchCommitter, NOTHING_PARKED, type Attempt } from '../src/ingest/batch-committer.js';
 import { ParkedQueue } from '../src/ingest/parked-queue.js';
-import { PARKED_CHUNK } from '../src/ingest/batch-writer.js';
+import { PARKED_CHUNK } from '../src/ingest/parked-statements.js';
 import type { RawRecord } from '../src/ingest/batch.js';
 
 const TOPICS = { customers: 'c', transactions: 'e' };

@@ -12,13 +12,8 @@ import type { Logger } from '../core/log.js';
 import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
 import { assembleBatch, type Batch, type RawRecord } from './batch.js';
-import {
-  postableParkedOffsets,
-  rejectParked,
-  writeBatch,
-  type BatchOutcome,
-  type WriteOptions,
-} from './batch-writer.js';
+import { writeBatch, type BatchOutcome, type WriteOptions } from './batch-writer.js';
+import { postableParkedOffsets, rejectParked } from './parked-statements.js';
 import { REJECT_REASONS } from './event-parser.js';
 import { recordFingerprint } from '../kafka/record-fingerprint.js';
 import { checkRefusalIsTheRecords, type ProbeTarget } from './refusal-probe.js';

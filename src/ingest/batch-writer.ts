@@ -3,7 +3,7 @@
 // parked and rejected records and the next offsets of both partitions commit together or not
 // at all, which is what makes redelivery after a crash harmless.
 import { Prisma } from '../generated/prisma/client.js';
-import { LeaseLostError, renew, renewalSql, type Lease } from '../db/branch-lease.js';
+import { LeaseLostError, renew, renewalSql } from '../db/branch-lease.js';
 import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-violation.js';
@@ -11,15 +11,9 @@ import { toDatabaseError } from '../db/database-error.js';
 import { DEFAULT_PARTITION, isLedgerKeyName } from '../db/ledger-partitions.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
-import {
-  conflictDetail,
-  sameCustomer,
-  type Batch,
-  type CustomerRecord,
-  type RejectedRecord,
-  type TransactionRecord,
-} from './batch.js';
-import { REJECT_REASONS, type TransactionKind } from './event-parser.js';
+import type { Batch, RejectedRecord, TransactionRecord } from './batch.js';
+import { insertCustomers } from './customer-writer.js';
+import { takeParked, type ParkedTarget } from './parked-statements.js';
 
 export interface BatchOutcome {
   customersCreated: number;
@@ -40,12 +34,6 @@ export interface BatchOutcome {
   postedToDefaultPartition: number;
 }
 
-/**
- * Parked transactions posted per write, at most: a flood of parked rows is drained a chunk per
- * write, so no statement nears the statement timeout and memory is bounded by design.
- */
-export const PARKED_CHUNK = 10_000;
-
 type Tx = Prisma.TransactionClient;
 
 /** The ledger's foreign key to its customer. */
@@ -60,9 +48,7 @@ const LEDGER_CUSTOMER_KEY = 'transaction_custid_fkey';
  */
 type LedgerMode = 'optimistic' | 'checked';
 
-export interface WriteOptions {
-  partition: number;
-  transactionsTopic: string;
+export interface WriteOptions extends ParkedTarget {
   /**
    * The branch has parked transactions: the write is checked, and a transaction whose customer
    * still has parked ones on the branch is parked behind them, so that each customer's
@@ -71,21 +57,12 @@ export interface WriteOptions {
    */
   checkParked: boolean;
   /**
-   * Customers known to exist whose parked transactions wait: up to PARKED_CHUNK of them are taken
-   * first, oldest first per customer (src/ingest/parked-queue.ts finds these customers).
-   */
-  unparkCustomers?: readonly number[];
-  /**
    * Re-drive: the rejected_event row this batch replaces. It is deleted in the same transaction,
    * and the write fails when it is already gone, so a record is never re-driven twice.
    */
   replacesRejectedId?: bigint;
   /** With replacesRejectedId: who re-drives it, recorded in redrive_log in the same transaction. */
   redrivenBy?: string;
-  /** The branch lease the batch is written under; the write fails, changing nothing, without it. */
-  lease?: Lease;
-  /** Take only the parked transaction at this offset (isolating a refused one). */
-  parkedOffset?: number;
 }
 
 /**
@@ -158,100 +135,6 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
     // Within the shutdown bound: a stuck transaction gives up rather than hold the stop up.
     TRANSACTION_LIMITS,
   );
-}
-
-/** Inserts new customers (with a zero balance); a repeat with other data becomes a rejection. */
-async function insertCustomers(tx: Tx, customers: CustomerRecord[], rejected: RejectedRecord[]): Promise<number> {
-  if (customers.length === 0) return 0;
-  // Sorted ids: two branches creating overlapping customers lock them in the same order.
-  const sorted = [...customers].sort((a, b) => a.custid - b.custid);
-  const inserted = await tx.$queryRaw<{ custid: bigint }[]>`
-    WITH input AS (
-      SELECT * FROM unnest(${sorted.map((c) => c.custid)}::bigint[], ${sorted.map((c) => c.firstName)}::text[],
-                           ${sorted.map((c) => c.lastName)}::text[], ${sorted.map((c) => c.createdAt)}::float8[],
-                           ${sorted.map((c) => c.source.topic)}::text[], ${sorted.map((c) => c.source.partition)}::int[],
-                           ${sorted.map((c) => c.source.offset)}::bigint[])
-             AS i(custid, fname, lname, created, topic, part, off)
-    ), created AS (
-      INSERT INTO customer (custid, fname, lname, created_at, kafka_topic, kafka_partition, kafka_offset)
-      SELECT custid, fname, lname, to_timestamp(created), topic, part, off FROM input ORDER BY custid
-      ON CONFLICT (custid) DO NOTHING
-      RETURNING custid
-    ), balances AS (
-      INSERT INTO balance (custid) SELECT custid FROM created ON CONFLICT (custid) DO NOTHING
-    )
-    SELECT custid FROM created`;
-  const createdIds = new Set(inserted.map((r) => Number(r.custid)));
-  const repeats = sorted.filter((c) => !createdIds.has(c.custid));
-  if (repeats.length > 0) {
-    const existing = await tx.$queryRaw<{ custid: bigint; fname: string; lname: string; created: number }[]>`
-      SELECT custid, fname, lname, extract(epoch FROM created_at)::float8 AS created
-        FROM customer WHERE custid = ANY(${repeats.map((c) => c.custid)}::bigint[])`;
-    const byId = new Map(
-      existing.map((e) => [
-        Number(e.custid),
-        { custid: Number(e.custid), firstName: e.fname, lastName: e.lname, createdAt: Number(e.created) },
-      ]),
-    );
-    for (const repeat of repeats) {
-      const current = byId.get(repeat.custid);
-      if (current && !sameCustomer(current, repeat)) {
-        rejected.push({
-          source: repeat.source,
-          reason: REJECT_REASONS.CUSTOMER_CONFLICT,
-          detail: conflictDetail(current, repeat),
-        });
-      }
-    }
-  }
-  return createdIds.size;
-}
-
-/**
- * Removes and returns parked transactions of this branch to post now, oldest first per customer:
- * the one at `parkedOffset` (isolating a refused one), or up to PARKED_CHUNK of the customers in
- * `unparkCustomers` (customers that exist). Only the owning branch takes its parked rows, so
- * branches never contend for them.
- */
-async function takeParked(tx: Tx, options: WriteOptions): Promise<TransactionRecord[]> {
-  const branch = Prisma.sql`kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition}`;
-  let chunk: Prisma.Sql;
-  if (options.parkedOffset !== undefined)
-    chunk = Prisma.sql`SELECT p.id FROM parked_transaction p JOIN customer c USING (custid)
-                        WHERE p.kafka_topic = ${options.transactionsTopic} AND p.kafka_partition = ${options.partition}
-                          AND p.kafka_offset = ${options.parkedOffset}`;
-  else if (options.unparkCustomers && options.unparkCustomers.length > 0)
-    // Per customer through the (topic, partition, custid, offset) index, in offset order: no sort,
-    // and the outer limit stops the walk once the chunk is full.
-    chunk = Prisma.sql`SELECT q.id FROM unnest(${numberArrayLiteral(options.unparkCustomers)}::bigint[]) AS g(custid),
-                         LATERAL (SELECT id FROM parked_transaction WHERE ${branch} AND custid = g.custid
-                                   ORDER BY kafka_offset LIMIT ${PARKED_CHUNK}) q
-                        LIMIT ${PARKED_CHUNK}`;
-  else return [];
-  const rows = await tx.$queryRaw<
-    {
-      custid: bigint;
-      kind: string;
-      amount_cents: bigint;
-      occurred: number;
-      kafka_offset: bigint;
-      kafka_ms: number | null;
-    }[]
-  >`
-    DELETE FROM parked_transaction p USING (${chunk}) AS chunk
-     WHERE p.id = chunk.id
-    RETURNING p.custid, p.kind, p.amount_cents, extract(epoch FROM p.occurred_at)::float8 AS occurred, p.kafka_offset,
-              (extract(epoch FROM p.kafka_timestamp) * 1000)::float8 AS kafka_ms`;
-  return rows
-    .map((r) => ({
-      custid: Number(r.custid),
-      kind: r.kind as TransactionKind,
-      amountCents: Number(r.amount_cents),
-      occurredAt: Number(r.occurred),
-      offset: Number(r.kafka_offset),
-      kafkaTimestampMs: r.kafka_ms === null ? null : Number(r.kafka_ms),
-    }))
-    .sort((a, b) => a.offset - b.offset);
 }
 
 /** The batch statement's text per shape (see writeRecords): a handful, built once each. */
@@ -396,53 +279,4 @@ async function writeRecords(
     rejectedByReason,
     postedToDefaultPartition: Number(row?.unpartitioned ?? 0),
   };
-}
-
-/**
- * Offsets of this branch's parked transactions of these customers (which exist), oldest first per
- * customer, at most PARKED_CHUNK: the chunk a refused drain is isolated in, one at a time.
- */
-export async function postableParkedOffsets(
-  prisma: PrismaClient,
-  options: Pick<WriteOptions, 'partition' | 'transactionsTopic'>,
-  custids: readonly number[],
-): Promise<number[]> {
-  const rows = await prisma.$queryRaw<{ kafka_offset: bigint }[]>`
-    SELECT q.kafka_offset FROM unnest(${numberArrayLiteral(custids)}::bigint[]) AS g(custid),
-      LATERAL (SELECT kafka_offset FROM parked_transaction
-                WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition} AND custid = g.custid
-                ORDER BY kafka_offset LIMIT ${PARKED_CHUNK}) q
-     LIMIT ${PARKED_CHUNK}`;
-  return rows.map((r) => Number(r.kafka_offset));
-}
-
-/**
- * Moves a parked transaction that Postgres refuses to post into rejected_event (reason
- * database_rejected), its fields as JSON in place of the raw bytes, under the branch lease.
- */
-export async function rejectParked(
-  prisma: PrismaClient,
-  options: WriteOptions,
-  offset: number,
-  detail: string,
-): Promise<void> {
-  try {
-    await prisma.$transaction(async (tx) => {
-      if (options.lease) await renew(tx, options.lease);
-      await tx.$executeRaw`
-        WITH moved AS (
-          DELETE FROM parked_transaction
-           WHERE kafka_topic = ${options.transactionsTopic} AND kafka_partition = ${options.partition} AND kafka_offset = ${offset}
-          RETURNING kafka_topic, kafka_partition, kafka_offset, custid, kind, amount_cents, extract(epoch FROM occurred_at)::bigint AS date
-        )
-        INSERT INTO rejected_event (kafka_topic, kafka_partition, kafka_offset, raw_value, reason_code, detail)
-        SELECT kafka_topic, kafka_partition, kafka_offset,
-               convert_to(json_build_object('custid', custid, 'kind', kind, 'amt', amount_cents, 'date', date)::text, 'UTF8'),
-               ${REJECT_REASONS.DATABASE_REJECTED}, ${printable(`parked, then refused when posted: ${detail}`, 2_000)}
-          FROM moved
-        ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING`;
-    }, TRANSACTION_LIMITS);
-  } catch (err) {
-    throw toDatabaseError(err);
-  }
 }

@@ -8,7 +8,7 @@
 // bounded statements, not one that holds the whole backlog in memory.
 import type { PrismaClient } from '../db/prisma.js';
 import type { CommitOutcome, ParkedPlan } from './batch-committer.js';
-import { PARKED_CHUNK } from './batch-writer.js';
+import { PARKED_CHUNK } from './parked-statements.js';
 
 /** Customers with parked rows looked at per look: a look stays a few milliseconds. */
 const LOOK_SLICE = 5_000;
