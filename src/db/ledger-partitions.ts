@@ -123,7 +123,9 @@ async function createPartition(db: pg.ClientBase, name: string, from: Date, to: 
   await db.query('BEGIN');
   try {
     // Postgres refuses a new partition while the default one holds rows of its range, so those
-    // rows step aside for the moment it is created. Writers of other months only wait for it.
+    // rows step aside for the moment it is created. Creating it locks the whole ledger until the
+    // commit: writers wait (an ingester that waits past its lock timeout retries, as after an
+    // outage), which is short unless many rows move.
     await db.query(`LOCK TABLE ${fallback} IN EXCLUSIVE MODE`);
     await db.query(`CREATE TEMP TABLE moving (LIKE "transaction") ON COMMIT DROP`);
     const range = [from, to];
