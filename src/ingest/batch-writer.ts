@@ -30,7 +30,7 @@ export interface BatchOutcome {
   unparkedThrough?: number;
   rejected: number;
   rejectedByReason: Record<string, number>;
-  /** Posted into the ledger's default partition: their month has no partition (src/db/ledger-partitions.ts). */
+  /** Posted into the ledger's default partition: no partition holds their time yet (src/db/ledger-partitions.ts). */
   postedToDefaultPartition: number;
 }
 

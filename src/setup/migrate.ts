@@ -1,6 +1,6 @@
 // npm run db:migrate: creates the database named by DATABASE_URL when missing, then applies
 // prisma/migrations with Prisma's WASM schema engine (works offline, see src/db/migrator.ts),
-// then creates the ledger's months ahead (src/db/ledger-partitions.ts).
+// then creates the ledger's partitions ahead (src/db/ledger-partitions.ts).
 import pg from 'pg';
 import { DEFAULTS } from '../config/defaults.js';
 import { integerOption, parseFlags, type Problems } from '../config/options.js';
@@ -73,13 +73,13 @@ runMain(
           ? 'database is up to date, no migration applied\n'
           : `applied ${applied.length} migration(s): ${applied.join(', ')}\n`,
       );
-      const months = await withClient(databaseUrl, (db) =>
+      const partitions = await withClient(databaseUrl, (db) =>
         ensureLedgerPartitions(db, { monthsAhead, period: period as PartitionPeriod }),
       );
       process.stdout.write(
-        months.length === 0
+        partitions.length === 0
           ? 'ledger partitions are in place, none created\n'
-          : `created ${months.length} ledger partition(s): ${months.join(', ')}\n`,
+          : `created ${partitions.length} ledger partition(s): ${partitions.join(', ')}\n`,
       );
     } catch (err) {
       throw new IngesterError(

@@ -39,7 +39,7 @@ export class IngesterMetrics {
   });
   readonly #unpartitioned = new Counter({
     name: 'zipbank_ledger_default_partition_rows_total',
-    help: 'Ledger rows written into the default partition because their month has no partition yet (run db:migrate)',
+    help: 'Ledger rows written into the default partition because no partition holds their time yet (run db:migrate)',
     labelNames: ['branch'],
     registers: [this.registry],
   });

@@ -1,7 +1,8 @@
 // The owned branch's periodic chores, run by the ingest loop between batches (src/worker/chores.ts
 // says why not from a timer): the health report that also renews an idle branch's lease, the
-// fetch-stall check, the stats log line, the notice about parked transactions, and how often the
-// branch looks for parked transactions' customers.
+// fetch-stall check, the stats log line, the notices about parked transactions and about ledger
+// rows in the default partition, and how often the branch looks for parked transactions'
+// customers.
 import v8 from 'node:v8';
 import { renew, LeaseLostError, type Lease } from '../db/branch-lease.js';
 import { toDatabaseError } from '../db/database-error.js';
@@ -24,7 +25,7 @@ const INTERVALS_MS = {
   stats: 10_000,
   /** The warning that transactions wait for their customers, at most this often. */
   parkedNotice: 10_000,
-  /** The warning that ledger rows went to the default partition (a month is missing). */
+  /** The warning that ledger rows went to the default partition (a partition is missing). */
   monthNotice: 60_000,
   /** How often a branch with parked transactions looks for their customers (a bounded look). */
   parkedLook: 500,
@@ -76,7 +77,7 @@ export class Maintenance {
       this.#chores.ran('monthNotice');
       this.#branch.log.warn(
         { postedToDefaultPartition: outcome.postedToDefaultPartition },
-        `ledger rows went to the default partition ${DEFAULT_PARTITION}: their month has no partition yet; run npm run db:migrate (in Kubernetes the ledger-months CronJob), which creates it and moves them`,
+        `ledger rows went to the default partition ${DEFAULT_PARTITION}: no partition holds their time yet; run npm run db:migrate (in Kubernetes the ledger-months CronJob), which creates it and moves them`,
       );
     }
     if (outcome.parked > 0 && this.#chores.due('parkedNotice')) {

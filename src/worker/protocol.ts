@@ -53,7 +53,7 @@ export type WorkerEvent =
       records: number;
       customersCreated: number;
       posted: number;
-      /** Of those, posted into the ledger's default partition: their month has no partition. */
+      /** Of those, posted into the ledger's default partition: no partition holds their time yet. */
       postedToDefaultPartition: number;
       parked: number;
       rejectedByReason: Record<string, number>;
