@@ -35,9 +35,8 @@ export function rangeOfPartition(name: string): { from: Date; to: Date } | undef
   const m = /^transaction_p(\d{4})(\d{2})(\d{2})?$/.exec(name);
   if (!m) return undefined;
   const [year, month, day] = [Number(m[1]), Number(m[2]) - 1, m[3] === undefined ? undefined : Number(m[3])];
-  return day === undefined
-    ? { from: new Date(Date.UTC(year, month, 1)), to: new Date(Date.UTC(year, month + 1, 1)) }
-    : { from: new Date(Date.UTC(year, month, day)), to: new Date(Date.UTC(year, month, day + 1)) };
+  const from = new Date(Date.UTC(year, month, day ?? 1));
+  return { from, to: periodStart(from, day === undefined ? 'month' : 'day', 1) };
 }
 
 /**
@@ -45,7 +44,9 @@ export function rangeOfPartition(name: string): { from: Date; to: Date } | undef
  * reports a duplicate under the key of the partition it landed in (transaction_p202612_pkey).
  */
 export function isLedgerKeyName(name: string): boolean {
-  return name === 'transaction_pkey' || /^transaction_(p\d{6}|p\d{8}|default|untimed)_pkey$/.test(name);
+  if (name === 'transaction_pkey' || name === `${DEFAULT_PARTITION}_pkey` || name === `${UNTIMED_PARTITION}_pkey`)
+    return true;
+  return /^transaction_p(\d{6}|\d{8})_pkey$/.test(name);
 }
 
 /** The first instant (UTC) of the month holding `at`, moved by `months`. */
