@@ -1,7 +1,6 @@
 // npm run db:migrate: creates the database named by DATABASE_URL when missing, then applies
 // prisma/migrations with Prisma's WASM schema engine (works offline, see src/db/migrator.ts),
 // then creates the ledger's partitions ahead (src/db/ledger-partitions.ts).
-import pg from 'pg';
 import { DEFAULTS } from '../config/defaults.js';
 import { integerOption, parseFlags, type Problems } from '../config/options.js';
 import { readDatabaseUrl } from '../config/connection-options.js';
@@ -9,6 +8,7 @@ import { runMain } from '../core/run-main.js';
 import { ensureDatabase } from '../db/ensure-database.js';
 import { applyMigrations, DEFAULT_PRISMA_DIR } from '../db/migrator.js';
 import { redact } from '../db/database-url.js';
+import { withPgClient } from '../db/with-pg-client.js';
 import {
   DEFAULT_MONTHS_AHEAD,
   ensureLedgerPartitions,
@@ -73,7 +73,7 @@ runMain(
           ? 'database is up to date, no migration applied\n'
           : `applied ${applied.length} migration(s): ${applied.join(', ')}\n`,
       );
-      const partitions = await withClient(databaseUrl, (db) =>
+      const partitions = await withPgClient(databaseUrl, (db) =>
         ensureLedgerPartitions(db, { monthsAhead, period: period as PartitionPeriod }),
       );
       process.stdout.write(
@@ -94,16 +94,6 @@ runMain(
   },
   { exitWhenDone: true },
 );
-
-async function withClient<T>(databaseUrl: string, use: (db: pg.Client) => Promise<T>): Promise<T> {
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
-    return await use(db);
-  } finally {
-    await db.end();
-  }
-}
 
 function describe(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -1,8 +1,8 @@
 // The machine's Postgres write limit for this table: COPY of the same rows the ingester writes.
-import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { withPgClient } from '../../db/with-pg-client.js';
 
 /** Runs around the timed COPY, while its connection (and so its Postgres backend) is open. */
 export interface CopyWatcher {
@@ -25,9 +25,7 @@ export async function copyRows(
   // Rendered before the clock starts: on two cores, generating rows during the COPY would take
   // CPU from Postgres and understate its limit.
   const chunks = [...chunked(lines)];
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
+  return withPgClient(databaseUrl, async (db) => {
     await watcher?.start();
     const started = process.hrtime.bigint();
     const sink = db.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
@@ -35,9 +33,7 @@ export async function copyRows(
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     await watcher?.end();
     return seconds;
-  } finally {
-    await db.end();
-  }
+  });
 }
 
 function* chunked(lines: Iterable<string>): Generator<string> {

@@ -2,8 +2,8 @@
 // ingesting: the question is how much of its empty-ledger rate the ingester keeps as the ledger
 // grows. Generated inside Postgres (no client memory, no Kafka), in chunks so that no statement
 // holds millions of rows in its trigger's transition table.
-import pg from 'pg';
 import { ensureLedgerPartitions } from '../../db/ledger-partitions.js';
+import { withPgClient } from '../../db/with-pg-client.js';
 import { copyRows } from './copy-writer.js';
 
 /** The prefilled rows' Kafka times start here, 100 ms apart: months before the run's own rows. */
@@ -41,9 +41,7 @@ export async function prefillLedger(
   say: (line: string) => void,
 ): Promise<LedgerSize> {
   await copyRows(databaseUrl, 'customer', customers.columns, customers.lines);
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  try {
+  return withPgClient(databaseUrl, async (db) => {
     // The months the prefilled rows fall in, as the monthly job would have created them.
     await ensureLedgerPartitions(db, { from: PREFILL_START });
     const started = Date.now();
@@ -78,7 +76,5 @@ export async function prefillLedger(
          FROM pg_inherits WHERE inhparent = '"transaction"'::regclass`,
     );
     return { rows, tableBytes: Number(sizes[0]!.table_bytes), indexBytes: Number(sizes[0]!.index_bytes) };
-  } finally {
-    await db.end();
-  }
+  });
 }
