@@ -9,32 +9,23 @@ import { env } from '../core/env.js';
 import { integerOption, parseFlags, type Problems } from '../config/options.js';
 import { runMain } from '../core/run-main.js';
 import { ConfigError } from '../core/errors.js';
-import {
-  customersOfBranch,
-  LAB_MAX_AMOUNT_CENTS,
-  LAB_START_DATE,
-  transactionsOfBranch,
-  type LoadPlan,
-} from './load/branch-load.js';
+import { LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, type LoadPlan } from './load/branch-load.js';
 import { checkpoint } from './load/checkpoint.js';
-import { copyRows } from './load/copy-writer.js';
+import { CUSTOMER_COLUMNS, customerLines, measureCopy } from './load/copy-run.js';
 import { prefillLedger } from './load/ledger-prefill.js';
 import { IngesterProcess, PROJECT_DIR } from './load/ingester-process.js';
 import { committedPerBranch, verifyLedger } from './load/ledger-check.js';
 import { ensureLocalKafka, runProducer } from './load/local-services.js';
 import { runNaiveConsumer } from './load/naive-consumer.js';
 import { createScratchEnvironment, type ScratchEnvironment } from './load/scratch-environment.js';
-import { CpuMeter, type CpuSplit } from './load/cpu-split.js';
+import { CpuMeter } from './load/cpu-split.js';
 import type { ProduceSummary } from './load/local-services.js';
 import { readKafka } from '../config/connection-options.js';
 import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
-import { type BenchRun, type CopyRun, type IngesterRun, medians, printTable } from './load/bench-report.js';
+import { type BenchRun, type IngesterRun, medians, printTable } from './load/bench-report.js';
 import { machine } from './load/machine.js';
 import { measurePeer } from './load/debezium-peer.js';
-
-/** The customer table's columns, in the order customerLines renders them. */
-const CUSTOMER_COLUMNS = ['custid', 'fname', 'lname', 'created_at', 'kafka_topic', 'kafka_partition', 'kafka_offset'];
 
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
                           [--prefilled-rows N] [--peer] [--peer-tasks 2]
@@ -255,40 +246,6 @@ runMain('bench', async () => {
   }
 });
 
-/** COPY of the same ledger rows, coordinates included, into a freshly migrated database. */
-async function measureCopy(scratch: ScratchEnvironment, plan: LoadPlan, run: number): Promise<CopyRun> {
-  const url = await scratch.newDatabase(`copy${run}`);
-  await checkpoint(url);
-  await copyRows(url, 'customer', CUSTOMER_COLUMNS, customerLines(plan, scratch.customersTopic));
-  let meter: CpuMeter | undefined;
-  let cpu: CpuSplit | undefined;
-  const seconds = await copyRows(
-    url,
-    '"transaction"',
-    [
-      'custid',
-      'kind',
-      'amount_cents',
-      'occurred_at',
-      'kafka_topic',
-      'kafka_partition',
-      'kafka_offset',
-      'kafka_timestamp',
-    ],
-    transactionLines(plan, scratch.transactionsTopic, new Date().toISOString()),
-    {
-      start: async () => {
-        meter = await CpuMeter.start();
-      },
-      end: async () => {
-        cpu = await meter!.end(plan.transactions);
-      },
-    },
-  );
-  await scratch.dropDatabase(url);
-  return { rows: plan.transactions, seconds, rowsPerSecond: plan.transactions / seconds, cpu: cpu! };
-}
-
 /** The ingester draining the whole backlog into a fresh database, timed from when every worker is connected. */
 async function measureIngester(
   scratch: ScratchEnvironment,
@@ -355,35 +312,6 @@ async function measureIngester(
     if (ingester.running) await ingester.stop();
     await db.end().catch(() => undefined);
     await scratch.dropDatabase(url);
-  }
-}
-
-function* customerLines(plan: LoadPlan, topic: string): Generator<string> {
-  for (let branch = 0; branch < plan.branches; branch++) {
-    let offset = 0;
-    for (const c of customersOfBranch(plan, branch))
-      yield [c.custid, c.fname, c.lname, new Date(c.createdate * 1000).toISOString(), topic, branch, offset++].join(
-        '\t',
-      );
-  }
-}
-
-/** The ledger's rows as COPY text; `kafkaTime` stands for the produce time, in this month like the ingester's rows. */
-function* transactionLines(plan: LoadPlan, topic: string, kafkaTime: string): Generator<string> {
-  for (let branch = 0; branch < plan.branches; branch++) {
-    let offset = 0;
-    for (const t of transactionsOfBranch(plan, branch)) {
-      yield [
-        t.custid,
-        t.type === 'dep' ? 'deposit' : 'withdrawal',
-        t.amt,
-        new Date(t.date * 1000).toISOString(),
-        topic,
-        branch,
-        offset++,
-        kafkaTime,
-      ].join('\t');
-    }
   }
 }
 
