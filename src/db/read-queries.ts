@@ -1,6 +1,7 @@
 // What the branch workers and the operator's CLI read from Postgres about a branch, in one place
 // so that both see the same figures: stored offsets, the parked backlog, leases and their stall
 // reasons, quarantined records per branch.
+import { Prisma } from '../generated/prisma/client.js';
 import type { PrismaClient } from './prisma.js';
 
 /** A branch's topic partition in the ledger's terms. */
@@ -73,11 +74,27 @@ export interface ParkedStats {
 
 /** The branch's parked backlog: how many, how old, and whom they wait for. */
 export async function parkedStats(prisma: PrismaClient, branch: BranchTopic): Promise<ParkedStats> {
-  const [row] = await prisma.$queryRaw<{ n: bigint; oldest: number | null; waiting: bigint[] | null }[]>`
+  const [row] = await prisma.$queryRaw<ParkedStatsRow[]>(parkedStatsSql(branch));
+  return toParkedStats(row);
+}
+
+/** The row parkedStatsSql selects. */
+export interface ParkedStatsRow {
+  n: bigint;
+  oldest: number | null;
+  waiting: bigint[] | null;
+}
+
+/** The parked-backlog query, also embedded in the health statement (src/db/branch-health.ts). */
+export function parkedStatsSql(branch: BranchTopic): Prisma.Sql {
+  return Prisma.sql`
     SELECT count(*) AS n, extract(epoch FROM now() - min(parked_at))::float8 AS oldest,
            (SELECT array_agg(custid) FROM (SELECT DISTINCT custid FROM parked_transaction
               WHERE kafka_topic = ${branch.transactionsTopic} AND kafka_partition = ${branch.partition} ORDER BY custid LIMIT 10) w) AS waiting
       FROM parked_transaction WHERE kafka_topic = ${branch.transactionsTopic} AND kafka_partition = ${branch.partition}`;
+}
+
+export function toParkedStats(row: ParkedStatsRow | undefined): ParkedStats {
   return {
     count: Number(row?.n ?? 0),
     oldestAgeSeconds: row?.oldest == null ? null : Math.round(Number(row.oldest)),

@@ -4,7 +4,8 @@
 // rows in the default partition, and how often the branch looks for parked transactions'
 // customers.
 import v8 from 'node:v8';
-import { renew, LeaseLostError, type Lease } from '../db/branch-lease.js';
+import { LeaseLostError, type Lease } from '../db/branch-lease.js';
+import { renewAndReadParked } from '../db/branch-health.js';
 import { toDatabaseError } from '../db/database-error.js';
 import { DEFAULT_PARTITION } from '../db/ledger-partitions.js';
 import { parkedStats } from '../db/read-queries.js';
@@ -108,15 +109,13 @@ export class Maintenance {
    * check that readiness follows, and sends parked figures, heap and lag.
    */
   async #reportHealth(): Promise<void> {
-    const { prisma, partition, topics, events } = this.#branch;
+    const { prisma, partition, events } = this.#branch;
     let reason: string | undefined;
-    const parked = await renew(prisma, this.#lease)
-      .then(() => parkedStats(prisma, { partition, transactionsTopic: topics.transactions }))
-      .catch((err: unknown) => {
-        if (err instanceof LeaseLostError) throw err;
-        reason = `database: ${toDatabaseError(err).message}`;
-        return undefined;
-      });
+    const parked = await renewAndReadParked(prisma, this.#lease).catch((err: unknown) => {
+      if (err instanceof LeaseLostError) throw err;
+      reason = `database: ${toDatabaseError(err).message}`;
+      return undefined;
+    });
     events.emit({ type: 'database', partition, ok: parked !== undefined, reason });
     if (parked) {
       events.emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
