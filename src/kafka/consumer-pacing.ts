@@ -18,11 +18,7 @@ export interface ConsumerPacing {
 /** Empty asks in a second across the supervisor: 8 branches at 50 ms. */
 const EMPTY_ASKS_PER_SECOND = 160;
 const WAIT_MIN_MS = 50;
-/**
- * librdkafka's own fetch.wait.max.ms; within an idle branch's other rhythms too (its parked
- * transactions are looked at every 500 ms, its health every 2 s, and a stop waits for the call
- * in progress).
- */
+/** The longest broker fetch wait (librdkafka's own default for fetch.wait.max.ms). */
 const WAIT_MAX_MS = 500;
 
 /** How long each of `branches` branch consumers (and the broker for it) waits when there is nothing. */
@@ -33,11 +29,13 @@ export function emptyWaitMs(branches: number): number {
 /**
  * How long one consume call of an idle branch with a call thread of its own waits. Only the JS
  * side: the call returns at its first record, so the wait costs no latency, and every empty
- * return is a thread wake-up with its garbage: a tenth of the asks cost idle branches about a
- * third of the CPU (docs/performance.md). The broker's fetch wait stays emptyWaitMs: a long one
- * measured a higher p99 under load.
+ * return is a thread wake-up that runs the branch loop's cold code: 1 s instead of 500 ms took
+ * about a third off the CPU of 64 idle branches (docs/performance.md). It stays within an idle
+ * branch's other rhythms: health every 2 s against a 10 s lease, the look for parked
+ * transactions' customers after each wait, and a stop, which waits for the call in progress. The
+ * broker's fetch wait stays emptyWaitMs: a long one measured a higher p99 under load.
  */
-export const OWN_THREAD_IDLE_WAIT_MS = WAIT_MAX_MS;
+export const OWN_THREAD_IDLE_WAIT_MS = 1_000;
 
 /**
  * The pacing of `branches` branch consumers with `poolThreads` libuv pool threads. A branch that

@@ -118,7 +118,8 @@ export class IngestLoop {
         // Nothing more to write for now: what was committed is reported without waiting.
         if (records.length === 0) branch.events.flushBatches();
         // Parked transactions: which of their customers exist now (a bounded look, every 500 ms
-        // or at once after this branch created customers); their chunks go with the next commits.
+        // while records come, after each idle wait otherwise, and at once after this branch
+        // created customers); their chunks go with the next commits.
         if (parked.count > 0 && this.#maintenance.parkedLookDue()) {
           const looked = await branch.attempt('look for the customers of parked transactions', () =>
             parked.look(branch.prisma, { transactionsTopic: branch.topics.transactions, partition: branch.partition }),

@@ -28,7 +28,7 @@ const INTERVALS_MS = {
   parkedNotice: 10_000,
   /** The warning that ledger rows went to the default partition (a partition is missing). */
   monthNotice: 60_000,
-  /** How often a branch with parked transactions looks for their customers (a bounded look). */
+  /** How often a branch with parked transactions looks for their customers (a bounded look); an idle one looks after each idle wait. */
   parkedLook: 500,
 } as const;
 
