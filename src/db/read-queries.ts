@@ -94,6 +94,7 @@ export function parkedStatsSql(branch: BranchTopic): Prisma.Sql {
       FROM parked_transaction WHERE kafka_topic = ${branch.transactionsTopic} AND kafka_partition = ${branch.partition}`;
 }
 
+/** The figures of a parkedStatsSql row (none: nothing parked). */
 export function toParkedStats(row: ParkedStatsRow | undefined): ParkedStats {
   return {
     count: Number(row?.n ?? 0),

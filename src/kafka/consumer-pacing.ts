@@ -29,8 +29,8 @@ export function emptyWaitMs(branches: number): number {
 /**
  * How long one consume call of an idle branch with a call thread of its own waits. Only the JS
  * side: the call returns at its first record, so the wait costs no latency, and every empty
- * return is a thread wake-up that runs the branch loop's cold code: 1 s instead of 500 ms took
- * about a third off the CPU of 64 idle branches (docs/performance.md). It stays within an idle
+ * return is a thread wake-up that runs the branch loop in V8's unoptimised tiers, a large share
+ * of what an idle branch costs (docs/performance.md, Idle branches). It stays within an idle
  * branch's other rhythms: health every 2 s against a 10 s lease, the look for parked
  * transactions' customers after each wait, and a stop, which waits for the call in progress. The
  * broker's fetch wait stays emptyWaitMs: a long one measured a higher p99 under load.
