@@ -63,7 +63,7 @@ t.test('two branches to a thread: half the threads and connections, every record
   const workers = supervisor.logs().find((l) => l.msg === 'branch workers');
   t.match(
     workers,
-    { branches: BRANCHES, branchesPerThread: 2, workerThreads: 2, idleWaitMs: 500, fetchWaitMs: 50 },
+    { branches: BRANCHES, branchesPerThread: 2, workerThreads: 2, idleWaitMs: 1000, fetchWaitMs: 50 },
     'the supervisor logs its threads and the consumer pacing',
   );
   const threads = threadsOfBranches(supervisor);
