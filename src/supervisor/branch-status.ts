@@ -3,7 +3,7 @@
 // liveness of each branch's loop.
 import type { WorkerEvent } from '../worker/protocol.js';
 import { buildInfo, type BuildInfo } from './build-info.js';
-import { IngesterMetrics } from './metrics.js';
+import { IngesterMetrics } from './metrics/ingester-metrics.js';
 import { Readiness } from './readiness.js';
 import { Liveness } from './liveness.js';
 
