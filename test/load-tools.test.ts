@@ -165,6 +165,59 @@ t.test(
 );
 
 t.test(
+  'load-test --mode idle measures idle supervisors of a few branches and of more, and the cost of each added branch',
+  async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const result = await runNode(
+      'dist/lab/load-test.js',
+      [
+        '--mode',
+        'idle',
+        '--branches',
+        '3',
+        '--baseline-branches',
+        '1',
+        '--settle',
+        '2',
+        '--duration',
+        '4',
+        '--report-dir',
+        dir,
+      ],
+      {},
+      180_000,
+    );
+    t.equal(result.code, 0, 'the run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
+    const name = (await readdir(dir)).find((f) => /^loadtest-idle-\d{8}t\d{6}\.json$/.test(f));
+    t.ok(name, 'a JSON report is written');
+    const report = JSON.parse(await readFile(path.join(dir, name!), 'utf8'));
+    t.equal(report.mode, 'idle');
+    t.ok(report.ok, 'no supervisor exited or lost a worker');
+    t.same(
+      report.passes.map((p: { branches: number }) => p.branches),
+      [1, 3],
+      'a pass of the baseline branches, then one of all',
+    );
+    const [few, many] = report.passes;
+    for (const pass of report.passes) {
+      t.ok(pass.seconds >= 3.9 && pass.seconds < 6, `${pass.branches}: measured for about 4 s (${pass.seconds})`);
+      t.ok(pass.coreShare.ingester > 0, `${pass.branches}: the ingester's CPU is counted (${pass.coreShare.ingester})`);
+      t.ok(pass.rssMB > 50, `${pass.branches}: its RSS is read (${pass.rssMB} MB)`);
+      t.equal(pass.ingesterCoreSharePerBranch, pass.coreShare.ingester / pass.branches);
+    }
+    t.ok(many.rssMB > few.rssMB, `two more branch threads take memory (${few.rssMB} -> ${many.rssMB} MB)`);
+    t.equal(report.marginal.rssMBPerAddedBranch, (many.rssMB - few.rssMB) / 2, 'the added cost is per added branch');
+    t.equal(report.marginal.coreSharePerAddedBranch, (many.coreShare.ingester - few.coreShare.ingester) / 2);
+    t.match(
+      result.stdout,
+      /^each branch added from 1 to 3: -?\d+\.\d{3} % of a core, \d+\.\d MB of RSS$/m,
+      'and it is printed',
+    );
+  },
+);
+
+t.test(
   'bench measures COPY, the naive consumer, the ingester and the JDBC sink peer on the same rows (and into a prefilled ledger), runs twice, and splits the CPU by process',
   async (t) => {
     const result = await runNode(

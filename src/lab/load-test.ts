@@ -1,7 +1,8 @@
 // npm run load-test: how many transactions per second each branch, and the ingester as a whole,
 // sustains. Catch-up mode drains a backlog produced first; live mode produces at a fixed rate
 // while the ingester runs and measures produce-to-ledger latency. Every run verifies the ledger,
-// and writes a JSON report and an SVG chart under reports/.
+// and writes a JSON report and an SVG chart under reports/. Idle mode measures what branches cost
+// when nothing arrives.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -22,6 +23,7 @@ import type { KafkaConnection } from '../kafka/kafka-settings.js';
 import { CpuMeter } from './load/cpu-split.js';
 import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
+import { measureIdle } from './load/idle-run.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
@@ -30,13 +32,19 @@ const LIVE_PRODUCER_LINGER_MS = 20;
 
 const HELP = `Usage: npm run load-test -- [options]
 
-  --mode catch-up|live       catch-up: produce a backlog, then time the drain (default)
+  --mode catch-up|live|idle  catch-up: produce a backlog, then time the drain (default)
                              live: produce at --rate for --duration while the ingester runs
+                             idle: no records; CPU and memory of --baseline-branches and then
+                             --branches idle branches over --duration, after --settle
   --branches <n>             branches, one partition each (default 8)
   --customers <n>            customers in total (default 10000)
   --transactions <n>         transactions in total, catch-up mode (default 1000000)
   --rate <n>                 transactions per second, live mode (default 2000)
   --duration <s>             seconds of live production (default 60)
+  --baseline-branches <n>    idle mode: the first pass's branches, to take the supervisor's
+                             fixed cost out of the figure per branch; 0: one pass (default 8)
+  --settle <s>               idle mode: seconds between the last worker's start and the
+                             measurement (default 60)
   --warmup <s>               live mode: latency and memory are also summarised without the
                              records produced in the first <s> seconds (default 10)
   --supervisors <n>          more than 1: the supervisors share the branches through a Kafka
@@ -59,6 +67,8 @@ runMain('load-test', async () => {
     rate: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    'baseline-branches': { type: 'string' },
+    settle: { type: 'string' },
     ...WORKER_TUNING_FLAGS,
     supervisors: { type: 'string' },
     'skip-baseline': { type: 'boolean' },
@@ -73,7 +83,8 @@ runMain('load-test', async () => {
   }
   const problems: Problems = [];
   const mode = flags.mode ?? 'catch-up';
-  if (mode !== 'catch-up' && mode !== 'live') problems.push(`mode must be catch-up or live, got "${mode}"`);
+  if (mode !== 'catch-up' && mode !== 'live' && mode !== 'idle')
+    problems.push(`mode must be catch-up, live or idle, got "${mode}"`);
   const branches = integerOption(problems, 'branches', flags.branches, 8, { min: 1, max: 256 });
   const customers = integerOption(problems, 'customers', flags.customers, 10_000, { min: 1, max: 100_000_000 });
   const rate = integerOption(problems, 'rate', flags.rate, 2000, { min: 1, max: 10_000_000 });
@@ -92,9 +103,32 @@ runMain('load-test', async () => {
   // ingester processes inherit it.
   const kafka = readKafka(problems, {});
   const reportDir = path.resolve(PROJECT_DIR, flags['report-dir'] ?? 'reports');
+  const baselineBranches = integerOption(problems, 'baseline-branches', flags['baseline-branches'], 8, {
+    min: 0,
+    max: 256,
+  });
+  const settle = integerOption(problems, 'settle', flags.settle, 60, { min: 0, max: 3600 });
   if (problems.length > 0) throw new ConfigError(problems);
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  if (mode === 'idle') {
+    const counts = baselineBranches > 0 && baselineBranches < branches ? [baselineBranches, branches] : [branches];
+    const idle = {
+      kafka,
+      serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl,
+      settleSeconds: settle,
+      seconds: duration,
+      ingesterArgs,
+      reportDir,
+      keep: Boolean(flags.keep),
+    };
+    const undoKafka = await ensureLocalKafka();
+    try {
+      return (await measureIdle(idle, counts, `loadtest-idle-${stamp}`)) ? 0 : 1;
+    } finally {
+      await undoKafka();
+    }
+  }
   const settings: RunSettings = Object.freeze({
     mode,
     branches,
