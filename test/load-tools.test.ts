@@ -56,6 +56,22 @@ t.test(
           report.totals.afterWarmup.cpuSplit?.cpuSeconds.ingester > 0,
           'live: the CPU split after the warm-up measured',
         );
+        t.equal(report.totals.withStartUp, null, 'live: no catch-up rate with start-up');
+      } else {
+        const w = report.totals.withStartUp;
+        t.ok(w.seconds > 0, `catch-up: timed from the supervisor's start (${w.seconds} s)`);
+        t.equal(
+          w.transactionsPerSecond,
+          report.settings.transactions / w.seconds,
+          'catch-up: every transaction over it',
+        );
+        for (const b of report.branches)
+          t.ok(
+            b.whileActive.transactionsPerSecond > 0,
+            `catch-up: branch ${b.branch} timed from its first commit to its last`,
+          );
+        const share = report.totals.slowestBranchShareWhileActive;
+        t.ok(share > 0 && share <= 1, `catch-up: the slowest branch while active over the mean (${share})`);
       }
     }
     for (const file of reports) {

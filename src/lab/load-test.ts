@@ -15,7 +15,14 @@ import { IngesterGroup, IngesterProcess, PROJECT_DIR } from './load/ingester-pro
 import { ensureLocalKafka, runProducer, type ProduceSummary } from './load/local-services.js';
 import { checkpoint } from './load/checkpoint.js';
 import { createScratchEnvironment } from './load/scratch-environment.js';
-import { committedPerBranch, latency, latencyOverTime, otherConnections, verifyLedger } from './load/ledger-check.js';
+import {
+  branchWindows,
+  committedPerBranch,
+  latency,
+  latencyOverTime,
+  otherConnections,
+  verifyLedger,
+} from './load/ledger-check.js';
 import { Progress } from './load/progress.js';
 import { buildReport, chart, printTable, type Report, type RunShape, type Sample } from './load/load-report.js';
 import { readKafka } from '../config/connection-options.js';
@@ -224,17 +231,20 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
 
     let produced: Promise<ProduceSummary>;
     let started: number;
+    let spawnedAtMs: number;
     if (mode === 'catch-up') {
       process.stderr.write(
         `load-test: producing a backlog of ${transactions} transactions over ${branches} branches\n`,
       );
       produced = Promise.resolve(await runProducer(produceArgs));
       await checkpoint(databaseUrl);
+      spawnedAtMs = Date.now();
       ingester = startIngester();
       // The drain is timed from the moment every branch worker is connected.
       await ingester.waitUntilWorkersStarted(branches);
       started = Date.now();
     } else {
+      spawnedAtMs = Date.now();
       ingester = startIngester();
       await ingester.waitUntilWorkersStarted(branches);
       process.stderr.write(
@@ -321,6 +331,7 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
       // Start-up (JIT, connections, the customers produced first) is not the steady state.
       const steadyLatencies = mode === 'live' && warmup > 0 ? await latency(db, started + warmup * 1000) : latencies;
       const verification = await verifyLedger(db, finalSummary.branches, scratch.transactionsTopic);
+      const windows = await branchWindows(db, scratch.transactionsTopic);
 
       const report = buildReport({
         runId,
@@ -340,6 +351,8 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
         verification,
         workerDeaths: ingester.workerDeaths,
         exitCode,
+        spawnedAtMs,
+        windows,
       });
       const jsonPath = path.join(s.reportDir, `${runId}.json`);
       const svgPath = path.join(s.reportDir, `${runId}.svg`);

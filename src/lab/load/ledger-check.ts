@@ -26,6 +26,29 @@ export async function otherConnections(db: pg.Client): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
+/** One branch's ledger rows and its first and last commit (epoch ms, Postgres's clock). */
+export interface BranchWindow {
+  rows: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+/**
+ * When each branch committed its first and its last ledger row: a branch's rate while it ran,
+ * whatever the others did before or after (64 threads take seconds to start).
+ */
+export async function branchWindows(db: pg.Client, transactionsTopic: string): Promise<Map<number, BranchWindow>> {
+  const { rows } = await db.query<{ branch: number; rows: string; first_ms: number; last_ms: number }>(
+    `SELECT kafka_partition AS branch, count(*) AS rows,
+            extract(epoch FROM min(posted_at)) * 1000 AS first_ms, extract(epoch FROM max(posted_at)) * 1000 AS last_ms
+       FROM "transaction" WHERE kafka_topic = $1 GROUP BY kafka_partition`,
+    [transactionsTopic],
+  );
+  return new Map(
+    rows.map((r) => [r.branch, { rows: Number(r.rows), firstMs: Number(r.first_ms), lastMs: Number(r.last_ms) }]),
+  );
+}
+
 export interface LatencySummary {
   p50: number;
   p95: number;
