@@ -9,23 +9,32 @@ import { promisify } from 'node:util';
 import { runNode } from './helpers/fixtures.js';
 
 const execFileAsync = promisify(execFile);
+/** What the helpers below use of a test. */
+type Asserts = Pick<typeof t, 'equal' | 'teardown'>;
+
+/** A folder for a run's reports, removed when the test ends. */
+async function reportDir(t: Asserts): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The load test with its reports in `dir`; it must exit 0. */
+async function runLoadTest(t: Asserts, args: string[], dir: string, timeoutMs: number) {
+  const result = await runNode('dist/lab/load-test.js', [...args, '--report-dir', dir], {}, timeoutMs);
+  t.equal(result.code, 0, `${args.join(' ')} succeeds`, { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
+  return result;
+}
 
 t.test(
   'load-test in catch-up and live mode verifies the ledger and writes a JSON report and an SVG chart',
   async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const dir = await reportDir(t);
     for (const mode of [
       ['--mode', 'catch-up', '--transactions', '20000'],
       ['--mode', 'live', '--rate', '500', '--duration', '3', '--warmup', '1'],
     ]) {
-      const result = await runNode(
-        'dist/lab/load-test.js',
-        [...mode, '--branches', '2', '--customers', '20', '--report-dir', dir],
-        {},
-        240_000,
-      );
-      t.equal(result.code, 0, `${mode[1]} run succeeds`, { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
+      const result = await runLoadTest(t, [...mode, '--branches', '2', '--customers', '20'], dir, 240_000);
       t.match(result.stdout, /verified: all \d+ transactions in the ledger exactly once/);
       t.match(result.stdout, /^\s+total\s+\d+/m, 'prints a total row');
     }
@@ -121,28 +130,13 @@ t.test(
 t.test(
   'load-test --supervisors 2 runs the workload with one supervisor, then two sharing the branches through a consumer group, and compares them',
   async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const result = await runNode(
-      'dist/lab/load-test.js',
-      [
-        '--mode',
-        'catch-up',
-        '--transactions',
-        '20000',
-        '--branches',
-        '4',
-        '--customers',
-        '40',
-        '--supervisors',
-        '2',
-        '--report-dir',
-        dir,
-      ],
-      {},
+    const dir = await reportDir(t);
+    const result = await runLoadTest(
+      t,
+      ['--mode', 'catch-up', '--transactions', '20000', '--branches', '4', '--customers', '40', '--supervisors', '2'],
+      dir,
       360_000,
     );
-    t.equal(result.code, 0, 'the run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
     t.equal(
       result.stdout.match(/verified: all 20000 transactions in the ledger exactly once/g)?.length,
       2,
@@ -183,28 +177,13 @@ t.test(
 t.test(
   'load-test --mode idle measures idle supervisors of a few branches and of more, and the cost of each added branch',
   async (t) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-load-'));
-    t.teardown(() => rm(dir, { recursive: true, force: true }));
-    const result = await runNode(
-      'dist/lab/load-test.js',
-      [
-        '--mode',
-        'idle',
-        '--branches',
-        '3',
-        '--baseline-branches',
-        '1',
-        '--settle',
-        '2',
-        '--duration',
-        '4',
-        '--report-dir',
-        dir,
-      ],
-      {},
+    const dir = await reportDir(t);
+    const result = await runLoadTest(
+      t,
+      ['--mode', 'idle', '--branches', '3', '--baseline-branches', '1', '--settle', '2', '--duration', '4'],
+      dir,
       180_000,
     );
-    t.equal(result.code, 0, 'the run succeeds', { stdout: result.stdout, stderr: result.stderr.slice(-2000) });
     const name = (await readdir(dir)).find((f) => /^loadtest-idle-\d{8}t\d{6}\.json$/.test(f));
     t.ok(name, 'a JSON report is written');
     const report = JSON.parse(await readFile(path.join(dir, name!), 'utf8'));
