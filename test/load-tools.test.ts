@@ -209,6 +209,9 @@ t.test(
       /^each branch added from 1 to 3: -?\d+\.\d{3} % of a core, \d+\.\d MB of RSS$/m,
       'and it is printed',
     );
+    const refused = await runNode('dist/lab/load-test.js', ['--mode', 'idle', '--supervisors', '2'], {}, 30_000);
+    t.equal(refused.code, 2, 'idle mode with --supervisors is refused as bad configuration');
+    t.match(refused.stderr, /drop --supervisors/, 'saying what to change');
   },
 );
 

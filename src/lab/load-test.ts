@@ -24,13 +24,14 @@ import {
   verifyLedger,
 } from './load/ledger-check.js';
 import { Progress } from './load/progress.js';
-import { buildReport, chart, printTable, type Report, type RunShape, type Sample } from './load/load-report.js';
+import { buildReport, chart, printTable, type RunShape, type Sample } from './load/load-report.js';
 import { readKafka } from '../config/connection-options.js';
 import type { KafkaConnection } from '../kafka/kafka-settings.js';
 import { CpuMeter } from './load/cpu-split.js';
 import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
 import { measureIdle } from './load/idle-run.js';
+import { type PassResult, writeComparison } from './load/supervisor-comparison.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
@@ -106,6 +107,7 @@ runMain('load-test', async () => {
   if (customers < branches) problems.push(`customers (${customers}) must be at least branches (${branches})`);
   // More than one: supervisors share the branches through a consumer group (--partitions auto).
   const supervisors = integerOption(problems, 'supervisors', flags.supervisors, 1, { min: 1, max: 64 });
+  if (mode === 'idle' && supervisors > 1) problems.push('idle mode runs one supervisor at a time; drop --supervisors');
   // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
   // ingester processes inherit it.
   const kafka = readKafka(problems, {});
@@ -178,12 +180,6 @@ interface RunSettings extends RunShape {
   kafka: KafkaConnection;
   reportDir: string;
   keep: boolean;
-}
-
-interface PassResult {
-  supervisors: number;
-  report: Report;
-  jsonPath: string;
 }
 
 /** One measured run: produce, ingest with `supervisors` supervisors, verify, report. */
@@ -373,37 +369,4 @@ async function runPass(s: RunSettings, supervisors: number, runId: string): Prom
     if (ingester?.running) await ingester.stop();
     await scratch.cleanup();
   }
-}
-
-/** The passes side by side: on stdout, and as a JSON report that names each pass's own. */
-async function writeComparison(reportDir: string, id: string, results: PassResult[]): Promise<void> {
-  const base = results[0]!.report.totals;
-  const rows = results.map((r) => {
-    const t = r.report.totals;
-    return {
-      supervisors: r.supervisors,
-      transactionsPerSecond: t.transactionsPerSecond,
-      throughputVsOneSupervisor: t.transactionsPerSecond / base.transactionsPerSecond,
-      latencyMs: t.latencyMs,
-      afterWarmupLatencyMs: t.afterWarmup.latencyMs,
-      ingesterCpuSeconds: t.ingesterCpuSeconds,
-      ingesterPeakRssMB: t.ingesterPeakRssMB,
-      verified: r.report.verification.ok,
-      report: r.jsonPath,
-    };
-  });
-  const cols = ['supervisors', 'tx/s', 'vs 1', 'p50 ms', 'p99 ms', 'CPU s', 'peak RSS MB', 'verified'];
-  const w = [11, 9, 6, 8, 8, 7, 12, 9];
-  const line = (cells: (string | number)[]) => cells.map((c, i) => String(c).padStart(w[i]!)).join(' ');
-  process.stdout.write(
-    `\ncomparison (same workload, one pass after the other; RSS is the sum over the supervisors):\n${line(cols)}\n`,
-  );
-  for (const r of rows) {
-    process.stdout.write(
-      `${line([r.supervisors, Math.round(r.transactionsPerSecond), r.throughputVsOneSupervisor.toFixed(2), r.latencyMs.p50.toFixed(1), r.latencyMs.p99.toFixed(1), r.ingesterCpuSeconds.toFixed(1), r.ingesterPeakRssMB.toFixed(0), r.verified ? 'yes' : 'NO'])}\n`,
-    );
-  }
-  const jsonPath = path.join(reportDir, `${id}-comparison.json`);
-  await writeFile(jsonPath, `${JSON.stringify({ id, machine: results[0]!.report.machine, passes: rows }, null, 2)}\n`);
-  process.stdout.write(`comparison: ${jsonPath}\n`);
 }
