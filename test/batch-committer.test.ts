@@ -8,6 +8,7 @@ import { withDatabase } from './helpers/fixtures.js';
 import { count, sql } from './helpers/supervisor.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { createLogger } from '../src/core/log.js';
+import { tryAcquire } from '../src/db/branch-lease.js';
 import { BatchCommitter, NOTHING_PARKED, type Attempt } from '../src/ingest/batch-committer.js';
 import { ParkedQueue } from '../src/ingest/parked-queue.js';
 import { PARKED_CHUNK } from '../src/ingest/parked-statements.js';
@@ -38,9 +39,19 @@ async function committerOnNewDatabase(
   const url = await withDatabase(t);
   const prisma = createPrisma(url);
   t.teardown(() => prisma.$disconnect());
+  // Under a lease, as a branch worker writes: every write of an isolation commits from the
+  // position the one before it left (src/db/stored-position.ts), or the next one is refused.
+  const lease = await tryAcquire(prisma, TOPICS.transactions, PARTITION, 'committer-test');
+  if (!lease) throw new Error('the lease was not taken');
+  const position = { offsets: new Map([TOPICS.customers, TOPICS.transactions].map((t) => [t, null])), commits: 0n };
   const committer = new BatchCommitter(
     prisma,
-    { topics: TOPICS, maxPayloadBytes: 4096, write: { partition: PARTITION, transactionsTopic: TOPICS.transactions } },
+    {
+      topics: TOPICS,
+      maxPayloadBytes: 4096,
+      write: { partition: PARTITION, transactionsTopic: TOPICS.transactions, lease },
+      position,
+    },
     once,
     createLogger('silent'),
   );

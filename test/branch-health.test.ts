@@ -1,11 +1,12 @@
 // The owner's health statement (src/db/branch-health.ts) renews the lease and reads the parked
-// backlog in one trip, against the real Postgres: it must renew only a lease still held, say when
-// it is lost, and read the same figures as parkedStats.
+// backlog, the branch's commit count and the server's identity in one trip, against the real
+// Postgres: it must renew only a lease still held, say when it is lost, and read the same figures
+// as parkedStats.
 import t from 'tap';
 import { withDatabase } from './helpers/fixtures.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { LeaseLostError, tryAcquire } from '../src/db/branch-lease.js';
-import { renewAndReadParked } from '../src/db/branch-health.js';
+import { renewAndReadHealth } from '../src/db/branch-health.js';
 import { parkedStats } from '../src/db/read-queries.js';
 
 const TOPIC = 'health-events';
@@ -24,11 +25,14 @@ t.test('renews a held lease and reads the parked backlog; a lost lease is not re
       )
     )[0]!.at.getTime();
 
-  t.same(
-    await renewAndReadParked(prisma, lease),
-    { count: 0, oldestAgeSeconds: null, waitingFor: [] },
-    'nothing parked',
+  const first = await renewAndReadHealth(prisma, lease);
+  t.same(first.parked, { count: 0, oldestAgeSeconds: null, waitingFor: [] }, 'nothing parked');
+  t.equal(first.commits, 0n, 'no batch committed on the branch yet');
+  const [control] = await prisma.$queryRawUnsafe<{ id: string }[]>(
+    'SELECT system_identifier::text AS id FROM pg_control_system()',
   );
+  t.equal(first.server.systemIdentifier, control?.id, "the server's system identifier");
+  t.ok(Number.isInteger(first.server.timeline) && (first.server.timeline ?? 0) >= 1, 'and its timeline');
 
   // Two parked transactions of branch 3 and one of branch 4, which is not this branch's.
   await prisma.$executeRawUnsafe(
@@ -43,7 +47,10 @@ t.test('renews a held lease and reads the parked backlog; a lost lease is not re
     TOPIC,
   );
   const before = await expiry();
-  const stats = await renewAndReadParked(prisma, lease);
+  await prisma.$executeRawUnsafe(`UPDATE branch_lease SET commits = 7 WHERE transactions_topic = $1`, TOPIC);
+  const health = await renewAndReadHealth(prisma, lease);
+  t.equal(health.commits, 7n, 'the commit count as stored');
+  const stats = health.parked;
   t.same(
     stats,
     await parkedStats(prisma, { partition: 3, transactionsTopic: TOPIC }),
@@ -65,7 +72,7 @@ t.test('renews a held lease and reads the parked backlog; a lost lease is not re
   const other = await tryAcquire(prisma, TOPIC, 3, 'owner-b');
   t.ok(other, 'owner-b took the branch');
   const taken = await expiry();
-  await t.rejects(renewAndReadParked(prisma, lease), LeaseLostError, 'the former owner learns it lost the lease');
+  await t.rejects(renewAndReadHealth(prisma, lease), LeaseLostError, 'the former owner learns it lost the lease');
   t.equal(await expiry(), taken, "the new owner's lease is left as it was");
-  t.ok(other && (await renewAndReadParked(prisma, other)).count === 2, 'the new owner renews and reads');
+  t.ok(other && (await renewAndReadHealth(prisma, other)).parked.count === 2, 'the new owner renews and reads');
 });

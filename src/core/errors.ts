@@ -8,8 +8,8 @@
  * - pause:   the setup refuses (schema, privileges): an operator must act; retry with backoff,
  *            not ready meanwhile, the reason shown where `cli status` reads it;
  * - recheck: the branch's position or its consumer is in doubt (records gone under it, a call
- *            that never returned): make a new consumer from the stored offsets, checked against
- *            the broker again;
+ *            that never returned, a database that went back in time): make a new consumer from
+ *            the stored offsets, checked against the broker again;
  * - isolate: the records themselves are refused: find them and quarantine them;
  * - standby: another owner took the branch: stop writing, wait to take it back;
  * - exit:    a setup or request that cannot work as given: stop and say what to fix.
@@ -46,6 +46,12 @@ const CODE_TABLE = {
   DATABASE_REFUSED: 'exit',
   /** An operator's request names something the database does not hold. */
   DATABASE_ERROR: 'exit',
+  /**
+   * The branch's position in Postgres is not where its worker left it: the database went back in
+   * time (a failover to an asynchronous standby, a restore) or was written past. Postgres is the
+   * truth: everything the worker holds is read again from it, and Kafka re-read from there.
+   */
+  DATABASE_POSITION_MOVED: 'recheck',
   /** Another owner took the branch's lease: stop writing, stand by. */
   LEASE_LOST: 'standby',
   MIGRATION_FAILED: 'exit',

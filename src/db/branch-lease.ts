@@ -44,27 +44,53 @@ export async function tryAcquire(
   return epoch === undefined ? null : { transactionsTopic, partition, owner, epoch };
 }
 
-/** Extends the lease; throws LeaseLostError when it is no longer ours. Use inside the batch transaction. */
-export async function renew(db: PrismaClient | Prisma.TransactionClient, lease: Lease): Promise<void> {
-  const renewed = await db.$executeRaw(renewalSql(lease));
-  if (renewed !== 1) throw new LeaseLostError(lease);
+/**
+ * Extends the lease and resolves the branch's commit count (src/db/stored-position.ts); throws
+ * LeaseLostError when it is no longer ours. Inside a batch transaction it locks the row first.
+ */
+export async function renew(db: PrismaClient | Prisma.TransactionClient, lease: Lease): Promise<bigint> {
+  const [renewed] = await db.$queryRaw<{ commits: bigint }[]>(renewalSql(lease));
+  if (renewed === undefined) throw new LeaseLostError(lease);
+  return renewed.commits;
 }
 
 /**
- * The renewal statement: extends the lease only while this owner and epoch still hold it. The
- * batch writer embeds it in its statement (RETURNING 1 tells whether the lease is still held).
+ * The renewal statement: extends the lease only while this owner and epoch still hold it, and
+ * returns the branch's commit count (no row: the lease is lost).
  */
 export function renewalSql(lease: Lease): Prisma.Sql {
   return Prisma.sql`UPDATE branch_lease SET expires_at = now() + make_interval(secs => ${LEASE_TTL_SECONDS})
-     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}
+     WHERE ${heldBy(lease)}
+    RETURNING commits`;
+}
+
+/**
+ * The batch statement's renewal: it also advances the branch's commit count, only from `commits`
+ * and only where `inStep` holds (the stored offsets are the ones the worker last saw,
+ * src/db/stored-position.ts). No row: the lease is lost or the position moved.
+ */
+export function advancingRenewalSql(lease: Lease, commits: bigint, inStep: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`UPDATE branch_lease SET expires_at = now() + make_interval(secs => ${LEASE_TTL_SECONDS}), commits = commits + 1
+     WHERE ${heldBy(lease)} AND commits = ${commits} AND ${inStep}
     RETURNING 1`;
+}
+
+/** True while the owner still holds the lease: is it this owner's, at this epoch? */
+export async function stillHeld(db: PrismaClient | Prisma.TransactionClient, lease: Lease): Promise<boolean> {
+  const rows = await db.$queryRaw<unknown[]>`SELECT 1 FROM branch_lease WHERE ${heldBy(lease)}`;
+  return rows.length === 1;
+}
+
+/** The lease row while this owner holds it at its epoch. */
+function heldBy(lease: Lease): Prisma.Sql {
+  return Prisma.sql`transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
 }
 
 /** Gives the branch up at once (clean shutdown), so a standby takes over without waiting out the TTL. */
 export async function release(prisma: PrismaClient, lease: Lease): Promise<void> {
   await prisma.$executeRaw`
     UPDATE branch_lease SET expires_at = now() - interval '1 second', stalled_reason = NULL, stalled_since = NULL
-     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
+     WHERE ${heldBy(lease)}`;
 }
 
 /**
@@ -74,5 +100,5 @@ export async function release(prisma: PrismaClient, lease: Lease): Promise<void>
 export async function recordStall(prisma: PrismaClient, lease: Lease, reason: string | null): Promise<void> {
   await prisma.$executeRaw`
     UPDATE branch_lease SET stalled_reason = ${reason}, stalled_since = CASE WHEN ${reason}::text IS NULL THEN NULL ELSE coalesce(stalled_since, now()) END
-     WHERE transactions_topic = ${lease.transactionsTopic} AND "partition" = ${lease.partition} AND owner = ${lease.owner} AND epoch = ${lease.epoch}`;
+     WHERE ${heldBy(lease)}`;
 }

@@ -17,6 +17,7 @@ import { postableParkedOffsets, rejectParked } from './parked-statements.js';
 import { REJECT_REASONS } from './event-parser.js';
 import { recordFingerprint } from '../kafka/record-fingerprint.js';
 import { checkRefusalIsTheRecords, type ProbeTarget } from './refusal-probe.js';
+import { advance, type StoredPosition } from '../db/stored-position.js';
 
 /** Runs a database action until it succeeds or fails for good; undefined when stop was requested. */
 export type Attempt = <T>(what: string, action: () => Promise<T>) => Promise<T | undefined>;
@@ -34,7 +35,9 @@ export interface CommitterOptions {
   topics: { customers: string; transactions: string };
   maxPayloadBytes: number;
   /** The branch, its lease, and its transactions topic; the parked plan is given per commit. */
-  write: Omit<WriteOptions, 'checkParked' | 'unparkCustomers' | 'parkedOffset'>;
+  write: Omit<WriteOptions, 'checkParked' | 'unparkCustomers' | 'parkedOffset' | 'expected'>;
+  /** The branch's position in Postgres as read when the worker took it (src/db/stored-position.ts). */
+  position: StoredPosition;
 }
 
 /** What a commit does about the branch's parked transactions (src/ingest/parked-queue.ts). */
@@ -56,12 +59,20 @@ export class BatchCommitter {
   readonly #options: CommitterOptions;
   readonly #attempt: Attempt;
   readonly #log: Logger;
+  /** Where this worker's writes left the branch: each write commits only from here. */
+  #position: StoredPosition;
 
   constructor(prisma: PrismaClient, options: CommitterOptions, attempt: Attempt, log: Logger) {
     this.#prisma = prisma;
     this.#options = options;
     this.#attempt = attempt;
     this.#log = log;
+    this.#position = options.position;
+  }
+
+  /** The branch's position as this worker's last write left it. */
+  get position(): StoredPosition {
+    return this.#position;
   }
 
   /** Commits the records in order; undefined when stop was requested before the end. */
@@ -267,15 +278,19 @@ export class BatchCommitter {
   ): Promise<BatchOutcome | DatabaseError | typeof STOPPED> {
     const unparkCustomers = parkedOffset === undefined ? plan.unparkCustomers : undefined;
     try {
+      const expected = this.#position;
       const outcome = await this.#attempt('write batch', () =>
         writeBatch(this.#prisma, batch, {
           ...this.#options.write,
           checkParked: plan.checkParked,
           unparkCustomers,
           parkedOffset,
+          expected,
         }),
       );
-      return outcome ?? STOPPED;
+      if (outcome === undefined) return STOPPED;
+      this.#position = advance(expected, batch.nextOffsets);
+      return outcome;
     } catch (err) {
       if (err instanceof DatabaseError && err.errorClass === 'isolate') return err;
       throw err;

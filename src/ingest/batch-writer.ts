@@ -3,7 +3,8 @@
 // parked and rejected records and the next offsets of both partitions commit together or not
 // at all, which is what makes redelivery after a crash harmless.
 import { Prisma } from '../generated/prisma/client.js';
-import { LeaseLostError, renew, renewalSql } from '../db/branch-lease.js';
+import { advancingRenewalSql, LeaseLostError, renew, stillHeld } from '../db/branch-lease.js';
+import { advance, offsetsInStepSql, PositionMovedError, type StoredPosition } from '../db/stored-position.js';
 import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-violation.js';
@@ -49,6 +50,11 @@ const LEDGER_CUSTOMER_KEY = 'transaction_custid_fkey';
 type LedgerMode = 'optimistic' | 'checked';
 
 export interface WriteOptions extends ParkedTarget {
+  /**
+   * With a lease: the branch's position as its worker last saw it. The write commits only from
+   * there (src/db/stored-position.ts) and throws PositionMovedError, changing nothing, otherwise.
+   */
+  expected?: StoredPosition;
   /**
    * The branch has parked transactions: the write is checked, and a transaction whose customer
    * still has parked ones on the branch is parked behind them, so that each customer's
@@ -158,9 +164,15 @@ async function writeRecords(
   const b64 = (b: Buffer | null | undefined) => (b ? b.toString('base64') : null);
   const topics = [...nextOffsets.keys()];
   const lease = options.lease;
-  // The lease renewal runs in the same statement; every write below is gated on it, so a worker
-  // that lost its branch changes nothing (and learns it from held = 0).
-  const leaseCheck = lease ? renewalSql(lease) : Prisma.sql`SELECT 1`;
+  // The lease renewal runs in the same statement and advances the branch's commit count from the
+  // position the worker last saw; every write below is gated on it, so a worker that lost its
+  // branch, or whose database went back in time, changes nothing (and learns it from held = 0).
+  const expected = options.expected;
+  if (lease && !expected) throw new Error('a write under a lease needs the position it starts from');
+  const leaseCheck =
+    lease && expected
+      ? advancingRenewalSql(lease, expected.commits, offsetsInStepSql(options.partition, expected))
+      : Prisma.sql`SELECT 1`;
   // Every row is from the branch's own transactions partition (re-drive included), so topic and
   // partition go once per statement, not per row.
   const topic = options.transactionsTopic;
@@ -267,7 +279,12 @@ async function writeRecords(
   const [row] = await db.$queryRawUnsafe<
     { held: bigint; posted: bigint; inserted: bigint; parked: bigint; unpartitioned: bigint }[]
   >(text, ...statement.values);
-  if (lease && Number(row?.held ?? 0) !== 1) throw new LeaseLostError(lease);
+  if (lease && expected && Number(row?.held ?? 0) !== 1) {
+    // Still this owner's: then the position is not where the worker left it.
+    if (await stillHeld(db, lease))
+      throw new PositionMovedError(options.partition, expected, advance(expected, nextOffsets));
+    throw new LeaseLostError(lease);
+  }
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
   const posted = Number(row?.posted ?? 0);

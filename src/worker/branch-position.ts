@@ -30,9 +30,13 @@ export class BranchPosition {
     this.#topics = topics;
   }
 
-  /** The offsets just read from Postgres, replacing what was known. */
+  /**
+   * The offsets just read from Postgres, replacing what was known; records fetched before are
+   * fetched again by the consumer made from them.
+   */
   set stored(offsets: Map<string, number>) {
     this.#stored = new Map(offsets);
+    this.#pendingSince.clear();
   }
 
   storedOffset(topic: string): number | undefined {

@@ -5,6 +5,7 @@
 import { Backoff } from '../core/backoff.js';
 import { IngesterError } from '../core/errors.js';
 import type { Lease } from '../db/branch-lease.js';
+import type { StoredPosition } from '../db/stored-position.js';
 import { BatchCommitter, type CommitOutcome, type ParkedPlan } from '../ingest/batch-committer.js';
 import { ParkedQueue } from '../ingest/parked-queue.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
@@ -13,17 +14,22 @@ import type { BranchContext } from './branch-context.js';
 import type { FaultInjector } from './fault-injection.js';
 import type { FetchStallCheck } from './fetch-stall-check.js';
 import { Maintenance } from './maintenance.js';
+import type { ServerWatch } from './server-watch.js';
 
 /**
- * Why ownership of the branch ended: asked to stop, the offsets must be checked again, or the
- * Kafka consumer stopped fetching and is recreated. All but 'stopped' start over at once.
+ * Why ownership of the branch ended: asked to stop, the offsets must be checked again, the
+ * Kafka consumer stopped fetching and is recreated, or the lease row went back in time with the
+ * database and the lease is taken again. All but 'stopped' start over at once.
  */
-export type OwnershipEnd = 'stopped' | 'recheck-offsets' | 'reconnect-kafka';
+export type OwnershipEnd = 'stopped' | 'recheck-offsets' | 'reconnect-kafka' | 'retake-lease';
 
 export interface IngestLoopParts {
   branch: BranchContext;
   lease: Lease;
   consumer: BranchConsumer;
+  /** The branch's position in Postgres as read for this run: every write commits from it on. */
+  position: StoredPosition;
+  server: ServerWatch;
   fetchStall: FetchStallCheck;
   faults: FaultInjector;
 }
@@ -36,7 +42,7 @@ export class IngestLoop {
   readonly #fetchStall: FetchStallCheck;
   readonly #faults: FaultInjector;
 
-  constructor({ branch, lease, consumer, fetchStall, faults }: IngestLoopParts) {
+  constructor({ branch, lease, consumer, position, server, fetchStall, faults }: IngestLoopParts) {
     this.#branch = branch;
     this.#consumer = consumer;
     this.#fetchStall = fetchStall;
@@ -48,11 +54,20 @@ export class IngestLoop {
         topics,
         maxPayloadBytes: config.maxPayloadBytes,
         write: { partition, transactionsTopic: topics.transactions, lease },
+        position,
       },
       (what, action) => branch.attempt(what, action),
       branch.log,
     );
-    this.#maintenance = new Maintenance(branch, lease, consumer, fetchStall);
+    this.#maintenance = new Maintenance(branch, lease, consumer, fetchStall, {
+      server,
+      position: () => this.#committer.position,
+    });
+  }
+
+  /** The branch's position as this run's last write left it. */
+  get position(): StoredPosition {
+    return this.#committer.position;
   }
 
   /** Runs until stopped, or until the offsets must be rechecked or the consumer recreated. */

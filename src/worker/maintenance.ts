@@ -5,7 +5,8 @@
 // customers.
 import v8 from 'node:v8';
 import { LeaseLostError, type Lease } from '../db/branch-lease.js';
-import { renewAndReadParked } from '../db/branch-health.js';
+import { renewAndReadHealth } from '../db/branch-health.js';
+import { PositionMovedError, type StoredPosition } from '../db/stored-position.js';
 import { toDatabaseError } from '../db/database-error.js';
 import { DEFAULT_PARTITION } from '../db/ledger-partitions.js';
 import { parkedStats } from '../db/read-queries.js';
@@ -16,6 +17,14 @@ import type { ParkedQueue } from '../ingest/parked-queue.js';
 import type { BranchContext } from './branch-context.js';
 import { Chores } from './chores.js';
 import type { FetchStallCheck } from './fetch-stall-check.js';
+import type { ServerWatch } from './server-watch.js';
+
+/** What the health check compares with Postgres: the server reached and the branch's position. */
+export interface HealthChecks {
+  server: ServerWatch;
+  /** The position the worker's last write left (the committer's). */
+  position: () => StoredPosition;
+}
 
 const INTERVALS_MS = {
   /** Health and lag for /metrics and readiness; renews the lease of an idle branch. */
@@ -40,13 +49,21 @@ export class Maintenance {
   readonly #consumer: BranchConsumer;
   readonly #fetchStall: FetchStallCheck;
   readonly #chores: Chores<keyof typeof INTERVALS_MS>;
+  readonly #checks: HealthChecks;
   /** Counts since the last stats line. */
   #window = { records: 0, posted: 0, parked: 0, rejected: 0 };
   /** The parked backlog as the last health report saw it, for the stats line. */
   #parked: ParkedFigures | undefined;
 
-  constructor(branch: BranchContext, lease: Lease, consumer: BranchConsumer, fetchStall: FetchStallCheck) {
+  constructor(
+    branch: BranchContext,
+    lease: Lease,
+    consumer: BranchConsumer,
+    fetchStall: FetchStallCheck,
+    checks: HealthChecks,
+  ) {
     this.#branch = branch;
+    this.#checks = checks;
     this.#lease = lease;
     this.#consumer = consumer;
     this.#fetchStall = fetchStall;
@@ -106,16 +123,24 @@ export class Maintenance {
 
   /**
    * Keeps an idle branch's lease alive (a lost lease ends ownership), doubles as the database
-   * check that readiness follows, and sends parked figures, heap and lag.
+   * check that readiness follows, and sends parked figures, heap and lag. A commit count that
+   * is not the worker's ends the run (PositionMovedError): the database went back in time while
+   * the branch was idle.
    */
   async #reportHealth(): Promise<void> {
     const { prisma, partition, events } = this.#branch;
     let reason: string | undefined;
-    const parked = await renewAndReadParked(prisma, this.#lease).catch((err: unknown) => {
+    const health = await renewAndReadHealth(prisma, this.#lease).catch((err: unknown) => {
       if (err instanceof LeaseLostError) throw err;
       reason = `database: ${toDatabaseError(err).message}`;
       return undefined;
     });
+    if (health) {
+      this.#checks.server.seen(health.server);
+      const expected = this.#checks.position();
+      if (health.commits !== expected.commits) throw new PositionMovedError(partition, expected);
+    }
+    const parked = health?.parked;
     events.emit({ type: 'database', partition, ok: parked !== undefined, reason });
     if (parked) {
       events.emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });

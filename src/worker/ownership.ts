@@ -2,14 +2,19 @@
 //
 //   standby --lease taken--> owning --stop--> released
 //      ^                       |  \--recheck / reconnect--> owning (offsets read again)
-//      +------lease lost-------+
+//      +--lease lost, or-------+
+//         gone back in time
 //
 // Standby polls for the branch's lease (src/db/branch-lease.ts). Owning reads the stored offsets
 // (final once the lease is held), checks them against the broker (src/worker/gap-wait.ts),
 // connects and assigns the consumer and runs the ingest loop. A clean stop releases the lease at
 // once; a lost lease (a paused owner whose writes were fenced) goes back to standby; any other
-// failure releases the lease and ends the worker, which the supervisor restarts.
-import { release, tryAcquire, type Lease } from '../db/branch-lease.js';
+// failure releases the lease and ends the worker, which the supervisor restarts. A position
+// that moved under the worker (the database went back in time, src/worker/position-change.ts)
+// is a recheck: everything is read again from Postgres; a lease row that went back with it is
+// taken again from standby at once.
+import { release, renew, tryAcquire, type Lease } from '../db/branch-lease.js';
+import { PositionMovedError, type StoredPosition } from '../db/stored-position.js';
 import { IngesterError } from '../core/errors.js';
 import { parkedStats } from '../db/read-queries.js';
 import { BranchConsumer } from '../kafka/branch-consumer.js';
@@ -20,6 +25,8 @@ import { waitUntilNoGap } from './gap-wait.js';
 import { IngestLoop, type OwnershipEnd } from './ingest-loop.js';
 import type { ConsumerPacing } from '../kafka/consumer-pacing.js';
 import { checkTopicIdentity } from './topic-incarnation.js';
+import { reportPositionChange } from './position-change.js';
+import { ServerWatch } from './server-watch.js';
 
 /** How often a standby worker tries to take its branch. */
 const LEASE_POLL_MS = 1_000;
@@ -32,6 +39,8 @@ export class BranchOwnership {
   /** Kept across consumers: a stall that a new consumer does not cure is not retried forever. */
   readonly #fetchStall: FetchStallCheck;
   readonly #faults: FaultInjector;
+  /** Kept across consumers: a change of server is noticed from one ownership run to the next. */
+  readonly #server: ServerWatch;
   #state: OwnershipState = { name: 'standby' };
 
   constructor(branch: BranchContext, pacing: ConsumerPacing, faults = new FaultInjector(branch.partition)) {
@@ -39,6 +48,7 @@ export class BranchOwnership {
     this.#pacing = pacing;
     this.#fetchStall = new FetchStallCheck(branch);
     this.#faults = faults;
+    this.#server = new ServerWatch(branch.log);
   }
 
   get state(): OwnershipState['name'] {
@@ -82,7 +92,12 @@ export class BranchOwnership {
     try {
       let end: OwnershipEnd;
       do end = await this.#ownOnce(lease);
-      while (end !== 'stopped' && !this.#branch.stopped);
+      while (end !== 'stopped' && end !== 'retake-lease' && !this.#branch.stopped);
+      if (end === 'retake-lease') {
+        // The lease row went back in time with the database: take the branch again at once.
+        this.#branch.stall.lease = undefined;
+        return { name: 'standby' };
+      }
     } catch (err) {
       this.#branch.stall.lease = undefined;
       if (err instanceof IngesterError && err.errorClass === 'standby') {
@@ -102,6 +117,26 @@ export class BranchOwnership {
       log.warn({ err }, 'could not release the branch lease; it expires by itself'),
     );
     return { name: 'released' };
+  }
+
+  /**
+   * The ingest loop ended on an error. When it says the branch's position is in doubt (class
+   * recheck), this run ends and the next reads everything again from Postgres: offsets, lease,
+   * topic fingerprints, parked backlog; a new consumer starts at the stored offsets. A moved
+   * position is reported first; so is a lease lost because the database went back in time.
+   */
+  async #positionInDoubt(err: unknown, lease: Lease, known: StoredPosition): Promise<OwnershipEnd> {
+    if (!(err instanceof IngesterError)) throw err;
+    if (err.errorClass === 'standby') {
+      if ((await reportPositionChange(this.#branch, lease, known)) === 'back') return 'retake-lease';
+      throw err;
+    }
+    if (err.errorClass !== 'recheck') throw err;
+    if (err instanceof PositionMovedError) {
+      const change = await reportPositionChange(this.#branch, lease, err.expected, err.target);
+      if (change === undefined) return 'stopped';
+    }
+    return 'recheck-offsets';
   }
 
   /** One run of ownership: offsets, gap check, consumer, ingestion. */
@@ -138,6 +173,14 @@ export class BranchOwnership {
         parkedStats(branch.prisma, { partition, transactionsTopic: topics.transactions }),
       );
       if (!parkedAtStart) return 'stopped';
+      // The lease read again (lost: stand by) with the branch's commit count: together with the
+      // offsets just read, the position every write of this run commits from.
+      const commits = await branch.attempt('renew the branch lease', () => renew(branch.prisma, lease));
+      if (commits === undefined) return 'stopped';
+      const position: StoredPosition = {
+        offsets: new Map([topics.customers, topics.transactions].map((t) => [t, checked.get(t) ?? null])),
+        commits,
+      };
       log.info(
         { offsets: Object.fromEntries(checked), parked: parkedAtStart.count, epoch: String(lease.epoch) },
         'branch worker started',
@@ -149,8 +192,20 @@ export class BranchOwnership {
         partition,
         transactionsNextOffset: next === undefined ? undefined : consumer.kafkaOffset(topics.transactions, next),
       });
-      const loop = new IngestLoop({ branch, lease, consumer, fetchStall: this.#fetchStall, faults: this.#faults });
-      return await loop.run(parkedAtStart.count);
+      const loop = new IngestLoop({
+        branch,
+        lease,
+        consumer,
+        position,
+        server: this.#server,
+        fetchStall: this.#fetchStall,
+        faults: this.#faults,
+      });
+      try {
+        return await loop.run(parkedAtStart.count);
+      } catch (err) {
+        return await this.#positionInDoubt(err, lease, loop.position);
+      }
     } finally {
       branch.consumer = undefined;
       await consumer.disconnect();

@@ -71,6 +71,12 @@ export type WorkerEvent =
   | { type: 'writeFailed'; partition: number; cause: WriteFailureCause }
   /** A topic of the branch was deleted and created again; its new records are ingested from its start. */
   | { type: 'topicRecreated'; partition: number }
+  /**
+   * The branch's stored position was not where its worker left it: 'back', the database lost
+   * commits (a failover, a restore) and `records` are read again from Kafka; 'ahead', something
+   * else wrote the branch past it (never, while the lease fence holds).
+   */
+  | { type: 'positionMoved'; partition: number; direction: 'back' | 'ahead'; records: number }
   /** The consumer fetched nothing while records waited on the broker, and is being recreated. */
   | { type: 'fetchStalled'; partition: number }
   /** The branch stopped on offset gaps (open > 0, reason names them) or goes on again (open 0). */

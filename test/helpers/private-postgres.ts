@@ -8,14 +8,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
-const BIN = '/usr/lib/postgresql/15/bin';
+export const BIN = '/usr/lib/postgresql/15/bin';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
 /** initdb and postgres refuse to run as root: as root, run them as the postgres user. */
-function asPostgres(command: string, args: string[]) {
+export function asPostgres(command: string, args: string[]) {
   const asRoot = process.getuid?.() === 0;
   return execFileAsync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, {
     timeout: 120_000,

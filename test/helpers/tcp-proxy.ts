@@ -2,6 +2,15 @@
 // ingester sees it (connections reset, new ones refused), without touching the shared server.
 import net from 'node:net';
 
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 export class TcpProxy {
   #server: net.Server | undefined;
   readonly #sockets = new Set<net.Socket>();
@@ -9,17 +18,22 @@ export class TcpProxy {
 
   private constructor(
     readonly port: number,
-    private readonly target: { host: string; port: number },
+    private target: { host: string; port: number },
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const proxy = new TcpProxy(port, target);
+    const proxy = new TcpProxy(await freePort(), target);
     await proxy.up();
     return proxy;
+  }
+
+  /**
+   * Points the proxy at another server and resets every open connection, as a Kubernetes
+   * Service or HAProxy does when the primary moves: clients reconnect to the new target.
+   */
+  moveTo(target: { host: string; port: number }): void {
+    this.target = target;
+    for (const s of this.#sockets) s.destroy();
   }
 
   async up(): Promise<void> {

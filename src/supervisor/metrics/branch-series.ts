@@ -51,6 +51,9 @@ export class BranchSeries {
       f.fetchStalls,
       f.leaseAcquisitions,
       f.recreations,
+      f.rewinds,
+      f.rewoundRecords,
+      f.positionsAhead,
     ])
       metric.inc({ branch }, 0);
     for (const cause of WRITE_FAILURE_CAUSES) f.writeFailures.inc({ branch, cause }, 0);

@@ -127,6 +127,24 @@ export function defineMetricFamilies(registry: Registry) {
       labelNames: ['branch'],
       registers: [registry],
     }),
+    rewinds: new Counter({
+      name: 'zipbank_database_rewinds_total',
+      help: 'Times the branch found Postgres had lost commits it made (a failover to an asynchronous standby, a restore); the lost records were read again from Kafka',
+      labelNames: ['branch'],
+      registers: [registry],
+    }),
+    rewoundRecords: new Counter({
+      name: 'zipbank_database_rewound_records_total',
+      help: 'Records read again from Kafka because Postgres had lost the commits that held them',
+      labelNames: ['branch'],
+      registers: [registry],
+    }),
+    positionsAhead: new Counter({
+      name: 'zipbank_position_ahead_total',
+      help: 'Times the branch found its stored position ahead of its own writes: something else wrote the branch while this worker held its lease',
+      labelNames: ['branch'],
+      registers: [registry],
+    }),
     gaps: new Gauge({
       name: 'zipbank_offset_gaps_open',
       help: 'Offset gaps the branch is stopped on until an operator accepts them',

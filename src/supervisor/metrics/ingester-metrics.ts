@@ -61,6 +61,13 @@ export class IngesterMetrics {
       case 'topicRecreated':
         f.recreations.inc({ branch });
         break;
+      case 'positionMoved':
+        if (event.direction === 'ahead') f.positionsAhead.inc({ branch });
+        else {
+          f.rewinds.inc({ branch });
+          f.rewoundRecords.inc({ branch }, event.records);
+        }
+        break;
       case 'gap':
         // Stopped on a gap, the worker still holds the lease (so no standby posts past the gap).
         f.leaseHeld.set({ branch }, 1);

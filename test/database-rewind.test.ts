@@ -1,0 +1,204 @@
+// Issue 36: exactly once when the database goes back in time. Postgres is the only truth about a
+// branch's position; when it loses its last commits, the records those commits held are read
+// again from Kafka and posted once, with a warning and a counter, and no restart by hand. Two ways
+// a real database loses commits, with real servers of the test's own:
+// - a failover to an asynchronous streaming standby that had stopped receiving, behind a
+//   read-write endpoint (a proxy, as a Kubernetes Service or HAProxy) that moves to it;
+// - a restore of an older copy of the data folder while the ingester keeps running.
+import t, { type Test } from 'tap';
+import { BROKERS, runNode, withTopics, type TestTopics } from './helpers/fixtures.js';
+import { count, ledgerInvariants, sample, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { commitsOn, PrivatePostgres, type PostgresServer } from './helpers/replicated-postgres.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+
+const BRANCHES = 4;
+const CUSTOMERS = 40;
+const TRANSACTIONS = 8_000;
+/** Transactions per second over all branches: a steady stream of about 20 s. */
+const RATE = 400;
+/** The commits the database must lose, at least. */
+const LOST_COMMITS = 300;
+
+function produceStream(topics: TestTopics) {
+  return runNode('dist/lab/produce.js', [
+    '--branches',
+    String(BRANCHES),
+    '--customers',
+    String(CUSTOMERS),
+    '--transactions',
+    String(TRANSACTIONS),
+    '--rate',
+    String(RATE),
+    '--customers-topic',
+    topics.customersTopic,
+    '--transactions-topic',
+    topics.transactionsTopic,
+  ]);
+}
+
+/** A migrated database on a private server. */
+async function migrate(url: string): Promise<void> {
+  const migrated = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
+  if (migrated.code !== 0) throw new Error(`migration failed: ${migrated.stderr}`);
+}
+
+/** Every transaction once, balances equal to their ledgers, nothing parked or rejected, the audit clean. */
+async function checkExactlyOnce(t: Test, url: string, topics: TestTopics): Promise<void> {
+  t.equal(await count(url, 'customer'), CUSTOMERS, 'every customer');
+  const invariants = await ledgerInvariants(url);
+  t.equal(invariants.duplicates, 0, 'no record twice in the ledger');
+  t.equal(invariants.balanceMismatches, 0, 'every balance equals its ledger');
+  t.equal(await count(url, 'parked_transaction'), 0, 'nothing left parked');
+  t.equal(await count(url, 'rejected_event'), 0, 'nothing rejected');
+  const env = {
+    DATABASE_URL: url,
+    KAFKA_BROKERS: BROKERS,
+    CUSTOMERS_TOPIC: topics.customersTopic,
+    TRANSACTIONS_TOPIC: topics.transactionsTopic,
+  };
+  for (let branch = 0; branch < BRANCHES; branch++) {
+    const audit = await runNode('dist/cli.js', ['audit', '--branch', String(branch)], env);
+    t.equal(audit.code, 0, `cli audit of branch ${branch} passes: ${audit.stdout.slice(-400)}${audit.stderr}`);
+    t.match(audit.stdout, /audit passed/);
+  }
+}
+
+/** What the supervisor said and counted about the rewind. */
+async function checkRewindReported(t: Test, supervisor: SupervisorProcess): Promise<void> {
+  const warnings = supervisor.logs().filter((l) => /the database went back in time/.test(String(l.msg)));
+  const branches = new Set(warnings.map((l) => Number(l.branch)));
+  t.equal(branches.size, BRANCHES, `every branch warned (${[...branches].join(', ')})`);
+  const first = warnings[0] ?? {};
+  t.comment(`the first warning: ${JSON.stringify(first)}`);
+  t.equal(first.level, 'warn', 'a warning');
+  t.ok(Number(first.recordsToReadAgain) > 0, `it says how many records are read again (${first.recordsToReadAgain})`);
+  t.match(first.offsets, {}, "with the stored offset and the worker's per topic");
+  t.match(String(first.msg), /stored .* this worker /, 'both positions in its message');
+  const metrics = (await supervisor.get('/metrics')).text;
+  let rewinds = 0;
+  let reread = 0;
+  for (let branch = 0; branch < BRANCHES; branch++) {
+    rewinds += sample(metrics, `zipbank_database_rewinds_total{branch="${branch}"}`) ?? 0;
+    reread += sample(metrics, `zipbank_database_rewound_records_total{branch="${branch}"}`) ?? 0;
+  }
+  t.ok(rewinds >= BRANCHES, `zipbank_database_rewinds_total counts them (${rewinds})`);
+  t.ok(reread > 0, `and the records read again (${reread})`);
+  t.notOk(
+    supervisor.logs().some((l) => l.msg === 'branch worker died'),
+    'no worker died',
+  );
+  t.notOk(
+    supervisor.logs().some((l) => /ahead of this worker/.test(String(l.msg))),
+    'no position taken for another writer',
+  );
+}
+
+t.test(
+  'a failover to an asynchronous standby that lost the last commits: every transaction once, within 60 s',
+  async (t) => {
+    const topics = await withTopics(t, BRANCHES);
+    const servers = await PrivatePostgres.create(t);
+    const primary = await servers.primary();
+    const endpoint = await TcpProxy.start({ host: '127.0.0.1', port: primary.port });
+    t.teardown(() => endpoint.down());
+    const url = `postgresql://postgres@127.0.0.1:${endpoint.port}/zipbank_failover`;
+    await migrate(url);
+    const { standby, link } = await servers.standbyOf(primary);
+    const onPrimary = primary.url('zipbank_failover');
+    const onStandby = standby.url('zipbank_failover');
+
+    const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', `0-${BRANCHES - 1}`]);
+    const producer = produceStream(topics);
+    await waitFor(
+      'a first part of the stream committed',
+      () => count(onPrimary, '"transaction"'),
+      (n) => n >= 1_500,
+    );
+    await waitFor(
+      'the standby caught up',
+      async () => (await commitsOn(onPrimary)) - (await commitsOn(onStandby)),
+      (behind) => behind < 50,
+      30_000,
+    );
+
+    // The standby stops receiving; the primary goes on committing for a few seconds.
+    await link.down();
+    const cutAt = Date.now();
+    const frozen = await commitsOn(onStandby);
+    await waitFor(
+      `the primary committing ${LOST_COMMITS} or more the standby never receives`,
+      async () => ({ lost: (await commitsOn(onPrimary)) - frozen, seconds: (Date.now() - cutAt) / 1000 }),
+      ({ lost, seconds }) => lost >= LOST_COMMITS && seconds >= 4,
+      30_000,
+    );
+    // Read before the primary goes: it loses these and whatever it commits until then.
+    const lostCommits = (await commitsOn(onPrimary)) - (await commitsOn(onStandby));
+    const lostRows = (await count(onPrimary, '"transaction"')) - (await count(onStandby, '"transaction"'));
+    await primary.kill();
+    t.ok(lostCommits >= LOST_COMMITS, `the failover loses ${lostCommits} commits`);
+    t.ok(lostRows >= 100, `holding ${lostRows} ledger rows`);
+    await standby.promote();
+    endpoint.moveTo({ host: '127.0.0.1', port: standby.port });
+    const movedAt = Date.now();
+
+    const produced = await producer;
+    t.equal(produced.code, 0, `the stream was produced: ${produced.stderr.slice(-300)}`);
+    await waitFor(
+      'every transaction in the promoted database',
+      () => count(onStandby, '"transaction"'),
+      (n) => n >= TRANSACTIONS,
+      Math.max(5_000, 60_000 - (Date.now() - movedAt)),
+    );
+    t.ok(
+      Date.now() - movedAt <= 60_000,
+      `complete ${Math.round((Date.now() - movedAt) / 1000)} s after the endpoint moved`,
+    );
+    t.equal(await count(onStandby, '"transaction"'), TRANSACTIONS, 'exactly the stream');
+    await checkExactlyOnce(t, onStandby, topics);
+    await checkRewindReported(t, supervisor);
+    t.ok(
+      supervisor.logs().some((l) => /now reaches the same cluster on another timeline/.test(String(l.msg))),
+      'the new server is named in a line of its own',
+    );
+    t.equal((await supervisor.kill('SIGTERM')).code, 0, 'a clean stop');
+  },
+);
+
+t.test('the database restored from an older copy while the ingester runs: every transaction once', async (t) => {
+  const topics = await withTopics(t, BRANCHES);
+  const servers = await PrivatePostgres.create(t);
+  const server: PostgresServer = await servers.primary();
+  const url = server.url('zipbank_restore');
+  await migrate(url);
+
+  const supervisor = new SupervisorProcess(t, topics, url, ['--partitions', `0-${BRANCHES - 1}`]);
+  const producer = produceStream(topics);
+  await waitFor(
+    'a first part of the stream committed',
+    () => count(url, '"transaction"'),
+    (n) => n >= 1_500,
+  );
+  const backup = await server.baseBackup('backup');
+  const backedUp = await commitsOn(url);
+  await waitFor(
+    `${LOST_COMMITS} commits more after the backup`,
+    () => commitsOn(url),
+    (n) => n - backedUp >= LOST_COMMITS,
+    30_000,
+  );
+  await server.restore(backup);
+  const restoredAt = Date.now();
+
+  const produced = await producer;
+  t.equal(produced.code, 0, `the stream was produced: ${produced.stderr.slice(-300)}`);
+  await waitFor(
+    'every transaction in the restored database',
+    () => count(url, '"transaction"'),
+    (n) => n >= TRANSACTIONS,
+    Math.max(5_000, 60_000 - (Date.now() - restoredAt)),
+  );
+  t.equal(await count(url, '"transaction"'), TRANSACTIONS, 'exactly the stream');
+  await checkExactlyOnce(t, url, topics);
+  await checkRewindReported(t, supervisor);
+  t.equal((await supervisor.kill('SIGTERM')).code, 0, 'a clean stop');
+});
