@@ -13,7 +13,7 @@ export interface BuildInfo {
 export function buildInfo(): BuildInfo {
   let built: { version?: string; commit?: string } = {};
   try {
-    built = JSON.parse(readFileSync(new URL('../build-info.json', import.meta.url), 'utf8'));
+    built = JSON.parse(readFileSync(new URL('../build-info.json', import.meta.url), 'utf8')) as typeof built;
   } catch {
     // Run from source (the tests): no build, so neither version nor commit is known.
   }

@@ -111,6 +111,10 @@ export class IngesterMetrics {
         f.workerHeap.set({ branch, space: 'young' }, event.youngBytes);
         f.workerHeap.set({ branch, space: 'total' }, event.totalBytes);
         break;
+      case 'database':
+      case 'kafka':
+        // Readiness, not a series: src/supervisor/readiness.ts keeps them.
+        break;
     }
   }
 
