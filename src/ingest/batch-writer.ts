@@ -216,9 +216,9 @@ async function writeRecords(
       SELECT custid, sum(delta)::bigint AS delta, count(*) AS n FROM posted GROUP BY custid ORDER BY custid
     ), balances AS (
       -- Every customer gets its balance row when it is created, so an UPDATE finds it. An
-      -- upsert (INSERT ... ON CONFLICT DO UPDATE) also locked each row before updating it: a
-      -- sixth more of Postgres's time per row. Joined in custid order when Postgres walks the
-      -- index, the order in which the customers' rows are locked.
+      -- upsert (INSERT ... ON CONFLICT DO UPDATE) also locked each row before updating it, which
+      -- Postgres paid for on every row (docs/performance.md). Joined in custid order when
+      -- Postgres walks the index, the order in which the customers' rows are locked.
       UPDATE balance AS b
          SET balance_cents = b.balance_cents + p.delta, transaction_count = b.transaction_count + p.n, updated_at = now()
         FROM per_customer p

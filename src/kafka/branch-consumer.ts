@@ -41,8 +41,9 @@ function fetchTuning(pacing: ConsumerPacing): Kafka.ConsumerGlobalConfig {
   return {
     // Keep the next batches fetched in the background while the current one is written.
     'queued.min.messages': 10_000,
-    // librdkafka's default prefetch cap is 64 MB per partition; two partitions per branch
-    // and eight branches would let a backlog take a gigabyte. 4 MB keeps batches full.
+    // librdkafka's default prefetch cap per partition, times two partitions per branch and
+    // every branch, would let a backlog take gigabytes; this cap still keeps batches full
+    // (docs/performance.md).
     'queued.max.messages.kbytes': 4096,
     'fetch.wait.max.ms': pacing.fetchWaitMs,
     // When the prefetch queue is over those limits librdkafka postpones the partition's next

@@ -21,7 +21,7 @@ const LIBUV_MAX_THREADS = 1024;
 /**
  * Branches given a pool thread each when UV_THREADPOOL_SIZE is not set: the entry runs before
  * the configuration is read. 64 is also as many branches as Postgres's default 100 connections
- * leave room for (one per branch). An idle pool thread costs about 10 KB.
+ * leave room for (one per branch). An idle pool thread costs next to nothing (docs/performance.md).
  */
 export const DEFAULT_BRANCH_THREADS = 64;
 

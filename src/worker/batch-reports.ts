@@ -1,8 +1,8 @@
 // What a branch worker tells the supervisor about its committed batches, gathered. A message
-// to the supervisor wakes its thread, and on the two-core machines a thread wake-up cost about
-// as much CPU as writing a small batch: under a steady trickle every branch commits twenty
-// batches a second. So batches are reported together, at most every REPORT_INTERVAL_MS, and
-// whatever is pending goes out when the branch has nothing to write or stops.
+// to the supervisor wakes its thread, and a thread wake-up costs about as much CPU as writing a
+// small batch (docs/performance.md), while under a steady trickle every branch commits many
+// small batches a second. So batches are reported together, at most every REPORT_INTERVAL_MS,
+// and whatever is pending goes out when the branch has nothing to write or stops.
 import type { WorkerEvent } from './protocol.js';
 
 /** Longest a committed batch waits before the supervisor's metrics show it. */
