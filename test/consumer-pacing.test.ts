@@ -4,7 +4,7 @@
 import t from 'tap';
 import { json, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, SupervisorProcess, waitFor } from './helpers/supervisor.js';
-import { fullAt } from '../src/kafka/branch-consumer.js';
+import { fullAt } from '../src/kafka/record-collector.js';
 
 t.test('a record sent to an idle branch posts long before the idle wait is over', async (t) => {
   const topics = await withTopics(t, 2);

@@ -1,5 +1,7 @@
 // One librdkafka consumer for one branch: partition p of the customers topic and partition p of
-// the transactions topic, assigned by hand at the offsets stored in Postgres. Kafka's consumer
+// the transactions topic, assigned by hand at the offsets stored in Postgres. This file is the
+// wrapper around the binding; the ledger's offsets (offset-bases.ts), the customers-first pause
+// (customers-first.ts) and how records are gathered for a write (record-collector.ts) are apart. Kafka's consumer
 // group offsets are never used: the offsets that count commit with the data (see batch-writer).
 // It never jumps over records: auto.offset.reset is 'error', so an offset that retention deleted
 // under a running branch surfaces as a KAFKA_OFFSET_RESET error and the branch looks for the gap.
@@ -12,13 +14,13 @@ import { retainHandle } from './retain-handle.js';
 import { connectClient } from './connect-client.js';
 import type { RawRecord } from './raw-record.js';
 import type { ConsumerPacing } from './consumer-pacing.js';
+import { CustomersFirst } from './customers-first.js';
+import { OffsetBases } from './offset-bases.js';
+import { RecordCollector } from './record-collector.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** librdkafka's logical offset for "the oldest record still on the broker". */
 const OFFSET_BEGINNING = -2;
-/** Records asked of one call while a batch is collected: bounds the message objects made at once. */
-const MAX_RECORDS_PER_CALL = 500;
-
 /** A consume call returns within its wait; this long past it, the call is taken for stuck. */
 const CONSUME_CALL_BOUND_MS = 30_000;
 
@@ -59,22 +61,29 @@ const ERR_AUTO_OFFSET_RESET = -140;
 export class BranchConsumer {
   readonly #consumer: Kafka.KafkaConsumer;
   readonly #options: BranchConsumerOptions;
-  /** Records fetched past the last batch's caps: the first of the next batch, in order. */
-  #carried: RawRecord[] = [];
+  readonly #bases = new OffsetBases();
+  readonly #customersFirst: CustomersFirst;
+  readonly #collector: RecordCollector;
   /** Fault injection only (deafen). */
   #deaf = false;
-  /**
-   * Per topic, the ledger offset of the topic's Kafka offset 0: 0 unless the topic was deleted and
-   * created again (src/worker/topic-incarnation.ts). Every offset this class takes or gives is a
-   * ledger offset; only the calls into librdkafka use Kafka's.
-   */
-  #bases = new Map<string, number>();
-  /** Set while the transactions partition waits for the customers read up to `until`. */
-  #customersFirst: { customers: string; transactions: string; until: number } | undefined;
 
   private constructor(consumer: Kafka.KafkaConsumer, options: BranchConsumerOptions) {
     this.#consumer = consumer;
     this.#options = options;
+    const partition = options.partition;
+    this.#customersFirst = new CustomersFirst({
+      pause: (topic) => {
+        consumer.pause([{ topic, partition }]);
+      },
+      resume: (topic) => {
+        consumer.resume([{ topic, partition }]);
+      },
+    });
+    this.#collector = new RecordCollector(
+      (max, waitMs) => this.#consumeOnce(max, waitMs),
+      { lingerMs: options.lingerMs, maxBytes: options.maxBatchBytes, idleWaitMs: options.pacing.idleWaitMs },
+      (records, nothingCame) => this.#customersFirst.observe(records, nothingCame),
+    );
   }
 
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
@@ -100,22 +109,18 @@ export class BranchConsumer {
 
   /** The ledger offsets of each topic's Kafka offset 0 (absent: 0); set before assigning. */
   useOffsetBases(bases: ReadonlyMap<string, number>): void {
-    this.#bases = new Map(bases);
-  }
-
-  #base(topic: string): number {
-    return this.#bases.get(topic) ?? 0;
+    this.#bases.use(bases);
   }
 
   /** A ledger offset of this branch's partition of `topic`, as Kafka numbers it. */
   kafkaOffset(topic: string, ledgerOffset: number): number {
-    return ledgerOffset - this.#base(topic);
+    return this.#bases.toKafka(topic, ledgerOffset);
   }
 
   /** Starts fetching at the stored next offsets; a topic without one starts at its beginning. */
   assign(offsets: ReadonlyMap<string, number>): void {
     const { topics, partition } = this.#options;
-    this.#carried = [];
+    this.#collector.reset();
     this.#consumer.assign(
       topics.map((topic) => {
         const stored = offsets.get(topic);
@@ -140,12 +145,9 @@ export class BranchConsumer {
   }
 
   /**
-   * Customers first. In a backlog both partitions are fetched side by side, so a branch read
-   * transactions before the customers they belong to, parked them, and posted them again later:
-   * at 32 branches the branches that parked at start finished last, at half the others' rate.
-   * The transactions partition stays paused until the customers partition has been read up to
-   * the log end it had now (or has nothing more to give). Resolves the offset waited for, or
-   * undefined when there is no customers backlog (or its end cannot be read: nothing is paused).
+   * Assigns the stored offsets, customers first (src/kafka/customers-first.ts): with a customers
+   * backlog, the transactions partition waits until it is read. Resolves the offset waited for,
+   * or undefined when there is no customers backlog (or its end cannot be read: nothing waits).
    */
   async assignCustomersFirst(
     offsets: ReadonlyMap<string, number>,
@@ -158,24 +160,13 @@ export class BranchConsumer {
     );
     this.assign(offsets);
     if (end === undefined || (offsets.get(topics.customers) ?? 0) >= end) return undefined;
-    this.#consumer.pause([{ topic: topics.transactions, partition: this.#options.partition }]);
-    this.#customersFirst = { ...topics, until: end };
+    this.#customersFirst.hold(topics, end);
     return end;
-  }
-
-  /** Resumes the transactions once the customers backlog is read, or nothing more came. */
-  #resumeWhenCustomersRead(records: readonly RawRecord[], nothingCame: boolean): void {
-    const waiting = this.#customersFirst;
-    if (waiting === undefined) return;
-    const last = records.findLast((r) => r.topic === waiting.customers);
-    if (!nothingCame && (last === undefined || last.offset + 1 < waiting.until)) return;
-    this.#consumer.resume([{ topic: waiting.transactions, partition: this.#options.partition }]);
-    this.#customersFirst = undefined;
   }
 
   /** True while this topic is held back on purpose (customers first): not fetching is expected. */
   isPaused(topic: string): boolean {
-    return this.#customersFirst?.transactions === topic;
+    return this.#customersFirst.isHeld(topic);
   }
 
   /** The oldest offset still on the broker and the log end, asked of the broker now. */
@@ -190,76 +181,18 @@ export class BranchConsumer {
               { cause: err },
             ),
           );
-        else resolve({ low: offsets.lowOffset + this.#base(topic), high: offsets.highOffset + this.#base(topic) });
+        else
+          resolve({
+            low: this.#bases.toLedger(topic, offsets.lowOffset),
+            high: this.#bases.toLedger(topic, offsets.highOffset),
+          });
       });
     });
   }
 
-  /**
-   * Up to `max` records: waits up to the idle wait for the first one, then keeps collecting
-   * until the batch is full, or the linger time since the first record has passed and
-   * `writerIdle` has settled. The binding's own consume(n) waits its timeout *per record*, so
-   * under a steady trickle a single call would hold a batch back for seconds; so after the first
-   * record every call only takes what librdkafka has already fetched (a wait of 0), and between
-   * calls the batch sleeps until its deadline, or until it would be full at the pace seen so far.
-   * Each call is a round trip through a pool thread (two thread wake-ups and their system calls):
-   * calls that each waited a few milliseconds for a further record made about ten of them per
-   * batch, and at a few thousand records a second that polling, not the records, was most of the
-   * ingester's CPU.
-   *
-   * `writerIdle` is the write of the previous batch. While it runs, records would wait for it
-   * anyway, so they join this batch rather than a later one: batches grow with the load, and a
-   * busy database gets fewer, larger statements exactly when it has least time for each.
-   */
-  async consume(max: number, writerIdle: Promise<unknown> = Promise.resolve()): Promise<RawRecord[]> {
-    let writerBusy = true;
-    const writerSettled = writerIdle.finally(() => (writerBusy = false)).catch(() => undefined);
-    const { lingerMs, maxBatchBytes } = this.#options;
-    const batch: RawRecord[] = [];
-    let bytes = 0;
-    // Bytes bound memory as well as counts: 2,000 records of 64 KiB would otherwise be 128 MB. A
-    // fetch can return more than fits (its size is guessed from the records seen so far, and a
-    // batch that starts with small customers goes on with large transactions): what does not fit
-    // is carried to the next batch, so the caps hold exactly. A record larger than the byte cap
-    // makes a batch of its own.
-    const take = (records: RawRecord[]) => {
-      for (let i = 0; i < records.length; i++) {
-        const size = recordBytes(records[i]!);
-        if (batch.length >= max || (batch.length > 0 && bytes + size > maxBatchBytes)) {
-          this.#carried.push(...records.slice(i));
-          return;
-        }
-        batch.push(records[i]!);
-        bytes += size;
-      }
-    };
-    if (this.#carried.length > 0) {
-      take(this.#carried.splice(0));
-    } else {
-      // Returns at the first record; the wait only spaces out the calls that find nothing.
-      const first = await this.#consumeOnce(1, this.#options.pacing.idleWaitMs);
-      // A whole wait without a record: the customers backlog (if one was waited for) is read.
-      this.#resumeWhenCustomersRead(first, first.length === 0);
-      if (first.length === 0) return batch;
-      take(first);
-    }
-    const started = Date.now();
-    const deadline = started + lingerMs;
-    while (this.#carried.length === 0 && batch.length < max && bytes < maxBatchBytes) {
-      // Ask for about as many records as fit in the bytes left, judging by those seen so far.
-      const fit = Math.floor((maxBatchBytes - bytes) / Math.max(1, bytes / batch.length)) + 1;
-      const asked = Math.max(1, Math.min(max - batch.length, MAX_RECORDS_PER_CALL, fit));
-      const more = await this.#consumeOnce(asked, 0);
-      this.#resumeWhenCustomersRead(more, false);
-      take(more);
-      // As many as asked: more may be waiting in librdkafka's queue already.
-      if (more.length === asked) continue;
-      const now = Date.now();
-      if (now < deadline) await sleep(Math.max(1, Math.min(deadline, fullAt(started, now, batch.length, max)) - now));
-      else if (writerBusy) await writerSettled;
-      else break;
-    }
-    return batch;
+  /** The records of the next write, at most `max` (src/kafka/record-collector.ts). */
+  consume(max: number, writerIdle?: Promise<unknown>): Promise<RawRecord[]> {
+    return this.#collector.collect(max, writerIdle);
   }
 
   /**
@@ -288,7 +221,7 @@ export class BranchConsumer {
             messages.map((m) => ({
               topic: m.topic,
               partition: m.partition,
-              offset: m.offset + this.#base(m.topic),
+              offset: this.#bases.toLedger(m.topic, m.offset),
               key: m.key as Buffer | null | undefined,
               value: m.value,
               timestamp: m.timestamp,
@@ -316,7 +249,7 @@ export class BranchConsumer {
   highWatermark(topic: string, partition: number): number | undefined {
     try {
       const { highOffset } = this.#consumer.getWatermarkOffsets(topic, partition);
-      return highOffset >= 0 ? highOffset + this.#base(topic) : undefined;
+      return highOffset >= 0 ? this.#bases.toLedger(topic, highOffset) : undefined;
     } catch {
       return undefined;
     }
@@ -326,7 +259,7 @@ export class BranchConsumer {
   logStart(topic: string): number | undefined {
     try {
       const { lowOffset } = this.#consumer.getWatermarkOffsets(topic, this.#options.partition);
-      return lowOffset >= 0 ? lowOffset + this.#base(topic) : undefined;
+      return lowOffset >= 0 ? this.#bases.toLedger(topic, lowOffset) : undefined;
     } catch {
       return undefined;
     }
@@ -339,7 +272,7 @@ export class BranchConsumer {
   position(topic: string): number | undefined {
     try {
       const [current] = this.#consumer.position([{ topic, partition: this.#options.partition }]);
-      return current && current.offset >= 0 ? current.offset + this.#base(topic) : undefined;
+      return current && current.offset >= 0 ? this.#bases.toLedger(topic, current.offset) : undefined;
     } catch {
       return undefined;
     }
@@ -356,18 +289,4 @@ export class BranchConsumer {
       });
     });
   }
-}
-
-/**
- * When a batch that grew to `size` records between `started` and `now` reaches `max` at that
- * pace: a backlog whose prefetch ran dry for a moment fills its batch long before the linger
- * deadline, and is not kept waiting for it. Never, as far as can be told, when nothing came
- * after the first call.
- */
-export function fullAt(started: number, now: number, size: number, max: number): number {
-  return now > started && size > 0 ? started + ((now - started) * max) / size : Infinity;
-}
-
-function recordBytes(record: RawRecord): number {
-  return (record.value?.length ?? 0) + (record.key?.length ?? 0);
 }
