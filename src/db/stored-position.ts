@@ -7,7 +7,7 @@
 // offset (a drain of parked transactions).
 import { Prisma } from '../generated/prisma/client.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
-import type { Lease } from './branch-lease.js';
+import { advancingRenewalSql, LeaseLostError, stillHeld, type Lease } from './branch-lease.js';
 import type { PrismaClient } from './prisma.js';
 import { readOffsets } from './read-queries.js';
 
@@ -67,6 +67,26 @@ export class PositionMovedError extends IngesterError {
     this.expected = expected;
     this.target = target;
   }
+}
+
+/**
+ * One commit that moves no offset (a parked transaction quarantined), as its own statement in
+ * the transaction `tx`: advances the commit count from `expected` under the lease, or throws
+ * PositionMovedError or LeaseLostError, and then the transaction must roll back. Resolves the
+ * position the commit leaves.
+ */
+export async function advanceUnderLease(
+  tx: Prisma.TransactionClient,
+  lease: Lease,
+  expected: StoredPosition,
+): Promise<StoredPosition> {
+  const advanced = await tx.$executeRaw(
+    advancingRenewalSql(lease, expected.commits, offsetsInStepSql(lease.partition, expected)),
+  );
+  const target = advance(expected, new Map());
+  if (advanced === 1) return target;
+  if (await stillHeld(tx, lease)) throw new PositionMovedError(lease.partition, expected, target);
+  throw new LeaseLostError(lease);
 }
 
 /** The lease row as stored, if any: whose it is and the branch's commit count. */

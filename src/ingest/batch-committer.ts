@@ -13,6 +13,7 @@ import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
 import { assembleBatch, type Batch, type RawRecord } from './batch.js';
 import { writeBatch, type BatchOutcome, type WriteOptions } from './batch-writer.js';
+import { Tally, type CommitOutcome } from './commit-outcome.js';
 import { postableParkedOffsets, rejectParked } from './parked-statements.js';
 import { REJECT_REASONS } from './event-parser.js';
 import { recordFingerprint } from '../kafka/record-fingerprint.js';
@@ -21,15 +22,6 @@ import { advance, type StoredPosition } from '../db/stored-position.js';
 
 /** Runs a database action until it succeeds or fails for good; undefined when stop was requested. */
 export type Attempt = <T>(what: string, action: () => Promise<T>) => Promise<T | undefined>;
-
-export interface CommitOutcome extends BatchOutcome {
-  /** Records (or parked transactions) quarantined because Postgres refused them. */
-  refused: number;
-  /** Of those, parked transactions (they leave the branch's parked backlog). */
-  parkedRefused: number;
-  /** Statements the isolation took beyond the first write (0 in the common case). */
-  extraWrites: number;
-}
 
 export interface CommitterOptions {
   topics: { customers: string; transactions: string };
@@ -257,10 +249,12 @@ export class BatchCommitter {
         total.add(written);
         continue;
       }
+      const expected = this.#position;
       const quarantined = await this.#attempt('quarantine a parked transaction', () =>
-        rejectParked(this.#prisma, options, offset, written.message).then(() => true),
+        rejectParked(this.#prisma, { ...options, expected }, offset, written.message).then(() => true),
       );
       if (quarantined === undefined) return STOPPED;
+      this.#position = advance(expected, new Map());
       total.refused++;
       total.parkedRefused++;
       this.#log.error(
@@ -299,41 +293,5 @@ export class BatchCommitter {
 
   #assemble(records: readonly RawRecord[]): Batch {
     return assembleBatch(records, this.#options.topics, this.#options.maxPayloadBytes);
-  }
-}
-
-/** Sums the outcomes of the partial writes of one isolated batch. */
-class Tally {
-  writes = 0;
-  refused = 0;
-  parkedRefused = 0;
-  readonly #sum: BatchOutcome = {
-    customersCreated: 0,
-    posted: 0,
-    alreadyPosted: 0,
-    parked: 0,
-    unparked: 0,
-    rejected: 0,
-    rejectedByReason: {},
-    postedToDefaultPartition: 0,
-  };
-
-  add(o: BatchOutcome): void {
-    const s = this.#sum;
-    s.customersCreated += o.customersCreated;
-    s.posted += o.posted;
-    s.alreadyPosted += o.alreadyPosted;
-    s.parked += o.parked;
-    s.unparked += o.unparked;
-    if (o.unparkedThrough !== undefined) s.unparkedThrough = o.unparkedThrough;
-    s.rejected += o.rejected;
-    s.postedToDefaultPartition += o.postedToDefaultPartition;
-    for (const [reason, n] of Object.entries(o.rejectedByReason))
-      s.rejectedByReason[reason] = (s.rejectedByReason[reason] ?? 0) + n;
-  }
-
-  get outcome(): CommitOutcome {
-    // The first write, which was refused, is not an extra one; every write after it is.
-    return { ...this.#sum, refused: this.refused, parkedRefused: this.parkedRefused, extraWrites: this.writes };
   }
 }

@@ -112,7 +112,16 @@ async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: Write
   return prisma.$transaction(
     async (tx) => {
       // First: the lease row lock is held from here to the commit, so no takeover can interleave.
-      if (options.lease) await renew(tx, options.lease);
+      // A commit count other than the worker's fails the write before anything else runs.
+      if (options.lease) {
+        const commits = await renew(tx, options.lease);
+        if (options.expected && commits !== options.expected.commits)
+          throw new PositionMovedError(
+            options.partition,
+            options.expected,
+            advance(options.expected, batch.nextOffsets),
+          );
+      }
       if (options.replacesRejectedId !== undefined) {
         const removed = await tx.$executeRaw`
           WITH gone AS (DELETE FROM rejected_event WHERE id = ${options.replacesRejectedId} RETURNING *)

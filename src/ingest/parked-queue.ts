@@ -7,7 +7,8 @@
 // batch two index lookups per row, not a scan of the backlog, and un-parking it is a series of
 // bounded statements, not one that holds the whole backlog in memory.
 import type { PrismaClient } from '../db/prisma.js';
-import type { CommitOutcome, ParkedPlan } from './batch-committer.js';
+import type { ParkedPlan } from './batch-committer.js';
+import type { CommitOutcome } from './commit-outcome.js';
 import { PARKED_CHUNK } from './parked-statements.js';
 
 /** Customers with parked rows looked at per look: a look stays a few milliseconds. */

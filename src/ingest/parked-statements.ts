@@ -3,6 +3,7 @@
 // the offsets of a chunk to isolate a refused one, and quarantining one Postgres refuses.
 import { Prisma } from '../generated/prisma/client.js';
 import { renew, type Lease } from '../db/branch-lease.js';
+import { advanceUnderLease, type StoredPosition } from '../db/stored-position.js';
 import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral } from '../db/array-literal.js';
 import { toDatabaseError } from '../db/database-error.js';
@@ -100,17 +101,20 @@ export async function postableParkedOffsets(
 
 /**
  * Moves a parked transaction that Postgres refuses to post into rejected_event (reason
- * database_rejected), its fields as JSON in place of the raw bytes, under the branch lease.
+ * database_rejected), its fields as JSON in place of the raw bytes, under the branch lease: a
+ * commit of the branch, made only from the position `expected` (src/db/stored-position.ts).
  */
 export async function rejectParked(
   prisma: PrismaClient,
-  options: ParkedTarget,
+  options: ParkedTarget & { expected?: StoredPosition },
   offset: number,
   detail: string,
 ): Promise<void> {
   try {
     await prisma.$transaction(async (tx) => {
-      if (options.lease) await renew(tx, options.lease);
+      const { lease, expected } = options;
+      if (lease && expected) await advanceUnderLease(tx, lease, expected);
+      else if (lease) await renew(tx, lease);
       await tx.$executeRaw`
         WITH moved AS (
           DELETE FROM parked_transaction

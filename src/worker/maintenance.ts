@@ -12,7 +12,7 @@ import { DEFAULT_PARTITION } from '../db/ledger-partitions.js';
 import { parkedStats } from '../db/read-queries.js';
 import { poolFigures } from '../db/prisma.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
-import type { CommitOutcome } from '../ingest/batch-committer.js';
+import type { CommitOutcome } from '../ingest/commit-outcome.js';
 import type { ParkedQueue } from '../ingest/parked-queue.js';
 import type { BranchContext } from './branch-context.js';
 import { Chores } from './chores.js';
@@ -29,6 +29,8 @@ export interface HealthChecks {
 const INTERVALS_MS = {
   /** Health and lag for /metrics and readiness; renews the lease of an idle branch. */
   health: 2_000,
+  /** Which Postgres server answers (a failover, a restore: src/worker/server-watch.ts). */
+  server: 10_000,
   /** How often the broker is asked where the topics end, to notice a stalled consumer. */
   fetchCheck: 5_000,
   /** The branch stats log line. */
@@ -114,6 +116,10 @@ export class Maintenance {
       await this.#reportHealth();
       this.#chores.ran('health');
     }
+    if (this.#chores.due('server')) {
+      await this.#checks.server.check(this.#branch.prisma);
+      this.#chores.ran('server');
+    }
     if (this.#chores.due('stats')) {
       this.#logStats(this.#chores.sinceLastRun('stats'));
       this.#chores.ran('stats');
@@ -136,7 +142,6 @@ export class Maintenance {
       return undefined;
     });
     if (health) {
-      this.#checks.server.seen(health.server);
       const expected = this.#checks.position();
       if (health.commits !== expected.commits) throw new PositionMovedError(partition, expected);
     }

@@ -8,11 +8,12 @@
 // Standby polls for the branch's lease (src/db/branch-lease.ts). Owning reads the stored offsets
 // (final once the lease is held), checks them against the broker (src/worker/gap-wait.ts),
 // connects and assigns the consumer and runs the ingest loop. A clean stop releases the lease at
-// once; a lost lease (a paused owner whose writes were fenced) goes back to standby; any other
-// failure releases the lease and ends the worker, which the supervisor restarts. A position
-// that moved under the worker (the database went back in time, src/worker/position-change.ts)
-// is a recheck: everything is read again from Postgres; a lease row that went back with it is
-// taken again from standby at once.
+// once; a lost lease (a paused owner whose writes were fenced) goes back to standby. An error
+// of class recheck (a position that moved under the worker: the database went back in time,
+// src/worker/position-change.ts; a Kafka call that never returned) starts a new run: everything
+// is read again from Postgres and a new consumer made; a lease row that went back in time is
+// taken again from standby at once. Any other failure releases the lease and ends the worker,
+// which the supervisor restarts.
 import { release, renew, tryAcquire, type Lease } from '../db/branch-lease.js';
 import { PositionMovedError, type StoredPosition } from '../db/stored-position.js';
 import { IngesterError } from '../core/errors.js';
@@ -30,6 +31,8 @@ import { ServerWatch } from './server-watch.js';
 
 /** How often a standby worker tries to take its branch. */
 const LEASE_POLL_MS = 1_000;
+/** How long a branch waits after finding its position ahead of its writes (another writer). */
+const AHEAD_PAUSE_MS = 5_000;
 
 export type OwnershipState = { name: 'standby' } | { name: 'owning'; lease: Lease } | { name: 'released' };
 
@@ -135,6 +138,11 @@ export class BranchOwnership {
     if (err instanceof PositionMovedError) {
       const change = await reportPositionChange(this.#branch, lease, err.expected, err.target);
       if (change === undefined) return 'stopped';
+      if (change === 'none')
+        this.#branch.log.info('the stored position moved and is back where this worker left it; reading it again');
+      // Another writer that goes on writing would otherwise have this branch make a consumer
+      // per write: a pause bounds it, and the error and the counter repeat meanwhile.
+      if (change === 'ahead' && (await this.#branch.sleep(AHEAD_PAUSE_MS))) return 'stopped';
     }
     return 'recheck-offsets';
   }

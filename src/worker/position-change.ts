@@ -15,8 +15,14 @@
 import type { Lease } from '../db/branch-lease.js';
 import { describePosition, readStoredPosition, samePosition, type StoredPosition } from '../db/stored-position.js';
 import type { BranchContext } from './branch-context.js';
+import type { WorkerEvent } from './protocol.js';
 
 export type PositionChange = 'answer-lost' | 'back' | 'ahead' | 'none';
+
+/** What the report needs of the branch: who it is, its connection, its log and its events. */
+export type ReportingBranch = Pick<BranchContext, 'partition' | 'prisma' | 'log' | 'attempt'> & {
+  events: { emit(event: WorkerEvent): void };
+};
 
 /**
  * Compares the stored position with `expected` (what the worker held) and `target` (where the
@@ -24,7 +30,7 @@ export type PositionChange = 'answer-lost' | 'back' | 'ahead' | 'none';
  * undefined when stop was requested first.
  */
 export async function reportPositionChange(
-  branch: BranchContext,
+  branch: ReportingBranch,
   lease: Lease,
   expected: StoredPosition,
   target: StoredPosition = expected,
