@@ -85,8 +85,23 @@ export async function advanceUnderLease(
   );
   const target = advance(expected, new Map());
   if (advanced === 1) return target;
-  if (await stillHeld(tx, lease)) throw new PositionMovedError(lease.partition, expected, target);
-  throw new LeaseLostError(lease);
+  throw await fenceRefusal(tx, lease, expected, target);
+}
+
+/**
+ * Why a statement fenced by the lease and the position changed nothing: the lease is lost, or,
+ * still held, the position is not `expected` (PositionMovedError, with where the write would
+ * have left it).
+ */
+export async function fenceRefusal(
+  db: PrismaClient | Prisma.TransactionClient,
+  lease: Lease,
+  expected: StoredPosition,
+  target: StoredPosition,
+): Promise<IngesterError> {
+  return (await stillHeld(db, lease))
+    ? new PositionMovedError(lease.partition, expected, target)
+    : new LeaseLostError(lease);
 }
 
 /** The lease row as stored, if any: whose it is and the branch's commit count. */

@@ -3,8 +3,15 @@
 // parked and rejected records and the next offsets of both partitions commit together or not
 // at all, which is what makes redelivery after a crash harmless.
 import { Prisma } from '../generated/prisma/client.js';
-import { advancingRenewalSql, LeaseLostError, renew, stillHeld } from '../db/branch-lease.js';
-import { advance, offsetsInStepSql, PositionMovedError, type StoredPosition } from '../db/stored-position.js';
+import { advancingRenewalSql, renew } from '../db/branch-lease.js';
+import {
+  advance,
+  fenceRefusal,
+  offsetsInStepSql,
+  PositionMovedError,
+  type StoredPosition,
+} from '../db/stored-position.js';
+import type { BatchOutcome } from './commit-outcome.js';
 import { TRANSACTION_LIMITS, type PrismaClient } from '../db/prisma.js';
 import { numberArrayLiteral, wordArrayLiteral } from '../db/array-literal.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-violation.js';
@@ -15,25 +22,6 @@ import { printable } from '../core/printable.js';
 import type { Batch, RejectedRecord, TransactionRecord } from './batch.js';
 import { insertCustomers } from './customer-writer.js';
 import { takeParked, type ParkedTarget } from './parked-statements.js';
-
-export interface BatchOutcome {
-  customersCreated: number;
-  posted: number;
-  /** Transactions skipped because the ledger already had them (stored offsets moved back). */
-  alreadyPosted: number;
-  parked: number;
-  /** Parked earlier, posted now that their customer exists. */
-  unparked: number;
-  /**
-   * With unparkCustomers: the index in that list of the last customer the chunk took rows of.
-   * The customers before it have none left (each is taken whole before the next, in list order).
-   */
-  unparkedThrough?: number;
-  rejected: number;
-  rejectedByReason: Record<string, number>;
-  /** Posted into the ledger's default partition: no partition holds their time yet (src/db/ledger-partitions.ts). */
-  postedToDefaultPartition: number;
-}
 
 type Tx = Prisma.TransactionClient;
 
@@ -288,12 +276,8 @@ async function writeRecords(
   const [row] = await db.$queryRawUnsafe<
     { held: bigint; posted: bigint; inserted: bigint; parked: bigint; unpartitioned: bigint }[]
   >(text, ...statement.values);
-  if (lease && expected && Number(row?.held ?? 0) !== 1) {
-    // Still this owner's: then the position is not where the worker left it.
-    if (await stillHeld(db, lease))
-      throw new PositionMovedError(options.partition, expected, advance(expected, nextOffsets));
-    throw new LeaseLostError(lease);
-  }
+  if (lease && expected && Number(row?.held ?? 0) !== 1)
+    throw await fenceRefusal(db, lease, expected, advance(expected, nextOffsets));
   const rejectedByReason: Record<string, number> = {};
   for (const r of rejected) rejectedByReason[r.reason] = (rejectedByReason[r.reason] ?? 0) + 1;
   const posted = Number(row?.posted ?? 0);

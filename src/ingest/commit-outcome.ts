@@ -1,7 +1,25 @@
-// What one commit of the batch committer did (src/ingest/batch-committer.ts): the batch writer's
-// outcome, and what isolating refused records added. When the committer halves a refused batch,
-// the outcomes of its partial writes are summed here.
-import type { BatchOutcome } from './batch-writer.js';
+// What one write of the batch writer did (src/ingest/batch-writer.ts), and what one commit of
+// the batch committer did (src/ingest/batch-committer.ts): the writes' outcome and what isolating
+// refused records added. When the committer halves a refused batch, the outcomes of its partial
+// writes are summed here.
+export interface BatchOutcome {
+  customersCreated: number;
+  posted: number;
+  /** Transactions skipped because the ledger already had them (stored offsets moved back). */
+  alreadyPosted: number;
+  parked: number;
+  /** Parked earlier, posted now that their customer exists. */
+  unparked: number;
+  /**
+   * With unparkCustomers: the index in that list of the last customer the chunk took rows of.
+   * The customers before it have none left (each is taken whole before the next, in list order).
+   */
+  unparkedThrough?: number;
+  rejected: number;
+  rejectedByReason: Record<string, number>;
+  /** Posted into the ledger's default partition: no partition holds their time yet (src/db/ledger-partitions.ts). */
+  postedToDefaultPartition: number;
+}
 
 export interface CommitOutcome extends BatchOutcome {
   /** Records (or parked transactions) quarantined because Postgres refused them. */

@@ -3,27 +3,23 @@
 // made durable), and this ingester draining the same backlog. Prints each figure and the ratios.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { DEFAULTS } from '../config/defaults.js';
+import { measureIngester } from './load/ingester-drain.js';
 import { env } from '../core/env.js';
 import { integerOption, parseFlags, type Problems } from '../config/options.js';
 import { runMain } from '../core/run-main.js';
 import { ConfigError } from '../core/errors.js';
 import { LAB_MAX_AMOUNT_CENTS, LAB_START_DATE, type LoadPlan } from './load/branch-load.js';
 import { checkpoint } from './load/checkpoint.js';
-import { CUSTOMER_COLUMNS, customerLines, measureCopy } from './load/copy-run.js';
-import { prefillLedger } from './load/ledger-prefill.js';
-import { IngesterProcess, PROJECT_DIR } from './load/ingester-process.js';
-import { committedPerBranch, verifyLedger } from './load/ledger-check.js';
+import { measureCopy } from './load/copy-run.js';
+import { PROJECT_DIR } from './load/ingester-process.js';
 import { ensureLocalKafka, runProducer } from './load/local-services.js';
 import { runNaiveConsumer } from './load/naive-consumer.js';
-import { createScratchEnvironment, type ScratchEnvironment } from './load/scratch-environment.js';
-import { CpuMeter } from './load/cpu-split.js';
-import type { ProduceSummary } from './load/local-services.js';
+import { createScratchEnvironment } from './load/scratch-environment.js';
 import { readKafka } from '../config/connection-options.js';
 import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
-import { type BenchRun, type IngesterRun, medians, printTable } from './load/bench-report.js';
+import { type BenchRun, medians, printTable } from './load/bench-report.js';
 import { machine } from './load/machine.js';
 import { measurePeer } from './load/debezium-peer.js';
 
@@ -245,75 +241,6 @@ runMain('bench', async () => {
     await undoKafka();
   }
 });
-
-/** The ingester draining the whole backlog into a fresh database, timed from when every worker is connected. */
-async function measureIngester(
-  scratch: ScratchEnvironment,
-  plan: LoadPlan,
-  produced: ProduceSummary['branches'],
-  {
-    run,
-    ingesterArgs,
-    logFile,
-    prefilledRows = 0,
-  }: { run: number; ingesterArgs: string[]; logFile: string; prefilledRows?: number },
-): Promise<IngesterRun> {
-  const url = await scratch.newDatabase(prefilledRows > 0 ? `prefilled${run}` : `ingester${run}`);
-  const customers = {
-    firstCustid: plan.firstCustid,
-    count: plan.customers,
-    lines: customerLines(plan, scratch.customersTopic),
-    columns: CUSTOMER_COLUMNS,
-  };
-  const ledger = prefilledRows > 0 ? await prefillLedger(url, prefilledRows, customers, say) : undefined;
-  await checkpoint(url);
-  const ingester = new IngesterProcess({
-    partitions: `0-${plan.branches - 1}`,
-    brokers: scratch.kafka.brokers,
-    databaseUrl: url,
-    customersTopic: scratch.customersTopic,
-    transactionsTopic: scratch.transactionsTopic,
-    extraArgs: ingesterArgs,
-    logFile,
-  });
-  const spawned = Date.now();
-  const db = new pg.Client({ connectionString: url });
-  try {
-    await ingester.waitUntilWorkersStarted(plan.branches);
-    const startupSeconds = (Date.now() - spawned) / 1000;
-    const meter = await CpuMeter.start(() => ingester.pids);
-    const started = Date.now();
-    await db.connect();
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 200));
-      if (!ingester.running) throw new Error('the ingester exited');
-      const done = (await committedPerBranch(db, scratch.transactionsTopic, plan.branches)).reduce((a, b) => a + b, 0);
-      if (done >= plan.transactions) break;
-      if (Date.now() - started > 1_800_000) throw new Error('the ingester did not drain the backlog within 30 minutes');
-    }
-    const seconds = (Date.now() - started) / 1000;
-    const cpu = await meter.end(plan.transactions);
-    const peakRssMB = (await ingester.memory()).peakRssBytes / 2 ** 20;
-    await ingester.stop();
-    const verified = await verifyLedger(db, produced, scratch.transactionsTopic);
-    return {
-      rows: plan.transactions,
-      seconds,
-      startupSeconds,
-      rowsPerSecond: plan.transactions / seconds,
-      rowsPerSecondWithStartup: plan.transactions / (seconds + startupSeconds),
-      peakRssMB,
-      cpu,
-      ledger,
-      verified: verified.ok,
-      problems: verified.problems,
-    };
-  } finally {
-    if (ingester.running) await ingester.stop();
-    await db.end().catch(() => undefined);
-    await scratch.dropDatabase(url);
-  }
-}
 
 function say(text: string): void {
   process.stderr.write(`bench: ${text}\n`);
