@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # ZipBank branch ingester. Build: docker build -t zipbank-ingester .
 # Two stages: the build stage compiles the librdkafka binding from source and the TypeScript and
-# the Prisma client; the runtime stage ships only dist/, production node_modules and prisma/.
+# the Prisma client; the runtime stage ships only dist/ (with the bill of materials,
+# dist/sbom.cdx.json), production node_modules and prisma/.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -16,7 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY scripts/prisma-generate.mjs scripts/bundle-worker.mjs scripts/build-info.mjs ./scripts/
+COPY scripts/prisma-generate.mjs scripts/bundle-worker.mjs scripts/build-info.mjs scripts/sbom.mjs ./scripts/
 COPY src ./src
 # The commit for zipbank_build_info: the build context has no .git (docker build --build-arg
 # GIT_COMMIT=$(git rev-parse --short=12 HEAD) .).
