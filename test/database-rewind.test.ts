@@ -7,8 +7,8 @@
 // - a restore of an older copy of the data folder while the ingester keeps running, idle by
 //   then, so that only its health check can notice.
 import t, { type Test } from 'tap';
-import { BROKERS, runNode, withTopics, type TestTopics } from './helpers/fixtures.js';
-import { count, ledgerInvariants, sample, SupervisorProcess, waitFor } from './helpers/supervisor.js';
+import { BROKERS, json, runNode, sendRecords, withTopics, type TestTopics } from './helpers/fixtures.js';
+import { count, ledgerInvariants, sample, SupervisorProcess, sql, waitFor } from './helpers/supervisor.js';
 import { commitsOn, PrivatePostgres, type PostgresServer } from './helpers/replicated-postgres.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -37,6 +37,19 @@ function produceStream(topics: TestTopics) {
   ]);
 }
 
+/**
+ * Besides the stream, in the failover's lost tail: a customer created on branch 0 after its
+ * transactions (parked, then posted), and the customer of transactions parked on branch 1 before
+ * the tail (their un-parking is lost). After the failover neither may post a transaction before
+ * its customer, leave one parked or post one twice.
+ */
+const LATE_CUSTOMER = 1_001;
+const PARKED_CUSTOMER = 2_001;
+const LATE_TRANSACTIONS = 20;
+const PARKED_TRANSACTIONS = 10;
+const deposit = (custid: number, i: number) => json({ custid, type: 'dep', date: 1587398300 + i, amt: 100 + i });
+const newCustomer = (custid: number) => json({ custid, createdate: 1587398219, fname: 'Late', lname: 'Comer' });
+
 /** A migrated database on a private server. */
 async function migrate(url: string): Promise<void> {
   const migrated = await runNode('dist/setup/migrate.js', [], { DATABASE_URL: url });
@@ -44,8 +57,8 @@ async function migrate(url: string): Promise<void> {
 }
 
 /** Every transaction once, balances equal to their ledgers, nothing parked or rejected, the audit clean. */
-async function checkExactlyOnce(t: Test, url: string, topics: TestTopics): Promise<void> {
-  t.equal(await count(url, 'customer'), CUSTOMERS, 'every customer');
+async function checkExactlyOnce(t: Test, url: string, topics: TestTopics, extraCustomers = 0): Promise<void> {
+  t.equal(await count(url, 'customer'), CUSTOMERS + extraCustomers, 'every customer');
   const invariants = await ledgerInvariants(url);
   t.equal(invariants.duplicates, 0, 'no record twice in the ledger');
   t.equal(invariants.balanceMismatches, 0, 'every balance equals its ledger');
@@ -120,6 +133,20 @@ t.test(
       () => count(onPrimary, '"transaction"'),
       (n) => n >= 1_500,
     );
+    // Transactions of a customer that does not exist yet: parked, on the standby too.
+    await sendRecords(
+      Array.from({ length: PARKED_TRANSACTIONS }, (_, i): [string, number, Buffer] => [
+        topics.transactionsTopic,
+        1,
+        deposit(PARKED_CUSTOMER, i),
+      ]),
+    );
+    const parked = `custid = ${PARKED_CUSTOMER}`;
+    await waitFor(
+      'parked on the standby',
+      () => count(onStandby, 'parked_transaction', parked),
+      (n) => n === PARKED_TRANSACTIONS,
+    );
     await waitFor(
       'the standby caught up',
       async () => (await commitsOn(onPrimary)) - (await commitsOn(onStandby)),
@@ -127,10 +154,34 @@ t.test(
       30_000,
     );
 
-    // The standby stops receiving; the primary goes on committing for a few seconds.
+    // The standby stops receiving; the primary goes on committing for a few seconds, among them
+    // the parked transactions' customer and a customer that comes after its transactions.
     await link.down();
     const cutAt = Date.now();
     const frozen = await commitsOn(onStandby);
+    await sendRecords([
+      [topics.customersTopic, 1, newCustomer(PARKED_CUSTOMER)],
+      ...Array.from({ length: LATE_TRANSACTIONS }, (_, i): [string, number, Buffer] => [
+        topics.transactionsTopic,
+        0,
+        deposit(LATE_CUSTOMER, i),
+      ]),
+    ]);
+    await waitFor(
+      'the late transactions parked',
+      () => count(onPrimary, 'parked_transaction', `custid = ${LATE_CUSTOMER}`),
+      (n) => n === LATE_TRANSACTIONS,
+    );
+    await sendRecords([[topics.customersTopic, 0, newCustomer(LATE_CUSTOMER)]]);
+    const late = `custid IN (${LATE_CUSTOMER}, ${PARKED_CUSTOMER})`;
+    await waitFor(
+      'both customers created and their transactions posted on the primary',
+      async () => ({
+        posted: await count(onPrimary, '"transaction"', late),
+        parked: await count(onPrimary, 'parked_transaction'),
+      }),
+      ({ posted, parked }) => posted === LATE_TRANSACTIONS + PARKED_TRANSACTIONS && parked === 0,
+    );
     await waitFor(
       `the primary committing ${LOST_COMMITS} or more the standby never receives`,
       async () => ({ lost: (await commitsOn(onPrimary)) - frozen, seconds: (Date.now() - cutAt) / 1000 }),
@@ -140,7 +191,17 @@ t.test(
     // Read before the primary goes: it loses these and whatever it commits until then.
     const lostCommits = (await commitsOn(onPrimary)) - (await commitsOn(onStandby));
     const lostRows = (await count(onPrimary, '"transaction"')) - (await count(onStandby, '"transaction"'));
+    const standbyLacks = {
+      customers: await count(onStandby, 'customer', late),
+      posted: await count(onStandby, '"transaction"', late),
+      parked: await count(onStandby, 'parked_transaction', parked),
+    };
     await primary.kill();
+    t.same(
+      standbyLacks,
+      { customers: 0, posted: 0, parked: PARKED_TRANSACTIONS },
+      'the standby lacks both customers, and still parks',
+    );
     t.ok(lostCommits >= LOST_COMMITS, `the failover loses ${lostCommits} commits`);
     t.ok(lostRows >= 100, `holding ${lostRows} ledger rows`);
     await standby.promote();
@@ -149,18 +210,30 @@ t.test(
 
     const produced = await producer;
     t.equal(produced.code, 0, `the stream was produced: ${produced.stderr.slice(-300)}`);
+    const all = TRANSACTIONS + LATE_TRANSACTIONS + PARKED_TRANSACTIONS;
     await waitFor(
       'every transaction in the promoted database',
       () => count(onStandby, '"transaction"'),
-      (n) => n >= TRANSACTIONS,
+      (n) => n >= all,
       Math.max(5_000, 60_000 - (Date.now() - movedAt)),
     );
     t.ok(
       Date.now() - movedAt <= 60_000,
       `complete ${Math.round((Date.now() - movedAt) / 1000)} s after the endpoint moved`,
     );
-    t.equal(await count(onStandby, '"transaction"'), TRANSACTIONS, 'exactly the stream');
-    await checkExactlyOnce(t, onStandby, topics);
+    t.equal(await count(onStandby, '"transaction"'), all, 'exactly the stream and the late transactions');
+    t.equal(
+      await count(onStandby, '"transaction"', late),
+      LATE_TRANSACTIONS + PARKED_TRANSACTIONS,
+      'each of the late ones once',
+    );
+    const [order] = await sql<{ early: string }>(
+      onStandby,
+      `SELECT count(*) AS early FROM "transaction" t JOIN customer c USING (custid)
+        WHERE t.custid IN (${LATE_CUSTOMER}, ${PARKED_CUSTOMER}) AND t.posted_at < c.ingested_at`,
+    );
+    t.equal(Number(order?.early), 0, 'none posted before its customer');
+    await checkExactlyOnce(t, onStandby, topics, 2);
     await checkRewindReported(t, supervisor, topics);
     t.ok(
       supervisor.logs().some((l) => /now reaches the same cluster on another timeline/.test(String(l.msg))),
