@@ -11,7 +11,7 @@ import type { PrismaClient } from '../db/prisma.js';
 import type { Logger } from '../core/log.js';
 import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
-import { assembleBatch, type Batch, type RawRecord } from './batch.js';
+import { assembleParsed, parseRecords, type Batch, type ParsedRecord, type RawRecord } from './batch.js';
 import { writeBatch, type WriteOptions } from './batch-writer.js';
 import { Tally, type BatchOutcome, type CommitOutcome } from './commit-outcome.js';
 import { postableParkedOffsets, rejectParked } from './parked-statements.js';
@@ -77,8 +77,10 @@ export class BatchCommitter {
     }
   }
 
-  async #commit(records: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome | undefined> {
-    const first = await this.#write(this.#assemble(records), parked);
+  async #commit(raw: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome | undefined> {
+    // Parsed once: the halves of an isolation are assembled from these, not parsed again.
+    const records = parseRecords(raw, this.#options.topics, this.#options.maxPayloadBytes);
+    const first = await this.#write(assembleParsed(records), parked);
     if (first === STOPPED) return undefined;
     if (!(first instanceof DatabaseError)) return { ...first, refused: 0, parkedRefused: 0, extraWrites: 0 };
 
@@ -90,8 +92,8 @@ export class BatchCommitter {
     // In the order of a whole write: the batch's customers, then the transactions parked for
     // them (older than any transaction of the batch), then the batch's transactions. Halving the
     // mixed list instead could post a customer's later transactions before its earlier ones.
-    const customers = records.filter((r) => r.topic === this.#options.topics.customers);
-    const transactions = records.filter((r) => r.topic !== this.#options.topics.customers);
+    const customers = records.filter((r) => r.source.topic === this.#options.topics.customers);
+    const transactions = records.filter((r) => r.source.topic !== this.#options.topics.customers);
     // Parked transactions of existing customers are known to the plan only: the halves post no
     // parked chunk of their own.
     const withoutChunk: ParkedPlan = { checkParked: parked.checkParked, unparkCustomers: [] };
@@ -114,13 +116,13 @@ export class BatchCommitter {
    * Resolves true when the list went through whole.
    */
   async #isolate(
-    records: RawRecord[],
+    records: ParsedRecord[],
     tryWhole: boolean,
     total: Tally,
     plan: ParkedPlan,
   ): Promise<boolean | typeof STOPPED> {
     if (tryWhole || records.length === 1) {
-      const written = await this.#write(this.#assemble(records), plan);
+      const written = await this.#write(assembleParsed(records), plan);
       total.writes++;
       if (written === STOPPED) return STOPPED;
       if (!(written instanceof DatabaseError)) {
@@ -142,15 +144,15 @@ export class BatchCommitter {
    * the branch waits (class pause) until it takes them again, then writes the record again.
    */
   async #refusedAlone(
-    record: RawRecord,
+    record: ParsedRecord,
     refusal: DatabaseError,
     total: Tally,
     plan: ParkedPlan,
   ): Promise<boolean | typeof STOPPED> {
-    const table = record.topic === this.#options.topics.customers ? 'customer' : 'transaction';
+    const table = record.source.topic === this.#options.topics.customers ? 'customer' : 'transaction';
     const waited = await this.#waitUntilRefusalIsOwn(table, refusal);
     if (waited === STOPPED) return STOPPED;
-    return waited ? this.#isolate([record], true, total, plan) : this.#quarantine(record, refusal, total, plan);
+    return waited ? this.#isolate([record], true, total, plan) : this.#quarantine(record.source, refusal, total, plan);
   }
 
   /** Resolves false when the refusal is the record's own, true after waiting for the database. */
@@ -214,7 +216,7 @@ export class BatchCommitter {
    * otherwise one at a time, so that only the one it refuses is quarantined.
    */
   async #postParked(total: Tally, plan: ParkedPlan): Promise<undefined | typeof STOPPED> {
-    const written = await this.#write(this.#assemble([]), plan);
+    const written = await this.#write(assembleParsed([]), plan);
     total.writes++;
     if (written === STOPPED) return STOPPED;
     if (written instanceof DatabaseError) return this.#isolateParked(total, plan);
@@ -233,14 +235,14 @@ export class BatchCommitter {
     if (offsets === undefined) return STOPPED;
     const one: ParkedPlan = { checkParked: true, unparkCustomers: [] };
     for (const offset of offsets) {
-      let written = await this.#write(this.#assemble([]), one, offset);
+      let written = await this.#write(assembleParsed([]), one, offset);
       total.writes++;
       if (written === STOPPED) return STOPPED;
       if (written instanceof DatabaseError) {
         const waited = await this.#waitUntilRefusalIsOwn('transaction', written);
         if (waited === STOPPED) return STOPPED;
         if (waited) {
-          written = await this.#write(this.#assemble([]), one, offset);
+          written = await this.#write(assembleParsed([]), one, offset);
           total.writes++;
           if (written === STOPPED) return STOPPED;
         }
@@ -289,9 +291,5 @@ export class BatchCommitter {
       if (err instanceof DatabaseError && err.errorClass === 'isolate') return err;
       throw err;
     }
-  }
-
-  #assemble(records: readonly RawRecord[]): Batch {
-    return assembleBatch(records, this.#options.topics, this.#options.maxPayloadBytes);
   }
 }

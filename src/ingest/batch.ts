@@ -43,59 +43,102 @@ export interface Batch {
   size: number;
 }
 
+/** One Kafka record, parsed: what it asks for (a customer, a transaction) or why it is rejected. */
+export type ParsedRecord =
+  | { kind: 'customer'; source: RawRecord; customer: CustomerRecord }
+  | { kind: 'transaction'; source: RawRecord; transaction: TransactionRecord }
+  | { kind: 'rejected'; source: RawRecord; rejected: RejectedRecord }
+  /** A record of neither topic: it only moves its topic's offset. */
+  | { kind: 'other'; source: RawRecord };
+
+/** Parses each record once; the committer then assembles any slice of them (assembleParsed). */
+export function parseRecords(
+  records: readonly RawRecord[],
+  topics: { customers: string; transactions: string },
+  maxPayloadBytes: number,
+): ParsedRecord[] {
+  return records.map((record): ParsedRecord => {
+    if (record.topic === topics.customers) {
+      const parsed = parseCustomer(record.value, maxPayloadBytes);
+      if (!parsed.ok)
+        return {
+          kind: 'rejected',
+          source: record,
+          rejected: rejection(record, parsed.reason, parsed.detail, maxPayloadBytes),
+        };
+      const { custid, createdAt, firstName, lastName } = parsed.customer;
+      return { kind: 'customer', source: record, customer: { custid, createdAt, firstName, lastName, source: record } };
+    }
+    if (record.topic === topics.transactions) {
+      const parsed = parseTransaction(record.value, maxPayloadBytes);
+      if (!parsed.ok)
+        return {
+          kind: 'rejected',
+          source: record,
+          rejected: rejection(record, parsed.reason, parsed.detail, maxPayloadBytes),
+        };
+      const { custid, kind, amountCents, occurredAt } = parsed.transaction;
+      const kafkaTimestampMs = kafkaTimestamp(record.timestamp);
+      // Built field by field: an object spread here cost more than the JSON parsing
+      // (docs/performance.md, *What was tried*).
+      return {
+        kind: 'transaction',
+        source: record,
+        transaction: { custid, kind, amountCents, occurredAt, offset: record.offset, kafkaTimestampMs },
+      };
+    }
+    return { kind: 'other', source: record };
+  });
+}
+
+/** Parses and assembles in one go: for a caller that writes the records once. */
 export function assembleBatch(
   records: readonly RawRecord[],
   topics: { customers: string; transactions: string },
   maxPayloadBytes: number,
 ): Batch {
+  return assembleParsed(parseRecords(records, topics, maxPayloadBytes));
+}
+
+/**
+ * What a write stores of parsed records: customers (a customer created twice in them once, or
+ * rejected as a conflict), transactions in offset order, rejections, and each topic's next
+ * offset and last record's fingerprint.
+ */
+export function assembleParsed(parsed: readonly ParsedRecord[]): Batch {
   const batch: Batch = {
     customers: [],
     transactions: [],
     rejected: [],
     nextOffsets: new Map(),
     fingerprints: new Map(),
-    size: records.length,
+    size: parsed.length,
   };
   const customersById = new Map<number, CustomerRecord>();
   const lastRecords = new Map<string, RawRecord>();
-  for (const record of records) {
+  for (const entry of parsed) {
+    const record = entry.source;
     const next = record.offset + 1;
     if ((batch.nextOffsets.get(record.topic) ?? -1) < next) {
       batch.nextOffsets.set(record.topic, next);
       lastRecords.set(record.topic, record);
     }
-
-    if (record.topic === topics.customers) {
-      const parsed = parseCustomer(record.value, maxPayloadBytes);
-      if (!parsed.ok) {
-        batch.rejected.push(rejection(record, parsed.reason, parsed.detail, maxPayloadBytes));
-        continue;
+    if (entry.kind === 'rejected') batch.rejected.push(entry.rejected);
+    else if (entry.kind === 'transaction') batch.transactions.push(entry.transaction);
+    else if (entry.kind === 'customer') {
+      const customer = entry.customer;
+      const earlier = customersById.get(customer.custid);
+      if (earlier === undefined) {
+        customersById.set(customer.custid, customer);
+        batch.customers.push(customer);
+      } else if (!sameCustomer(earlier, customer)) {
+        // Created twice in one write: the same data is a harmless repeat, different data a conflict.
+        batch.rejected.push({
+          source: record,
+          reason: REJECT_REASONS.CUSTOMER_CONFLICT,
+          detail: conflictDetail(earlier, customer),
+        });
       }
-      const earlier = customersById.get(parsed.customer.custid);
-      if (earlier) {
-        // Created twice in one batch: the same data is a harmless repeat, different data a conflict.
-        if (!sameCustomer(earlier, parsed.customer)) {
-          batch.rejected.push({
-            source: record,
-            reason: REJECT_REASONS.CUSTOMER_CONFLICT,
-            detail: conflictDetail(earlier, parsed.customer),
-          });
-        }
-        continue;
-      }
-      const { custid, createdAt, firstName, lastName } = parsed.customer;
-      const customer = { custid, createdAt, firstName, lastName, source: record };
-      customersById.set(customer.custid, customer);
-      batch.customers.push(customer);
-    } else if (record.topic === topics.transactions) {
-      const parsed = parseTransaction(record.value, maxPayloadBytes);
-      if (parsed.ok) {
-        const { custid, kind, amountCents, occurredAt } = parsed.transaction;
-        const kafkaTimestampMs = kafkaTimestamp(record.timestamp);
-        // Built field by field: an object spread here cost more than the JSON parsing
-        // (docs/performance.md, *What was tried*).
-        batch.transactions.push({ custid, kind, amountCents, occurredAt, offset: record.offset, kafkaTimestampMs });
-      } else batch.rejected.push(rejection(record, parsed.reason, parsed.detail, maxPayloadBytes));
     }
   }
   batch.transactions.sort((a, b) => a.offset - b.offset);
