@@ -78,6 +78,19 @@ export class FaultInjector {
     this.#hangAfter = hangAfterBatches(partition, env);
   }
 
+  /**
+   * The seam the ingest loop calls after every commit: fires whatever fault is due after
+   * `batches` committed batches (`warn` says which), and the hang waits until `stopped()`.
+   */
+  async afterCommit(
+    batches: number,
+    consumer: FaultTarget,
+    { warn, stopped }: { warn: (message: string) => void; stopped: () => boolean },
+  ): Promise<void> {
+    this.afterBatch(batches, consumer, warn);
+    await this.hangIfDue(batches, warn, stopped);
+  }
+
   /** Fires whatever fault is due after `batches` committed batches; `warn` says which. */
   afterBatch(batches: number, consumer: FaultTarget, warn: (message: string) => void): void {
     if (this.#crashAfter !== undefined && batches >= this.#crashAfter) {

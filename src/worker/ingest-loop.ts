@@ -15,6 +15,7 @@ import type { BranchContext } from './branch-context.js';
 import type { FaultInjector } from './fault-injection.js';
 import type { FetchStallCheck } from './fetch-stall-check.js';
 import { Maintenance } from './maintenance.js';
+import { Prefetch } from './prefetch.js';
 import type { ServerWatch } from './server-watch.js';
 
 /**
@@ -30,6 +31,8 @@ export interface IngestLoopParts {
   consumer: BranchConsumer;
   /** The branch's position in Postgres as read for this run: every write commits from it on. */
   position: StoredPosition;
+  /** The branch's parked transactions as counted for this run. */
+  parkedAtStart: number;
   server: ServerWatch;
   fetchStall: FetchStallCheck;
   faults: FaultInjector;
@@ -42,8 +45,11 @@ export class IngestLoop {
   readonly #maintenance: Maintenance;
   readonly #fetchStall: FetchStallCheck;
   readonly #faults: FaultInjector;
+  readonly #fetchBackoff = new Backoff();
+  /** The branch's parked transactions as a queue per customer (src/ingest/parked-queue.ts). */
+  readonly #parked: ParkedQueue;
 
-  constructor({ branch, lease, consumer, position, server, fetchStall, faults }: IngestLoopParts) {
+  constructor({ branch, lease, consumer, position, parkedAtStart, server, fetchStall, faults }: IngestLoopParts) {
     this.#branch = branch;
     this.#consumer = consumer;
     this.#fetchStall = fetchStall;
@@ -60,9 +66,11 @@ export class IngestLoop {
       (what, action) => branch.attempt(what, action),
       branch.log,
     );
+    this.#parked = new ParkedQueue(parkedAtStart);
     this.#maintenance = new Maintenance(branch, lease, consumer, fetchStall, {
       server,
       position: () => this.#committer.position,
+      parked: this.#parked,
     });
   }
 
@@ -72,84 +80,32 @@ export class IngestLoop {
   }
 
   /** Runs until stopped, or until the offsets must be rechecked or the consumer recreated. */
-  async run(parkedAtStart: number): Promise<OwnershipEnd> {
+  async run(): Promise<OwnershipEnd> {
     const branch = this.#branch;
-    const parked = new ParkedQueue(parkedAtStart);
-    this.#maintenance.parked = parked;
-    const fetchBackoff = new Backoff();
-    // The batch being collected keeps growing until this loop is ready to write it (see consume).
-    let writerIdle = () => {};
-    let fetched = false;
-    const fetch = (idle?: Promise<void>) => {
-      fetched = false;
-      const batch = this.#fetch(idle);
-      batch.then(
-        () => (fetched = true),
-        () => (fetched = true),
-      );
-      return batch;
-    };
-    let next = fetch();
+    const parked = this.#parked;
+    const prefetch = new Prefetch((writerIdle) => this.#consumer.consume(branch.config.batchSize, writerIdle));
     try {
       while (!branch.stopped) {
         branch.alive();
-        writerIdle();
+        prefetch.writeDone();
         // Parked transactions to post and no new records yet: post a chunk now instead of
         // waiting out an idle fetch first (a drain of a million is hundreds of chunks).
-        if (parked.drainable && !fetched) {
-          const plan = parked.plan();
-          const outcome = await this.#commit([], plan);
-          if (!outcome) break;
-          parked.committed(outcome, plan);
-          if (await this.#maintenance.runDue()) return 'reconnect-kafka';
-          continue;
-        }
-        let records: RawRecord[];
-        try {
-          records = await next;
-          fetchBackoff.reset();
-        } catch (thrown) {
-          const err = thrown instanceof IngesterError ? thrown : undefined;
-          if (err?.errorClass === 'recheck') {
-            branch.log.warn(
-              { code: err.code, err: err.message },
-              err.code === 'KAFKA_CALL_HUNG'
-                ? 'a Kafka call never returned; making the consumer again from the stored offsets'
-                : 'the stored offset is no longer on the broker; checking for an offset gap',
-            );
-            return 'recheck-offsets';
-          }
-          if (err?.errorClass !== 'retry') throw thrown;
-          // librdkafka reconnects by itself; wait and fetch again rather than fail the branch.
-          branch.log.warn({ err: err.message, delayMs: fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
-          if (await branch.sleep(fetchBackoff.next())) break;
-          next = fetch();
-          continue;
-        }
-        this.#fetchStall.fetched(records);
-        branch.position.fetched(records);
-        // Prefetch: the next batch is read from librdkafka while this one is written.
-        next = fetch(new Promise<void>((resolve) => (writerIdle = resolve)));
-
-        // Nothing more to write for now: what was committed is reported without waiting.
-        if (records.length === 0) branch.events.flushBatches();
-        // Parked transactions: which of their customers exist now (a bounded look, every 500 ms
-        // while records come, after each idle wait otherwise, and at once after this branch
-        // created customers); their chunks go with the next commits.
-        if (parked.count > 0 && this.#maintenance.parkedLookDue()) {
-          const looked = await branch.attempt('look for the customers of parked transactions', () =>
-            parked.look(branch.prisma, { transactionsTopic: branch.topics.transactions, partition: branch.partition }),
-          );
-          if (looked === undefined && branch.stopped) break;
-        }
+        const drainFirst = parked.drainable && !prefetch.ready;
+        const records = drainFirst ? [] : await this.#take(prefetch);
+        if (records === undefined) break; // stopping
+        if (records === 'recheck-offsets') return records;
+        if (records === 'again') continue;
+        if (!drainFirst) await this.#fetched(records, parked);
+        if (branch.stopped) break;
         if (records.length > 0 || parked.drainable) {
           const plan = parked.plan();
           const outcome = await this.#commit(records, plan);
           if (!outcome) break; // stopping: what was not committed is read again
           parked.committed(outcome, plan);
-          const warn = (message: string) => branch.log.warn(message);
-          this.#faults.afterBatch(branch.result.batches, this.#consumer, warn);
-          await this.#faults.hangIfDue(branch.result.batches, warn, () => branch.stopped);
+          await this.#faults.afterCommit(branch.result.batches, this.#consumer, {
+            warn: (message) => branch.log.warn(message),
+            stopped: () => branch.stopped,
+          });
         }
         if (await this.#maintenance.runDue()) return 'reconnect-kafka';
       }
@@ -157,9 +113,54 @@ export class IngestLoop {
     } finally {
       // Whatever ended the loop (stop, lost lease, failure): let the prefetch settle before the
       // consumer is disconnected; its records are simply read again by the next owner.
-      writerIdle();
-      await next.catch(() => undefined);
+      await prefetch.settle();
       branch.events.flushBatches();
+    }
+  }
+
+  /**
+   * The next records. A fetch that failed for a passing reason is waited out with backoff
+   * (librdkafka reconnects by itself): 'again' once the wait is over. 'recheck-offsets' when the
+   * stored offset is gone from the broker or a Kafka call never returned (class recheck);
+   * undefined when stopping.
+   */
+  async #take(prefetch: Prefetch): Promise<RawRecord[] | 'again' | 'recheck-offsets' | undefined> {
+    const branch = this.#branch;
+    try {
+      const records = await prefetch.take();
+      this.#fetchBackoff.reset();
+      return records;
+    } catch (thrown) {
+      const err = thrown instanceof IngesterError ? thrown : undefined;
+      if (err?.errorClass === 'recheck') {
+        branch.log.warn(
+          { code: err.code, err: err.message },
+          err.code === 'KAFKA_CALL_HUNG'
+            ? 'a Kafka call never returned; making the consumer again from the stored offsets'
+            : 'the stored offset is no longer on the broker; checking for an offset gap',
+        );
+        return 'recheck-offsets';
+      }
+      if (err?.errorClass !== 'retry') throw thrown;
+      branch.log.warn({ err: err.message, delayMs: this.#fetchBackoff.peek() }, 'fetch from Kafka failed, retrying');
+      return (await branch.sleep(this.#fetchBackoff.next())) ? undefined : 'again';
+    }
+  }
+
+  /** What follows a fetch before its records are written: stall and lag figures, the parked look. */
+  async #fetched(records: RawRecord[], parked: ParkedQueue): Promise<void> {
+    const branch = this.#branch;
+    this.#fetchStall.fetched(records);
+    branch.position.fetched(records);
+    // Nothing more to write for now: what was committed is reported without waiting.
+    if (records.length === 0) branch.events.flushBatches();
+    // Parked transactions: which of their customers exist now (a bounded look, every 500 ms
+    // while records come, after each idle wait otherwise, and at once after this branch
+    // created customers); their chunks go with the next commits.
+    if (parked.count > 0 && this.#maintenance.parkedLookDue()) {
+      await branch.attempt('look for the customers of parked transactions', () =>
+        parked.look(branch.prisma, { transactionsTopic: branch.topics.transactions, partition: branch.partition }),
+      );
     }
   }
 
@@ -168,14 +169,6 @@ export class IngestLoop {
     return ledgerOffset === undefined
       ? undefined
       : this.#consumer.kafkaOffset(this.#branch.topics.transactions, ledgerOffset);
-  }
-
-  #fetch(idle?: Promise<void>): Promise<RawRecord[]> {
-    const batch = this.#consumer.consume(this.#branch.config.batchSize, idle);
-    // Handled now as well as where it is awaited: a fetch failing while a write is in flight
-    // must not count as an unhandled rejection (that ends the thread with a live consumer).
-    batch.catch(() => undefined);
-    return batch;
   }
 
   /** Commits one batch and reports it; undefined when stop was requested in the middle. */

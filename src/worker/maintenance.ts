@@ -19,11 +19,13 @@ import { Chores } from './chores.js';
 import type { FetchStallCheck } from './fetch-stall-check.js';
 import type { ServerWatch } from './server-watch.js';
 
-/** What the health check compares with Postgres: the server reached and the branch's position. */
+/** What the health check compares with Postgres and keeps right: the server reached, the branch's position, its parked queue. */
 export interface HealthChecks {
   server: ServerWatch;
   /** The position the worker's last write left (the committer's). */
   position: () => StoredPosition;
+  /** The branch's parked queue, recounted by each health report. */
+  parked: ParkedQueue;
 }
 
 const INTERVALS_MS = {
@@ -73,9 +75,6 @@ export class Maintenance {
     // Health is due at once (the first report); the others count from the start.
     this.#chores = new Chores(INTERVALS_MS, { fetchCheck: now, stats: now });
   }
-
-  /** The branch's parked queue, recounted by each health report. */
-  parked: ParkedQueue | undefined;
 
   /** True when a branch with parked transactions should look for their customers now (and marks it done). */
   parkedLookDue(): boolean {
@@ -149,7 +148,7 @@ export class Maintenance {
     events.emit({ type: 'database', partition, ok: parked !== undefined, reason });
     if (parked) {
       events.emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
-      this.parked?.recount(parked.count);
+      this.#checks.parked.recount(parked.count);
     }
     this.#parked = parked;
     events.emit({ type: 'heap', partition, ...heapFigures() });

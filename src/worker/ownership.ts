@@ -205,12 +205,13 @@ export class BranchOwnership {
         lease,
         consumer,
         position,
+        parkedAtStart: parkedAtStart.count,
         server: this.#server,
         fetchStall: this.#fetchStall,
         faults: this.#faults,
       });
       try {
-        return await loop.run(parkedAtStart.count);
+        return await loop.run();
       } catch (err) {
         return await this.#positionInDoubt(err, lease, loop.position);
       }
