@@ -4,7 +4,8 @@
 // rows in the default partition, and how often the branch looks for parked transactions'
 // customers.
 import v8 from 'node:v8';
-import { LeaseLostError, type Lease } from '../db/branch-lease.js';
+import type { Lease } from '../db/branch-lease.js';
+import { IngesterError } from '../core/errors.js';
 import { renewAndReadHealth } from '../db/branch-health.js';
 import { PositionMovedError, type StoredPosition } from '../db/stored-position.js';
 import { toDatabaseError } from '../db/database-error.js';
@@ -136,7 +137,8 @@ export class Maintenance {
     const { prisma, partition, events } = this.#branch;
     let reason: string | undefined;
     const health = await renewAndReadHealth(prisma, this.#lease).catch((err: unknown) => {
-      if (err instanceof LeaseLostError) throw err;
+      // A lost lease ends ownership (class standby); any other failure is this report's reason.
+      if (err instanceof IngesterError && err.errorClass === 'standby') throw err;
       reason = `database: ${toDatabaseError(err).message}`;
       return undefined;
     });
