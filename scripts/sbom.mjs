@@ -45,6 +45,7 @@ function linkedOpenssl(library) {
   for (const candidate of [file, `/usr${file}`]) {
     try {
       const owner = run('dpkg-query', ['-S', candidate]).split(': ')[0];
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
       version = run('dpkg-query', ['-W', '-f=${Version}', owner]);
       from = `Debian package ${owner}`;
       break;

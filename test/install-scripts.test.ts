@@ -14,7 +14,7 @@ t.test('every installed package with an install script is declared in allowScrip
   const { stdout } = await execFileAsync('npm', ['install-scripts', 'ls', '--json'], { cwd: PROJECT_DIR });
   const listed = JSON.parse(stdout) as { allowScripts: { name: string; changes: { key: string; change: string }[] }[] };
   t.same(
-    listed.allowScripts.map((p) => p.changes.map((c) => `${c.key} (${c.change})`)).flat(),
+    listed.allowScripts.flatMap((p) => p.changes.map((c) => `${c.key} (${c.change})`)),
     [],
     'no install script is left unreviewed: review it, then npm install-scripts approve <pkg> (or deny)',
   );

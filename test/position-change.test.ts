@@ -90,7 +90,7 @@ t.test('a moved position is told apart: answer lost, gone back, ahead, or anothe
   const warning = lines.at(-1);
   t.match(warning, { level: 40, recordsToReadAgain: 3, storedCommits: '1', workerCommits: '2' });
   t.same(
-    (warning?.offsets as Record<string, unknown>)[TOPICS.transactions],
+    ((warning?.offsets ?? {}) as Record<string, unknown>)[TOPICS.transactions],
     { stored: 2, worker: 5 },
     "the stored offset and the worker's",
   );

@@ -11,22 +11,8 @@ import { integerOption, parseFlags, type Problems } from '../config/options.js';
 import { runMain } from '../core/run-main.js';
 import { ConfigError } from '../core/errors.js';
 import { PROJECT_DIR } from './load/ingester-process.js';
-import { ensureLocalKafka, runProducer, type ProduceSummary } from './load/local-services.js';
-import { checkpoint } from './load/checkpoint.js';
-import { createScratchEnvironment } from './load/scratch-environment.js';
-import {
-  branchWindows,
-  committedPerBranch,
-  latency,
-  latencyOverTime,
-  otherConnections,
-  verifyLedger,
-} from './load/ledger-check.js';
-import { Progress } from './load/progress.js';
-import { buildReport, chart, printTable, type RunShape, type Sample } from './load/load-report.js';
+import { ensureLocalKafka } from './load/local-services.js';
 import { readKafka } from '../config/connection-options.js';
-import type { KafkaConnection } from '../kafka/kafka-settings.js';
-import { CpuMeter } from './load/cpu-split.js';
 import { INGESTER_TUNING_HELP, ingesterTuningArgs } from './load/ingester-tuning.js';
 import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
 import { measureIdle } from './load/idle-run.js';
