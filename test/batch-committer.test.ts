@@ -5,6 +5,7 @@
 // customer posts in offset order, wherever the customer sits in the batch.
 import t from 'tap';
 import { withDatabase } from './helpers/fixtures.js';
+import { labRecords } from './helpers/lab-records.js';
 import { count, sql } from './helpers/supervisor.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { createLogger } from '../src/core/log.js';
@@ -17,17 +18,7 @@ import type { RawRecord } from '../src/ingest/batch.js';
 const TOPICS = { customers: 'c', transactions: 'e' };
 const PARTITION = 0;
 
-const record = (topic: string, offset: number, value: unknown): RawRecord => ({
-  topic,
-  partition: PARTITION,
-  offset,
-  key: null,
-  value: Buffer.from(JSON.stringify(value)),
-});
-const deposit = (offset: number, custid: number, amt = 100) =>
-  record(TOPICS.transactions, offset, { custid, type: 'dep', date: 1587398300 + offset, amt });
-const customer = (offset: number, custid: number) =>
-  record(TOPICS.customers, offset, { custid, createdate: 1587398219, fname: 'Ada', lname: 'Byron' });
+const { deposit, customer } = labRecords(TOPICS, PARTITION);
 
 /** Database actions run once: this test has no outage to wait out. */
 const once: Attempt = async (_what, action) => action();

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import t from 'tap';
 import { withDatabase } from './helpers/fixtures.js';
+import { labRecords } from './helpers/lab-records.js';
 import { sql } from './helpers/supervisor.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { tryAcquire } from '../src/db/branch-lease.js';
@@ -19,16 +20,9 @@ import type { WorkerEvent } from '../src/worker/protocol.js';
 const TOPICS = { customers: 'change-customers', transactions: 'change-events' };
 const PARTITION = 1;
 
-const record = (topic: string, offset: number, value: unknown): RawRecord => ({
-  topic,
-  partition: PARTITION,
-  offset,
-  key: null,
-  value: Buffer.from(JSON.stringify(value)),
-});
-const deposit = (offset: number) =>
-  record(TOPICS.transactions, offset, { custid: 1, type: 'dep', date: 1587398300 + offset, amt: 100 });
-const customer = () => record(TOPICS.customers, 0, { custid: 1, createdate: 1587398219, fname: 'A', lname: 'B' });
+const records = labRecords(TOPICS, PARTITION);
+const deposit = (offset: number) => records.deposit(offset, 1);
+const customer = () => records.customer(0, 1);
 
 t.test('a moved position is told apart: answer lost, gone back, ahead, or another owner', async (t) => {
   const url = await withDatabase(t);

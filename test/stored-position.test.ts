@@ -5,6 +5,7 @@
 // an asynchronous standby, a restore): without the check, every stale write below goes through.
 import t from 'tap';
 import { withDatabase } from './helpers/fixtures.js';
+import { labRecords } from './helpers/lab-records.js';
 import { count, sql } from './helpers/supervisor.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { LeaseLostError, renew, tryAcquire } from '../src/db/branch-lease.js';
@@ -15,17 +16,7 @@ import { assembleBatch, type RawRecord } from '../src/ingest/batch.js';
 const TOPICS = { customers: 'pos-customers', transactions: 'pos-events' };
 const PARTITION = 2;
 
-const record = (topic: string, offset: number, value: unknown): RawRecord => ({
-  topic,
-  partition: PARTITION,
-  offset,
-  key: null,
-  value: Buffer.from(JSON.stringify(value)),
-});
-const deposit = (offset: number, custid: number) =>
-  record(TOPICS.transactions, offset, { custid, type: 'dep', date: 1587398300 + offset, amt: 100 });
-const customer = (offset: number, custid: number) =>
-  record(TOPICS.customers, offset, { custid, createdate: 1587398219, fname: 'Ada', lname: 'Byron' });
+const { deposit, customer } = labRecords(TOPICS, PARTITION);
 
 t.test('a write commits only from the stored position its worker last saw', async (t) => {
   const url = await withDatabase(t);
