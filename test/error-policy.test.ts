@@ -3,11 +3,13 @@
 import t from 'tap';
 import { Backoff } from '../src/core/backoff.js';
 import { classOf, ERROR_CODES, IngesterError, type ErrorCode } from '../src/core/errors.js';
-import { retry, type RetryFailure } from '../src/core/retry.js';
+import { retry, RetryPolicy, type RetryFailure } from '../src/core/retry.js';
 import { requestStop } from '../src/core/stop-flag.js';
+import { isStop, StoppedError, stopSignal } from '../src/core/stop-signal.js';
 import { classify, DatabaseError, toDatabaseError } from '../src/db/database-error.js';
 
 const newStop = () => new Int32Array(new SharedArrayBuffer(4));
+const running = () => new AbortController().signal;
 /** Backoff of 1 ms, so that the tests do not wait. */
 const fast = () => new Backoff(1, 1);
 
@@ -87,13 +89,15 @@ t.test('retry waits out the retry and pause classes and reports each failure', a
   const failures: RetryFailure[] = [];
   let recovered: number | undefined;
   const value = await retry(action, {
-    stop: newStop(),
+    signal: running(),
     backoff: fast(),
-    onFailure: (f) => {
-      failures.push(f);
-    },
-    onRecovered: (attempts) => {
-      recovered = attempts;
+    observer: {
+      failed: (_what, f) => {
+        failures.push(f);
+      },
+      recovered: (_what, attempts) => {
+        recovered = attempts;
+      },
     },
   });
   t.equal(value, 'done');
@@ -113,33 +117,85 @@ t.test('retry waits out the retry and pause classes and reports each failure', a
 t.test('retry rethrows every other class at once', async (t) => {
   for (const code of ['DATABASE_REJECTED', 'LEASE_LOST', 'KAFKA_ERROR', 'KAFKA_OFFSET_RESET'] as const) {
     const { action, calls } = failing([new IngesterError(code, code)]);
-    await t.rejects(retry(action, { stop: newStop(), backoff: fast() }), { code }, `${code} is rethrown`);
+    await t.rejects(retry(action, { signal: running(), backoff: fast() }), { code }, `${code} is rethrown`);
     t.equal(calls(), 1, `${code} is not tried again`);
   }
 });
 
 t.test('an error that is not an IngesterError is a bug unless classify says otherwise', async (t) => {
   const bug = failing([new TypeError('undefined is not a function')]);
-  await t.rejects(retry(bug.action, { stop: newStop(), backoff: fast() }), TypeError);
+  await t.rejects(retry(bug.action, { signal: running(), backoff: fast() }), TypeError);
   const outage = failing([new Error('socket hang up')]);
   const value = await retry(outage.action, {
-    stop: newStop(),
+    signal: running(),
     backoff: fast(),
     classify: (thrown) => new IngesterError('DATABASE_UNAVAILABLE', String(thrown)),
   });
   t.equal(value, 'done', 'classified as an outage, so waited out');
 });
 
-t.test('retry resolves undefined when stop is raised while it waits', async (t) => {
+t.test('retry throws the StoppedError when the shared stop flag is raised while it waits', async (t) => {
   const stop = newStop();
+  const signal = stopSignal(stop);
   const { action, calls } = failing(Array.from({ length: 100 }, () => new IngesterError('KAFKA_UNAVAILABLE', 'down')));
   const started = Date.now();
-  const value = await retry(action, {
-    stop,
+  const stopped = await retry(action, {
+    signal,
     backoff: new Backoff(60_000, 60_000),
-    onFailure: () => requestStop(stop),
-  });
-  t.equal(value, undefined);
+    observer: { failed: () => requestStop(stop) },
+  }).catch((err: unknown) => err);
+  t.type(stopped, StoppedError);
+  t.ok(isStop(stopped), 'isStop says it was a stop');
+  t.equal((stopped as IngesterError).errorClass, 'stop');
   t.equal(calls(), 1);
   t.ok(Date.now() - started < 5_000, 'the 60 s backoff was not waited out');
+});
+
+t.test('a stop requested before a call: the action is not run', async (t) => {
+  const controller = new AbortController();
+  controller.abort(new StoppedError());
+  let ran = false;
+  const policy = new RetryPolicy({ signal: controller.signal });
+  await t.rejects(
+    policy.run('do it', async () => {
+      ran = true;
+    }),
+    StoppedError,
+  );
+  t.notOk(ran);
+  t.notOk(isStop(new IngesterError('KAFKA_UNAVAILABLE', 'down')), 'an outage is not a stop');
+  t.notOk(isStop(new Error('bug')), 'nor is a bug');
+});
+
+t.test('a stop signal follows a flag raised before it was made, too', async (t) => {
+  const stop = newStop();
+  requestStop(stop);
+  t.ok(stopSignal(stop).aborted);
+  t.notOk(stopSignal(newStop()).aborted);
+});
+
+t.test('the policy reports each retried call to its observer by name', async (t) => {
+  const { action } = failing([new IngesterError('DATABASE_UNAVAILABLE', 'down')]);
+  const seen: string[] = [];
+  const policy = new RetryPolicy({
+    signal: running(),
+    observer: {
+      trying: (what) => seen.push(`trying ${what}`),
+      failed: (what) => {
+        seen.push(`failed ${what}`);
+      },
+      recovered: (what) => {
+        seen.push(`recovered ${what}`);
+      },
+      settled: (what) => seen.push(`settled ${what}`),
+    },
+  });
+  t.equal(await policy.run('write batch', action), 'done');
+  t.same(seen, [
+    'trying write batch',
+    'failed write batch',
+    'trying write batch',
+    'recovered write batch',
+    'settled write batch',
+  ]);
 });

@@ -15,6 +15,7 @@ import { advance, type StoredPosition } from '../src/db/stored-position.js';
 import { writeBatch } from '../src/ingest/batch-writer.js';
 import { assembleBatch, type RawRecord } from '../src/ingest/batch.js';
 import { reportPositionChange, type ReportingBranch } from '../src/worker/position-change.js';
+import { RetryPolicy } from '../src/core/retry.js';
 import type { WorkerEvent } from '../src/worker/protocol.js';
 
 const TOPICS = { customers: 'change-customers', transactions: 'change-events' };
@@ -45,7 +46,7 @@ t.test('a moved position is told apart: answer lost, gone back, ahead, or anothe
       }),
     ),
     events: { emit: (event) => events.push(event) },
-    attempt: async (_what, action) => action(),
+    retry: new RetryPolicy({ signal: new AbortController().signal }),
   };
   const write = async (records: RawRecord[], expected: StoredPosition) => {
     const batch = assembleBatch(records, TOPICS, 4096);

@@ -18,29 +18,51 @@ t.test('a chore is due once its interval has passed since it last ran', async (t
   t.equal(chores.sinceLastRun('health', 3_500), 2_500);
 });
 
+/** A collection that counts its calls and hands over one record-less batch each time. */
+function countingCollection(): { collect: () => Promise<never[]>; calls: () => number } {
+  let calls = 0;
+  return {
+    collect: async () => {
+      calls++;
+      return [];
+    },
+    calls: () => calls,
+  };
+}
+
 t.test('the fault seam is inert unless a variable names the branch', async (t) => {
-  let deafened = 0;
-  const consumer = { deafen: () => deafened++ };
+  const signal = new AbortController().signal;
   const none = new FaultInjector(3, {});
-  for (let batches = 1; batches < 100; batches++) none.afterBatch(batches, consumer, () => undefined);
-  t.equal(deafened, 0);
+  const { collect } = countingCollection();
+  t.equal(none.collection(collect, 10, signal), collect, 'the collection is not even wrapped');
+  for (let batches = 1; batches < 100; batches++) none.afterBatch(batches, () => t.fail('no fault fires'));
   const otherBranch = new FaultInjector(3, { ZIPBANK_FAULT_CRASH_BRANCH: '4:1' });
-  t.doesNotThrow(() => otherBranch.afterBatch(10, consumer, () => undefined));
+  t.doesNotThrow(() => otherBranch.afterBatch(10, () => undefined));
 });
 
 t.test('a crash fault fails the branch from its batch on; a deaf fault fires once', async (t) => {
   const crash = new FaultInjector(2, { ZIPBANK_FAULT_CRASH_BRANCH: '2:3' });
-  const consumer = { deafen: () => undefined };
-  t.doesNotThrow(() => crash.afterBatch(2, consumer, () => undefined));
-  t.throws(() => crash.afterBatch(3, consumer, () => undefined), /branch 2 fails after 3 batches/);
+  t.doesNotThrow(() => crash.afterBatch(2, () => undefined));
+  t.throws(() => crash.afterBatch(3, () => undefined), /branch 2 fails after 3 batches/);
 
-  let deafened = 0;
+  const signal = new AbortController().signal;
   const warnings: string[] = [];
   const deaf = new FaultInjector(1, { ZIPBANK_FAULT_DEAF_BRANCH: '1:2' });
-  for (let batches = 1; batches <= 5; batches++)
-    deaf.afterBatch(batches, { deafen: () => deafened++ }, (m) => warnings.push(m));
-  t.equal(deafened, 1, 'deafened once, at the second batch');
+  const first = countingCollection();
+  const collect = deaf.collection(first.collect, 5, signal);
+  deaf.afterBatch(1, (m) => warnings.push(m));
+  await collect();
+  t.equal(first.calls(), 1, 'before the fault, the consumer is asked');
+  for (let batches = 2; batches <= 5; batches++) deaf.afterBatch(batches, (m) => warnings.push(m));
+  t.same(await collect(), [], 'deaf: nothing is delivered');
+  t.equal(first.calls(), 1, 'and the consumer is no longer asked');
   t.match(warnings, [/ZIPBANK_FAULT_DEAF_BRANCH/]);
+  t.equal(warnings.length, 1, 'fired once');
+  const second = countingCollection();
+  const next = deaf.collection(second.collect, 5, signal);
+  for (let batches = 6; batches <= 8; batches++) deaf.afterBatch(batches, (m) => warnings.push(m));
+  await next();
+  t.equal(second.calls(), 1, 'the consumer that replaces it works');
 });
 
 t.test('committed batches leave ahead of any later event', async (t) => {

@@ -12,12 +12,15 @@
  *            the stored offsets, checked against the broker again;
  * - isolate: the records themselves are refused: find them and quarantine them;
  * - standby: another owner took the branch: stop writing, wait to take it back;
- * - exit:    a setup or request that cannot work as given: stop and say what to fix.
+ * - exit:    a setup or request that cannot work as given: stop and say what to fix;
+ * - stop:    the process or the branch was asked to stop: unwind, release, return.
  */
-export type ErrorClass = 'retry' | 'pause' | 'recheck' | 'isolate' | 'standby' | 'exit';
+export type ErrorClass = 'retry' | 'pause' | 'recheck' | 'isolate' | 'standby' | 'exit' | 'stop';
 
 const CODE_TABLE = {
   INVALID_CONFIG: 'exit',
+  /** A stop was requested (a signal, a revoked branch) while the call ran or waited. */
+  STOPPED: 'stop',
   /** Kafka cannot be reached, or answered with an error it calls retriable. */
   KAFKA_UNAVAILABLE: 'retry',
   /** The stored offset is no longer on the broker (retention, a recreated topic). */

@@ -1,9 +1,10 @@
 // The one retry loop: the branch worker's database and Kafka calls, the supervisor's start-up
 // checks and the consumer group join all run through it. Whether a failure is waited out is
-// read from the error code's class (src/core/errors.ts), never decided where it was thrown.
+// read from the error code's class (src/core/errors.ts), never decided where it was thrown. A
+// stop ends it at once: the StoppedError of its signal is thrown (src/core/stop-signal.ts).
 import { Backoff } from './backoff.js';
 import { type ErrorClass, IngesterError } from './errors.js';
-import { sleepUnlessStopped } from './stop-flag.js';
+import { sleep } from './stop-signal.js';
 
 /** While an action keeps failing the same way, a full report at most this often. */
 export const REPEAT_REPORT_MS = 60_000;
@@ -19,19 +20,30 @@ export interface RetryFailure {
   repeated: boolean;
 }
 
+/** Turns what an action threw into an IngesterError, so that its code decides. */
+export type Classify = (thrown: unknown) => IngesterError;
+
+/** What happens around the retries besides waiting: logs, reports, leases. All optional. */
+export interface RetryObserver {
+  /** Before each try of the action. */
+  trying?(what: string): void;
+  /** Before each wait; awaited. */
+  failed?(what: string, failure: RetryFailure): void | Promise<void>;
+  /** Once the action succeeds after failing; awaited. */
+  recovered?(what: string, attempts: number, failedForMs: number): void | Promise<void>;
+  /** After the last try, whatever its end. */
+  settled?(what: string): void;
+}
+
 export interface RetryOptions {
-  /** Raised: the loop ends at once, resolving undefined. */
-  stop: Int32Array;
+  /** Aborted: the loop ends at once, throwing the signal's reason. */
+  signal: AbortSignal;
   backoff?: Backoff;
-  /**
-   * Turns what the action threw into an IngesterError, so that its code decides; by default an
-   * error that is not an IngesterError is rethrown as it is (a bug, not an outage).
-   */
-  classify?: (thrown: unknown) => IngesterError;
-  /** Called before each wait (log it, report it); awaited. */
-  onFailure?: (failure: RetryFailure) => void | Promise<void>;
-  /** Called once the action succeeds after failing. */
-  onRecovered?: (attempts: number, failedForMs: number) => void | Promise<void>;
+  /** By default an error that is not an IngesterError is rethrown as it is (a bug, not an outage). */
+  classify?: Classify;
+  observer?: RetryObserver;
+  /** What the action does, for the observer (`could not ${what}`). */
+  what?: string;
 }
 
 /** True for the classes a retry loop waits out: an outage, or a setup an operator is fixing. */
@@ -41,41 +53,69 @@ export function isWaitedOut(errorClass: ErrorClass): boolean {
 
 /**
  * Runs `action` until it succeeds. A failure whose class is waited out (isWaitedOut) is retried
- * with backoff; any other is rethrown at once. Resolves undefined when stop is requested first.
+ * with backoff; any other is rethrown at once. Throws the signal's StoppedError when a stop is
+ * requested before it succeeds.
  */
-export async function retry<T>(action: () => Promise<T>, options: RetryOptions): Promise<T | undefined> {
+export async function retry<T>(action: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const { signal, observer, what = 'run an action' } = options;
   const backoff = options.backoff ?? new Backoff();
   const classify = options.classify ?? rethrowUnknown;
   let failingSince = 0;
   let lastMessage = '';
   let lastReported = 0;
-  for (;;) {
-    try {
-      const value = await action();
-      if (backoff.attempts > 0) await options.onRecovered?.(backoff.attempts, Date.now() - failingSince);
-      return value;
-    } catch (thrown) {
-      const err = classify(thrown);
-      const errorClass = err.errorClass;
-      if (!isWaitedOut(errorClass)) throw err;
-      const now = Date.now();
-      if (backoff.attempts === 0) failingSince = now;
-      const delayMs = backoff.next();
-      const repeated = err.message === lastMessage && now - lastReported < REPEAT_REPORT_MS;
-      if (!repeated) {
-        lastMessage = err.message;
-        lastReported = now;
+  try {
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        observer?.trying?.(what);
+        const value = await action();
+        if (backoff.attempts > 0) await observer?.recovered?.(what, backoff.attempts, Date.now() - failingSince);
+        return value;
+      } catch (thrown) {
+        const err = classify(thrown);
+        const errorClass = err.errorClass;
+        if (!isWaitedOut(errorClass)) throw err;
+        const now = Date.now();
+        if (backoff.attempts === 0) failingSince = now;
+        const delayMs = backoff.next();
+        const repeated = err.message === lastMessage && now - lastReported < REPEAT_REPORT_MS;
+        if (!repeated) {
+          lastMessage = err.message;
+          lastReported = now;
+        }
+        const failingForMs = now - failingSince;
+        await observer?.failed?.(what, { err, errorClass, attempt: backoff.attempts, delayMs, failingForMs, repeated });
+        await sleep(delayMs, signal);
       }
-      await options.onFailure?.({
-        err,
-        errorClass,
-        attempt: backoff.attempts,
-        delayMs,
-        failingForMs: now - failingSince,
-        repeated,
-      });
-      if (await sleepUnlessStopped(options.stop, delayMs)) return undefined;
     }
+  } finally {
+    observer?.settled?.(what);
+  }
+}
+
+/**
+ * A retry loop's settings as one value, passed down to whatever makes database or Kafka calls
+ * (the committer takes one): the stop signal, how failures are classified, and who hears of them.
+ */
+export class RetryPolicy {
+  readonly signal: AbortSignal;
+  readonly classify: Classify;
+  readonly #observer: RetryObserver | undefined;
+
+  constructor(options: { signal: AbortSignal; classify?: Classify; observer?: RetryObserver }) {
+    this.signal = options.signal;
+    this.classify = options.classify ?? rethrowUnknown;
+    this.#observer = options.observer;
+  }
+
+  /** Runs `action` through the retry loop (see retry); `what` names it in reports. */
+  run<T>(what: string, action: () => Promise<T>): Promise<T> {
+    return retry(action, { signal: this.signal, classify: this.classify, observer: this.#observer, what });
+  }
+
+  /** The same signal and classification, reported to another observer. */
+  reportingTo(observer: RetryObserver): RetryPolicy {
+    return new RetryPolicy({ signal: this.signal, classify: this.classify, observer });
   }
 }
 

@@ -9,6 +9,7 @@
 // record, and the branch waits (DATABASE_REFUSING) instead of quarantining the whole stream.
 import type { PrismaClient } from '../db/prisma.js';
 import type { Logger } from '../core/log.js';
+import { isWaitedOut, type RetryPolicy } from '../core/retry.js';
 import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
 import { assembleParsed, parseRecords, type Batch, type ParsedRecord, type RawRecord } from './batch.js';
@@ -19,9 +20,6 @@ import { REJECT_REASONS } from './event-parser.js';
 import { recordFingerprint } from '../kafka/record-fingerprint.js';
 import { checkRefusalIsTheRecords, type ProbeTarget } from './refusal-probe.js';
 import { advance, type StoredPosition } from '../db/stored-position.js';
-
-/** Runs a database action until it succeeds or fails for good; undefined when stop was requested. */
-export type Attempt = <T>(what: string, action: () => Promise<T>) => Promise<T | undefined>;
 
 export interface CommitterOptions {
   topics: { customers: string; transactions: string };
@@ -43,21 +41,25 @@ export interface ParkedPlan {
 /** No parked transactions on the branch: the one-statement path. */
 export const NOTHING_PARKED: ParkedPlan = Object.freeze({ checkParked: false, unparkCustomers: [] });
 
-/** Marks a stop requested in the middle of a commit: what was committed stays, the rest is re-read. */
-const STOPPED = Symbol('stopped');
+/** A write Postgres refused for the records' sake (class isolate): the refusal, else rethrown. */
+function refusalOf(err: unknown): DatabaseError {
+  if (err instanceof DatabaseError && err.errorClass === 'isolate') return err;
+  throw err;
+}
 
 export class BatchCommitter {
   readonly #prisma: PrismaClient;
   readonly #options: CommitterOptions;
-  readonly #attempt: Attempt;
+  readonly #retry: RetryPolicy;
   readonly #log: Logger;
   /** Where this worker's writes left the branch: each write commits only from here. */
   #position: StoredPosition;
 
-  constructor(prisma: PrismaClient, options: CommitterOptions, attempt: Attempt, log: Logger) {
+  /** `retry` waits out outages and stops with its signal: a stop in the middle of a commit throws. */
+  constructor(prisma: PrismaClient, options: CommitterOptions, retry: RetryPolicy, log: Logger) {
     this.#prisma = prisma;
     this.#options = options;
-    this.#attempt = attempt;
+    this.#retry = retry;
     this.#log = log;
     this.#position = options.position;
   }
@@ -67,8 +69,11 @@ export class BatchCommitter {
     return this.#position;
   }
 
-  /** Commits the records in order; undefined when stop was requested before the end. */
-  async commit(records: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome | undefined> {
+  /**
+   * Commits the records in order. Throws the stop signal's error when stopped before the end:
+   * what was committed stays, the rest is read again.
+   */
+  async commit(records: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome> {
     try {
       return await this.#commit(records, parked);
     } finally {
@@ -77,15 +82,19 @@ export class BatchCommitter {
     }
   }
 
-  async #commit(raw: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome | undefined> {
+  async #commit(raw: RawRecord[], parked: ParkedPlan): Promise<CommitOutcome> {
     // Parsed once: the halves of an isolation are assembled from these, not parsed again.
     const records = parseRecords(raw, this.#options.topics, this.#options.maxPayloadBytes);
-    const first = await this.#write(assembleParsed(records), parked);
-    if (first === STOPPED) return undefined;
-    if (!(first instanceof DatabaseError)) return { ...first, refused: 0, parkedRefused: 0, extraWrites: 0 };
+    let refusal: DatabaseError;
+    try {
+      const first = await this.#write(assembleParsed(records), parked);
+      return { ...first, refused: 0, parkedRefused: 0, extraWrites: 0 };
+    } catch (err) {
+      refusal = refusalOf(err);
+    }
 
     this.#log.warn(
-      { records: records.length, sqlstate: first.sqlstate, err: first.message },
+      { records: records.length, sqlstate: refusal.sqlstate, err: refusal.message },
       'Postgres refused the batch; isolating the records it refuses',
     );
     const total = new Tally();
@@ -97,11 +106,9 @@ export class BatchCommitter {
     // Parked transactions of existing customers are known to the plan only: the halves post no
     // parked chunk of their own.
     const withoutChunk: ParkedPlan = { checkParked: parked.checkParked, unparkCustomers: [] };
-    if (customers.length > 0 && (await this.#isolate(customers, true, total, withoutChunk)) === STOPPED)
-      return undefined;
-    if (parked.unparkCustomers.length > 0 && (await this.#postParked(total, parked)) === STOPPED) return undefined;
-    if (transactions.length > 0 && (await this.#isolate(transactions, true, total, withoutChunk)) === STOPPED)
-      return undefined;
+    if (customers.length > 0) await this.#isolate(customers, true, total, withoutChunk);
+    if (parked.unparkCustomers.length > 0) await this.#postParked(total, parked);
+    if (transactions.length > 0) await this.#isolate(transactions, true, total, withoutChunk);
     this.#log.warn(
       { refused: total.outcome.refused, extraWrites: total.outcome.extraWrites },
       'refused records quarantined as database_rejected, see table rejected_event',
@@ -115,27 +122,21 @@ export class BatchCommitter {
    * is not tried again. A single record is always tried before it is quarantined.
    * Resolves true when the list went through whole.
    */
-  async #isolate(
-    records: ParsedRecord[],
-    tryWhole: boolean,
-    total: Tally,
-    plan: ParkedPlan,
-  ): Promise<boolean | typeof STOPPED> {
+  async #isolate(records: ParsedRecord[], tryWhole: boolean, total: Tally, plan: ParkedPlan): Promise<boolean> {
     if (tryWhole || records.length === 1) {
-      const written = await this.#write(assembleParsed(records), plan);
       total.writes++;
-      if (written === STOPPED) return STOPPED;
-      if (!(written instanceof DatabaseError)) {
-        total.add(written);
+      try {
+        total.add(await this.#write(assembleParsed(records), plan));
         return true;
+      } catch (err) {
+        const refusal = refusalOf(err);
+        if (records.length === 1) return this.#refusedAlone(records[0]!, refusal, total, plan);
       }
-      if (records.length === 1) return this.#refusedAlone(records[0]!, written, total, plan);
     }
     const middle = Math.ceil(records.length / 2);
     const firstHalf = await this.#isolate(records.slice(0, middle), true, total, plan);
-    if (firstHalf === STOPPED) return STOPPED;
-    const secondHalf = await this.#isolate(records.slice(middle), !firstHalf, total, plan);
-    return secondHalf === STOPPED ? STOPPED : false;
+    await this.#isolate(records.slice(middle), !firstHalf, total, plan);
+    return false;
   }
 
   /**
@@ -143,45 +144,36 @@ export class BatchCommitter {
    * refuses rows it took before the same way (src/ingest/refusal-probe.ts), the database changed:
    * the branch waits (class pause) until it takes them again, then writes the record again.
    */
-  async #refusedAlone(
-    record: ParsedRecord,
-    refusal: DatabaseError,
-    total: Tally,
-    plan: ParkedPlan,
-  ): Promise<boolean | typeof STOPPED> {
+  async #refusedAlone(record: ParsedRecord, refusal: DatabaseError, total: Tally, plan: ParkedPlan): Promise<boolean> {
     const table = record.source.topic === this.#options.topics.customers ? 'customer' : 'transaction';
-    const waited = await this.#waitUntilRefusalIsOwn(table, refusal);
-    if (waited === STOPPED) return STOPPED;
-    return waited ? this.#isolate([record], true, total, plan) : this.#quarantine(record.source, refusal, total, plan);
+    if (await this.#refusalIsOwn(table, refusal)) return this.#quarantine(record.source, refusal, total, plan);
+    return this.#isolate([record], true, total, plan);
   }
 
-  /** Resolves false when the refusal is the record's own, true after waiting for the database. */
-  async #waitUntilRefusalIsOwn(table: ProbeTarget['table'], refusal: DatabaseError): Promise<boolean | typeof STOPPED> {
+  /**
+   * True when the refusal is the record's own. Otherwise the database changed: the probe is
+   * retried (the branch pauses, reported as any failing write) until Postgres takes such rows
+   * again, and false says the record is to be written again.
+   */
+  async #refusalIsOwn(table: ProbeTarget['table'], refusal: DatabaseError): Promise<boolean> {
     const target = {
       table,
       transactionsTopic: this.#options.write.transactionsTopic,
       partition: this.#options.write.partition,
     };
-    let waited = false;
-    const checked = await this.#attempt('write batch', async () => {
-      try {
-        await checkRefusalIsTheRecords(this.#prisma, target, refusal);
-        return true;
-      } catch (err) {
-        waited = true;
-        throw err;
-      }
-    });
-    return checked === undefined ? STOPPED : waited;
+    const probe = () => checkRefusalIsTheRecords(this.#prisma, target, refusal);
+    try {
+      await probe();
+      return true;
+    } catch (err) {
+      if (!isWaitedOut(this.#retry.classify(err).errorClass)) throw err;
+    }
+    await this.#retry.run('write batch', probe);
+    return false;
   }
 
   /** Commits one refused record as a rejected_event row with its offset. */
-  async #quarantine(
-    record: RawRecord,
-    refusal: DatabaseError,
-    total: Tally,
-    plan: ParkedPlan,
-  ): Promise<false | typeof STOPPED> {
+  async #quarantine(record: RawRecord, refusal: DatabaseError, total: Tally, plan: ParkedPlan): Promise<false> {
     const batch: Batch = {
       customers: [],
       transactions: [],
@@ -196,13 +188,10 @@ export class BatchCommitter {
       fingerprints: new Map([[record.topic, recordFingerprint(record)]]),
       size: 1,
     };
-    const written = await this.#write(batch, plan);
     total.writes++;
-    if (written === STOPPED) return STOPPED;
-    // The quarantine row itself refused: nothing the branch can do by itself. Fail loudly; the
-    // worker is restarted and will try again.
-    if (written instanceof DatabaseError) throw written;
-    total.add(written);
+    // The quarantine row itself refused: nothing the branch can do by itself. It fails loudly
+    // (the refusal is thrown); the worker is restarted and will try again.
+    total.add(await this.#write(batch, plan));
     total.refused++;
     this.#log.error(
       { topic: record.topic, offset: record.offset, sqlstate: refusal.sqlstate, err: refusal.message },
@@ -215,81 +204,71 @@ export class BatchCommitter {
    * Posts the plan's chunk of parked transactions: in one write when Postgres takes them all,
    * otherwise one at a time, so that only the one it refuses is quarantined.
    */
-  async #postParked(total: Tally, plan: ParkedPlan): Promise<undefined | typeof STOPPED> {
-    const written = await this.#write(assembleParsed([]), plan);
+  async #postParked(total: Tally, plan: ParkedPlan): Promise<void> {
     total.writes++;
-    if (written === STOPPED) return STOPPED;
-    if (written instanceof DatabaseError) return this.#isolateParked(total, plan);
-    total.add(written);
+    try {
+      total.add(await this.#write(assembleParsed([]), plan));
+    } catch (err) {
+      refusalOf(err);
+      await this.#isolateParked(total, plan);
+    }
   }
 
   /**
    * The chunk's parked transactions are posted one at a time; one that Postgres refuses moves to
    * rejected_event. Rare (a write of parked transactions was refused).
    */
-  async #isolateParked(total: Tally, plan: ParkedPlan): Promise<undefined | typeof STOPPED> {
+  async #isolateParked(total: Tally, plan: ParkedPlan): Promise<void> {
     const options = { ...this.#options.write, checkParked: true };
-    const offsets = await this.#attempt('list postable parked transactions', () =>
+    const offsets = await this.#retry.run('list postable parked transactions', () =>
       postableParkedOffsets(this.#prisma, options, plan.unparkCustomers),
     );
-    if (offsets === undefined) return STOPPED;
-    const one: ParkedPlan = { checkParked: true, unparkCustomers: [] };
     for (const offset of offsets) {
-      let written = await this.#write(assembleParsed([]), one, offset);
-      total.writes++;
-      if (written === STOPPED) return STOPPED;
-      if (written instanceof DatabaseError) {
-        const waited = await this.#waitUntilRefusalIsOwn('transaction', written);
-        if (waited === STOPPED) return STOPPED;
-        if (waited) {
-          written = await this.#write(assembleParsed([]), one, offset);
-          total.writes++;
-          if (written === STOPPED) return STOPPED;
-        }
-      }
-      if (!(written instanceof DatabaseError)) {
-        total.add(written);
-        continue;
-      }
+      const refusal = await this.#postOneParked(offset, total);
+      if (!refusal) continue;
       const expected = this.#position;
-      const quarantined = await this.#attempt('quarantine a parked transaction', () =>
-        rejectParked(this.#prisma, { ...options, expected }, offset, written.message).then(() => true),
+      await this.#retry.run('quarantine a parked transaction', () =>
+        rejectParked(this.#prisma, { ...options, expected }, offset, refusal.message),
       );
-      if (quarantined === undefined) return STOPPED;
       this.#position = advance(expected, new Map());
       total.refused++;
       total.parkedRefused++;
       this.#log.error(
-        { offset, sqlstate: written.sqlstate, err: written.message },
+        { offset, sqlstate: refusal.sqlstate, err: refusal.message },
         'parked transaction refused by Postgres, quarantined as database_rejected',
       );
     }
   }
 
-  /** One write, outages retried; a data refusal is returned rather than thrown. */
-  async #write(
-    batch: Batch,
-    plan: ParkedPlan,
-    parkedOffset?: number,
-  ): Promise<BatchOutcome | DatabaseError | typeof STOPPED> {
-    const unparkCustomers = parkedOffset === undefined ? plan.unparkCustomers : undefined;
-    try {
-      const expected = this.#position;
-      const outcome = await this.#attempt('write batch', () =>
-        writeBatch(this.#prisma, batch, {
-          ...this.#options.write,
-          checkParked: plan.checkParked,
-          unparkCustomers,
-          parkedOffset,
-          expected,
-        }),
-      );
-      if (outcome === undefined) return STOPPED;
-      this.#position = advance(expected, batch.nextOffsets);
-      return outcome;
-    } catch (err) {
-      if (err instanceof DatabaseError && err.errorClass === 'isolate') return err;
-      throw err;
+  /** Posts one parked transaction; its refusal when Postgres refuses it for its own sake. */
+  async #postOneParked(offset: number, total: Tally): Promise<DatabaseError | undefined> {
+    const one: ParkedPlan = { checkParked: true, unparkCustomers: [] };
+    for (;;) {
+      total.writes++;
+      try {
+        total.add(await this.#write(assembleParsed([]), one, offset));
+        return undefined;
+      } catch (err) {
+        const refusal = refusalOf(err);
+        if (await this.#refusalIsOwn('transaction', refusal)) return refusal;
+      }
     }
+  }
+
+  /** One write, outages retried; a refusal of the records (class isolate) is thrown. */
+  async #write(batch: Batch, plan: ParkedPlan, parkedOffset?: number): Promise<BatchOutcome> {
+    const unparkCustomers = parkedOffset === undefined ? plan.unparkCustomers : undefined;
+    const expected = this.#position;
+    const outcome = await this.#retry.run('write batch', () =>
+      writeBatch(this.#prisma, batch, {
+        ...this.#options.write,
+        checkParked: plan.checkParked,
+        unparkCustomers,
+        parkedOffset,
+        expected,
+      }),
+    );
+    this.#position = advance(expected, batch.nextOffsets);
+    return outcome;
   }
 }

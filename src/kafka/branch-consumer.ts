@@ -17,7 +17,6 @@ import type { ConsumerPacing } from './consumer-pacing.js';
 import { CustomersFirst } from './customers-first.js';
 import { OffsetBases } from './offset-bases.js';
 import { RecordCollector } from './record-collector.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** librdkafka's logical offset for "the oldest record still on the broker". */
 const OFFSET_BEGINNING = -2;
@@ -64,8 +63,6 @@ export class BranchConsumer {
   readonly #bases = new OffsetBases();
   readonly #customersFirst: CustomersFirst;
   readonly #collector: RecordCollector;
-  /** Fault injection only (deafen). */
-  #deaf = false;
 
   private constructor(consumer: Kafka.KafkaConsumer, options: BranchConsumerOptions) {
     this.#consumer = consumer;
@@ -195,16 +192,7 @@ export class BranchConsumer {
     return this.#collector.collect(max, writerIdle);
   }
 
-  /**
-   * Fault injection only (ZIPBANK_FAULT_DEAF_BRANCH): from now on every call finds nothing,
-   * without an error, as librdkafka's consumer can after a broker restart (fetch-stall.ts).
-   */
-  deafen(): void {
-    this.#deaf = true;
-  }
-
   #consumeOnce(max: number, waitMs: number): Promise<RawRecord[]> {
-    if (this.#deaf) return sleep(waitMs).then(() => []);
     this.#consumer.setDefaultConsumeTimeout(waitMs);
     const call = new Promise<RawRecord[]>((resolve, reject) => {
       this.#consumer.consume(max, (err, messages) => {

@@ -8,6 +8,7 @@ import { checkBranchTopics } from '../kafka/topic-check.js';
 import { Backoff } from '../core/backoff.js';
 import type { IngesterError } from '../core/errors.js';
 import { retry } from '../core/retry.js';
+import { isStop } from '../core/stop-signal.js';
 import type { IngesterConfig } from '../config/ingester-config.js';
 import type { Logger } from '../core/log.js';
 import type { BranchStatus } from './branch-status.js';
@@ -17,7 +18,7 @@ export type StartupOutcome = 'ok' | 'stopped' | 'fatal';
 /** With the number of branches the topics have (what --partitions auto can spread). */
 export async function runStartupChecks(
   config: IngesterConfig,
-  stop: Int32Array,
+  stop: AbortSignal,
   log: Logger,
   status: BranchStatus,
 ): Promise<{ outcome: StartupOutcome; branches: number }> {
@@ -62,26 +63,28 @@ export async function runStartupChecks(
 async function waitFor(
   what: string,
   check: () => Promise<void>,
-  stop: Int32Array,
+  stop: AbortSignal,
   log: Logger,
   report: (reason: string | undefined) => void,
 ): Promise<StartupOutcome> {
   try {
-    const passed = await retry(() => check().then(() => true), {
-      stop,
+    await retry(check, {
+      signal: stop,
       backoff: new Backoff(1_000, 30_000),
-      onFailure: ({ err, attempt, delayMs, repeated }) => {
-        report(err.message);
-        // The same failure again is one short line, not a stack per attempt.
-        if (!repeated) log.error({ code: err.code, delayMs }, `waiting for ${what}: ${err.message}`);
-        else log.warn({ attempt, delayMs }, `still waiting for ${what}`);
+      observer: {
+        failed: (_what, { err, attempt, delayMs, repeated }) => {
+          report(err.message);
+          // The same failure again is one short line, not a stack per attempt.
+          if (!repeated) log.error({ code: err.code, delayMs }, `waiting for ${what}: ${err.message}`);
+          else log.warn({ attempt, delayMs }, `still waiting for ${what}`);
+        },
+        recovered: () => log.info(`${what} reachable again`),
       },
-      onRecovered: () => log.info(`${what} reachable again`),
     });
-    if (passed === undefined) return 'stopped';
     report(undefined);
     return 'ok';
   } catch (err) {
+    if (isStop(err)) return 'stopped';
     const message = err instanceof Error ? err.message : String(err);
     log.fatal({ code: (err as IngesterError).code }, message);
     process.stderr.write(`supervisor: ${message}\n`);

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { redact } from '../db/database-url.js';
 import { describeSettings } from '../kafka/kafka-settings.js';
 import { Backoff } from '../core/backoff.js';
-import { requestStop, sleepUnlessStopped, stopRequested } from '../core/stop-flag.js';
+import { isStop, StoppedError } from '../core/stop-signal.js';
 import { retry } from '../core/retry.js';
 import { BranchPool, threadsFor } from './branch-pool.js';
 import { consumerPacing } from '../kafka/consumer-pacing.js';
@@ -23,8 +23,9 @@ import { endProcessOnUncaughtException } from './fatal-exit.js';
 import { branchesWithoutCallThread, poolSize } from '../kafka/call-threads.cjs';
 
 export async function supervise(config: IngesterConfig, log: Logger): Promise<number> {
-  // Raised by SIGTERM or SIGINT; every branch has a stop flag of its own besides (see BranchPool).
-  const stop = new Int32Array(new SharedArrayBuffer(4));
+  // Aborted by SIGTERM or SIGINT; every branch has a stop flag of its own besides (see BranchPool).
+  const stopping = new AbortController();
+  const stop = stopping.signal;
   let pool: BranchPool | undefined;
   let signalled = '';
   const onSignal = (signal: NodeJS.Signals) => {
@@ -37,7 +38,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
       { signal, boundMs: config.shutdownTimeoutMs },
       'stopping: workers finish or abandon their batch and disconnect',
     );
-    requestStop(stop);
+    stopping.abort(new StoppedError());
     pool?.stopAll();
   };
   process.on('SIGTERM', onSignal);
@@ -126,12 +127,12 @@ async function joinGroup(
   log: Logger,
   status: BranchStatus,
   pool: BranchPool,
-  stop: Int32Array,
+  stop: AbortSignal,
 ): Promise<GroupMembership | undefined> {
   const listener = {
     assigned(partitions: number[]) {
       // While stopping, the group may still hand over a leaving member's branches: not ours to start.
-      if (stopRequested(stop)) return;
+      if (stop.aborted) return;
       log.info(
         { assigned: partitions, group: config.group },
         'the consumer group assigned branches to this supervisor',
@@ -154,7 +155,7 @@ async function joinGroup(
       }
     },
   };
-  return retry(
+  const joining = retry(
     () =>
       GroupMembership.join(
         config.kafka,
@@ -164,15 +165,22 @@ async function joinGroup(
         listener,
       ),
     {
-      stop,
+      signal: stop,
       backoff: new Backoff(1_000, 30_000),
-      onFailure: ({ err, delayMs }) =>
-        log.error(
-          { code: err.code, delayMs },
-          `could not join consumer group ${config.group}, retrying: ${err.message}`,
-        ),
+      observer: {
+        failed: (_what, { err, delayMs }) =>
+          log.error(
+            { code: err.code, delayMs },
+            `could not join consumer group ${config.group}, retrying: ${err.message}`,
+          ),
+      },
     },
   );
+  // Stopped before the group was joined: no membership to leave.
+  return joining.catch((err: unknown) => {
+    if (isStop(err)) return undefined;
+    throw err;
+  });
 }
 
 /** Started as `node dist/main.cjs`, the pool has a thread for each of 64 branches: more share. */
@@ -186,8 +194,15 @@ function warnIfBranchesShareCallThreads(branches: number, threads: number, log: 
   }
 }
 
-async function untilStopped(stop: Int32Array): Promise<void> {
-  while (!(await sleepUnlessStopped(stop, 60_000)));
+/** Resolves when the stop is requested. A timer keeps the event loop alive meanwhile. */
+async function untilStopped(stop: AbortSignal): Promise<void> {
+  if (stop.aborted) return;
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 async function main(): Promise<void> {

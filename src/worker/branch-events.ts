@@ -3,15 +3,22 @@
 // other event, so that readiness and metrics follow the order of the commits.
 import type { MessagePort } from 'node:worker_threads';
 import { BatchReports, type CommittedBatch } from './batch-reports.js';
-import type { WorkerEvent } from './protocol.js';
+import type { LagReport, WorkerEvent } from './protocol.js';
 
 export class BranchEvents {
   readonly #port: MessagePort;
+  readonly #partition: number;
   readonly #reports: BatchReports;
 
   constructor(port: MessagePort, partition: number) {
     this.#port = port;
+    this.#partition = partition;
     this.#reports = new BatchReports(partition);
+  }
+
+  /** Sends where the branch stands on its topics, when the report knows any. */
+  lag(report: LagReport): void {
+    if (Object.keys(report.lag).length > 0) this.emit({ type: 'lag', partition: this.#partition, ...report });
   }
 
   /** Sends an event, after the batches committed before it. */

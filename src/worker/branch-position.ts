@@ -11,9 +11,13 @@ import type { LagReport } from './protocol.js';
 /** A broker that does not say where the topics end within this long is asked again later. */
 const LOG_END_TIMEOUT_MS = 2_000;
 
+/** What the position asks of the branch's consumer of this ownership run. */
+export type LagSource = Pick<BranchConsumer, 'highWatermark' | 'logStart' | 'watermarks'>;
+
 export class BranchPosition {
   readonly #partition: number;
   readonly #topics: readonly string[];
+  readonly #consumer: LagSource;
   /** Next offsets as committed, per topic. */
   #stored = new Map<string, number>();
   /** Log ends last read from the broker. */
@@ -25,9 +29,10 @@ export class BranchPosition {
   /** Kafka timestamp (ms) of the oldest record fetched and not committed yet, per topic. */
   readonly #pendingSince = new Map<string, number>();
 
-  constructor(partition: number, topics: readonly string[]) {
+  constructor(partition: number, topics: readonly string[], consumer: LagSource) {
     this.#partition = partition;
     this.#topics = topics;
+    this.#consumer = consumer;
   }
 
   /**
@@ -63,10 +68,10 @@ export class BranchPosition {
   }
 
   /** Per topic, the log end minus the stored offset; topics with no known log end are left out. */
-  lag(consumer: BranchConsumer): Record<string, number> {
+  lag(): Record<string, number> {
     const lag: Record<string, number> = {};
     for (const topic of this.#topics) {
-      const high = this.#logEnd(consumer, topic);
+      const high = this.#logEnd(topic);
       if (high >= 0) lag[topic] = Math.max(0, high - (this.#stored.get(topic) ?? 0));
     }
     return lag;
@@ -76,8 +81,9 @@ export class BranchPosition {
    * Lag in records and in time, the last committed record's timestamp, and the retention
    * headroom, per topic (src/worker/protocol.ts, the lag event, says what each is).
    */
-  report(consumer: BranchConsumer, now = Date.now()): LagReport {
-    const report: LagReport = { lag: this.lag(consumer), seconds: {}, committedAtMs: {}, headroom: {} };
+  report(now = Date.now()): LagReport {
+    const consumer = this.#consumer;
+    const report: LagReport = { lag: this.lag(), seconds: {}, committedAtMs: {}, headroom: {} };
     for (const topic of this.#topics) {
       const lag = report.lag[topic];
       if (lag !== undefined) {
@@ -90,7 +96,7 @@ export class BranchPosition {
       const committedAt = this.#committedAt.get(topic);
       if (committedAt !== undefined) report.committedAtMs[topic] = committedAt;
       const low = Math.max(consumer.logStart(topic) ?? -1, this.#brokerLogStarts.get(topic) ?? -1);
-      const high = this.#logEnd(consumer, topic);
+      const high = this.#logEnd(topic);
       const stored = this.#stored.get(topic);
       if (low >= 0 && high >= low && stored !== undefined)
         report.headroom[topic] = { records: Math.max(0, stored - low), retained: high - low };
@@ -98,17 +104,17 @@ export class BranchPosition {
     return report;
   }
 
-  #logEnd(consumer: BranchConsumer, topic: string): number {
-    return Math.max(consumer.highWatermark(topic, this.#partition) ?? -1, this.#brokerLogEnds.get(topic) ?? -1);
+  #logEnd(topic: string): number {
+    return Math.max(this.#consumer.highWatermark(topic, this.#partition) ?? -1, this.#brokerLogEnds.get(topic) ?? -1);
   }
 
   /**
    * Asks the broker where both topics start and end, at once and bounded, and keeps the log ends.
    * A topic it does not answer for is left out: no evidence either way.
    */
-  async readWatermarks(consumer: BranchConsumer): Promise<Map<string, Watermarks>> {
+  async readWatermarks(): Promise<Map<string, Watermarks>> {
     const answers = await Promise.all(
-      this.#topics.map((topic) => consumer.watermarks(topic, LOG_END_TIMEOUT_MS).catch(() => undefined)),
+      this.#topics.map((topic) => this.#consumer.watermarks(topic, LOG_END_TIMEOUT_MS).catch(() => undefined)),
     );
     const marks = new Map<string, Watermarks>();
     this.#topics.forEach((topic, i) => {

@@ -8,6 +8,7 @@ import { createLogger } from '../core/log.js';
 import { threadPrisma } from '../db/thread-prisma.js';
 import { adoptWorkerQueryCompilerModule } from '../db/query-compiler-module.js';
 import { BranchContext } from './branch-context.js';
+import { BranchEvents } from './branch-events.js';
 import { BranchOwnership } from './ownership.js';
 import type { BranchResult, BranchTask } from './protocol.js';
 
@@ -23,12 +24,14 @@ export default async function runBranch(task: BranchTask): Promise<BranchResult>
     onDropped: (message) => threadLog.warn(message),
   });
   const branch = new BranchContext(task, prisma);
+  const events = new BranchEvents(task.events, task.partition);
+  const result: BranchResult = { partition: task.partition, batches: 0, records: 0 };
   try {
-    await new BranchOwnership(branch, task.pacing).run();
-    branch.log.info({ batches: branch.result.batches, records: branch.result.records }, 'branch worker stopping');
-    return branch.result;
+    await new BranchOwnership(branch, { events, pacing: task.pacing, result }).run();
+    branch.log.info({ batches: result.batches, records: result.records }, 'branch worker stopping');
+    return result;
   } finally {
     await threadPrisma.release(prisma).catch(() => undefined);
-    branch.events.close();
+    events.close();
   }
 }

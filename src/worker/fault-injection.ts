@@ -1,3 +1,6 @@
+import { sleep } from '../core/stop-signal.js';
+import type { Collect } from './prefetch.js';
+
 /**
  * Fault injection for the restart tests: ZIPBANK_FAULT_CRASH_BRANCH="<branch>:<batches>" makes
  * that branch's worker fail after committing <batches> batches, every time it runs. The failure
@@ -50,15 +53,11 @@ export function supervisorThrowAfterMs(env: NodeJS.ProcessEnv = process.env): nu
   return spec && /^\d+$/.test(spec) ? Number(spec) : undefined;
 }
 
-/** What an injected fault acts on: the consumer to deafen, the log to say so. */
-export interface FaultTarget {
-  deafen(): void;
-}
-
 /**
- * The one seam through which the faults above reach a branch: asked after every committed batch
- * with the count so far. Inert (every check undefined) unless a ZIPBANK_FAULT_* variable names
- * this branch.
+ * The one seam through which the faults above reach a branch: it wraps the branch's record
+ * collection (the deaf fault) and is asked after every committed batch with the count so far.
+ * Inert (every check undefined, the collection unwrapped) unless a ZIPBANK_FAULT_* variable
+ * names this branch.
  */
 export class FaultInjector {
   readonly #partition: number;
@@ -66,8 +65,9 @@ export class FaultInjector {
   readonly #exhaustHeapAfter: number | undefined;
   readonly #deafAfter: number | undefined;
   readonly #hangAfter: number | undefined;
-  /** The deaf fault fires once per worker: the consumer that replaces it works. */
-  #deafFired = false;
+  /** The collection wrapped last (the current consumer's), and the one made deaf. */
+  #current: object | undefined;
+  #deafened: object | undefined;
   #hangFired = false;
 
   constructor(partition: number, env: NodeJS.ProcessEnv = process.env) {
@@ -79,20 +79,34 @@ export class FaultInjector {
   }
 
   /**
-   * The seam the ingest loop calls after every commit: fires whatever fault is due after
-   * `batches` committed batches (`warn` says which), and the hang waits until `stopped()`.
+   * The consumer's collection as the branch sees it. Once the deaf fault fired, that consumer's
+   * collection finds nothing, without an error, after each idle wait: as librdkafka's consumer
+   * can after a broker restart. The next consumer's works: the fault fires once per worker.
    */
-  async afterCommit(
-    batches: number,
-    consumer: FaultTarget,
-    { warn, stopped }: { warn: (message: string) => void; stopped: () => boolean },
-  ): Promise<void> {
-    this.afterBatch(batches, consumer, warn);
-    await this.hangIfDue(batches, warn, stopped);
+  collection(collect: Collect, idleWaitMs: number, signal: AbortSignal): Collect {
+    if (this.#deafAfter === undefined) return collect;
+    const token = {};
+    this.#current = token;
+    return (writerIdle) =>
+      this.#deafened === token
+        ? sleep(idleWaitMs, signal).then(
+            () => [],
+            () => [],
+          )
+        : collect(writerIdle);
+  }
+
+  /**
+   * The seam the ingest loop calls after every commit: fires whatever fault is due after
+   * `batches` committed batches (`warn` says which); the hang waits until the branch is stopped.
+   */
+  async afterCommit(batches: number, warn: (message: string) => void, signal: AbortSignal): Promise<void> {
+    this.afterBatch(batches, warn);
+    await this.hangIfDue(batches, warn, signal);
   }
 
   /** Fires whatever fault is due after `batches` committed batches; `warn` says which. */
-  afterBatch(batches: number, consumer: FaultTarget, warn: (message: string) => void): void {
+  afterBatch(batches: number, warn: (message: string) => void): void {
     if (this.#crashAfter !== undefined && batches >= this.#crashAfter) {
       throw new Error(
         `injected fault: branch ${this.#partition} fails after ${this.#crashAfter} batches (ZIPBANK_FAULT_CRASH_BRANCH)`,
@@ -103,24 +117,25 @@ export class FaultInjector {
       const hog: string[][] = [];
       for (;;) hog.push(Array.from({ length: 100_000 }, (_, i) => `${i}-${hog.length}`));
     }
-    if (!this.#deafFired && this.#deafAfter !== undefined && batches >= this.#deafAfter) {
+    if (this.#deafened === undefined && this.#deafAfter !== undefined && batches >= this.#deafAfter) {
       warn('injected fault: the Kafka consumer delivers nothing more (ZIPBANK_FAULT_DEAF_BRANCH)');
-      consumer.deafen();
-      this.#deafFired = true;
+      this.#deafened = this.#current ?? {};
     }
   }
 
-  /** The hang fault, when due: resolves only once `stopped()` is true. At once otherwise. */
-  async hangIfDue(batches: number, warn: (message: string) => void, stopped: () => boolean): Promise<void> {
+  /** The hang fault, when due: resolves only once the branch is stopped. At once otherwise. */
+  async hangIfDue(batches: number, warn: (message: string) => void, signal: AbortSignal): Promise<void> {
     if (this.#hangFired || this.#hangAfter === undefined || batches < this.#hangAfter) return;
     warn('injected fault: the branch loop waits on a call that never returns (ZIPBANK_FAULT_HANG_BRANCH)');
     this.#hangFired = true;
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (!stopped()) return;
-        clearInterval(poll);
-        resolve();
-      }, 100);
-    });
+    if (signal.aborted) return;
+    // The interval only keeps the thread's event loop up; the loop sends no sign of life, which
+    // is what liveness must catch.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    try {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 }

@@ -5,16 +5,20 @@ import { FetchStallWatch, type FetchPosition } from '../kafka/fetch-stall.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { RawRecord } from '../kafka/raw-record.js';
 import type { BranchContext } from './branch-context.js';
+import type { BranchEvents } from './branch-events.js';
+import type { BranchPosition } from './branch-position.js';
 
 /** Records waiting this long on the broker while none of their topic arrive: a stalled consumer. */
 export const FETCH_STALL_MS = 20_000;
 
 export class FetchStallCheck {
   readonly #branch: BranchContext;
+  readonly #events: BranchEvents;
   readonly #watch = new FetchStallWatch(FETCH_STALL_MS);
 
-  constructor(branch: BranchContext) {
+  constructor(branch: BranchContext, events: BranchEvents) {
     this.#branch = branch;
+    this.#events = events;
   }
 
   /** Records of a batch were fetched: whatever waited on their topics is moving. */
@@ -23,10 +27,10 @@ export class FetchStallCheck {
   }
 
   /** True when the consumer stopped fetching and must be recreated. */
-  async stalled(consumer: BranchConsumer): Promise<boolean> {
-    const { position, partition, log, events } = this.#branch;
+  async stalled(consumer: BranchConsumer, position: BranchPosition): Promise<boolean> {
+    const { partition, log } = this.#branch;
     const positions: FetchPosition[] = [];
-    for (const [topic, marks] of await position.readWatermarks(consumer)) {
+    for (const [topic, marks] of await position.readWatermarks()) {
       // Held back on purpose (customers first): not fetching it is expected.
       if (consumer.isPaused(topic)) continue;
       // Where reading has got to: committed, or handed over and not yet committed, or past
@@ -49,7 +53,7 @@ export class FetchStallCheck {
       return false;
     }
     log.warn(fields, `${where}: the Kafka consumer stopped fetching, recreating it`);
-    events.emit({ type: 'fetchStalled', partition });
+    this.#events.emit({ type: 'fetchStalled', partition });
     return true;
   }
 }

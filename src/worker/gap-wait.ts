@@ -4,30 +4,42 @@
 // waits until the recreated topic reaches the stored offset. Nothing is skipped silently.
 import { describeGap, findGaps, recordGaps, type Watermarks } from '../ingest/offset-gaps.js';
 import { renew, type Lease } from '../db/branch-lease.js';
+import type { RetryPolicy } from '../core/retry.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { BranchContext } from './branch-context.js';
+import type { BranchEvents } from './branch-events.js';
 import type { LagReport } from './protocol.js';
+import type { StallRecorder } from './stall-recorder.js';
 import { readStoredOffsets } from './stored-offsets.js';
+
+/** What the gap check uses besides the branch: its lease, consumer, retries, events and stall reason. */
+export interface GapWaitParts {
+  lease: Lease;
+  consumer: BranchConsumer;
+  retry: RetryPolicy;
+  events: BranchEvents;
+  stall: StallRecorder;
+}
 
 /** How often a branch stopped on an offset gap looks whether it was accepted. */
 const GAP_POLL_MS = 2_000;
 
-/** Resolves the offsets to start from once there is no open gap; undefined when asked to stop. */
+/** Resolves the offsets to start from once there is no open gap; throws StoppedError when stopped. */
 export async function waitUntilNoGap(
   branch: BranchContext,
-  lease: Lease,
-  consumer: BranchConsumer,
+  { lease, consumer, retry, events, stall }: GapWaitParts,
   stored: Map<string, number>,
-): Promise<Map<string, number> | undefined> {
-  const { partition, log, events, stall } = branch;
+): Promise<Map<string, number>> {
+  const { partition, log } = branch;
   let offsets = stored;
   let reported = '';
-  while (!branch.stopped) {
+  for (;;) {
     const watermarks = new Map<string, Watermarks>();
     for (const topic of offsets.keys()) {
-      const marks = await branch.attempt(`read the offsets of ${topic} from Kafka`, () => consumer.watermarks(topic));
-      if (!marks) return undefined;
-      watermarks.set(topic, marks);
+      watermarks.set(
+        topic,
+        await retry.run(`read the offsets of ${topic} from Kafka`, () => consumer.watermarks(topic)),
+      );
     }
     const gaps = findGaps(partition, offsets, watermarks);
     if (gaps.length === 0) {
@@ -38,8 +50,7 @@ export async function waitUntilNoGap(
       }
       return offsets;
     }
-    const states = await branch.attempt('record the offset gap', () => recordGaps(branch.prisma, gaps));
-    if (!states) return undefined;
+    const states = await retry.run('record the offset gap', () => recordGaps(branch.prisma, gaps));
     const open = states.filter((s) => !s.accepted).map((s) => s.gap);
     const reason =
       open.length > 0
@@ -55,19 +66,15 @@ export async function waitUntilNoGap(
     events.emit({ type: 'gap', partition, open: open.length, reason });
     await stall.record(reason);
     // Still the owner while stopped: keep the lease, so no standby starts posting past the gap.
-    const renewed = await branch.attempt('renew the branch lease', () => renew(branch.prisma, lease).then(() => true));
-    if (renewed === undefined) return undefined;
+    await retry.run('renew the branch lease', () => renew(branch.prisma, lease));
     const report: LagReport = { lag: {}, seconds: {}, committedAtMs: {}, headroom: {} };
     for (const [topic, marks] of watermarks) {
       const stored = offsets.get(topic) ?? 0;
       report.lag[topic] = Math.max(0, marks.high - stored);
       report.headroom[topic] = { records: Math.max(0, stored - marks.low), retained: marks.high - marks.low };
     }
-    branch.reportLag(report);
-    if (await branch.sleep(GAP_POLL_MS)) return undefined;
-    const reread = await readStoredOffsets(branch);
-    if (!reread) return undefined;
-    offsets = reread;
+    events.lag(report);
+    await branch.sleep(GAP_POLL_MS);
+    offsets = await readStoredOffsets(branch, retry);
   }
-  return undefined;
 }

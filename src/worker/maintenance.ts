@@ -16,15 +16,24 @@ import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import type { CommitOutcome } from '../ingest/commit-outcome.js';
 import type { ParkedQueue } from '../ingest/parked-queue.js';
 import type { BranchContext } from './branch-context.js';
+import type { BranchEvents } from './branch-events.js';
+import type { BranchPosition } from './branch-position.js';
 import { Chores } from './chores.js';
 import type { FetchStallCheck } from './fetch-stall-check.js';
 import type { ServerWatch } from './server-watch.js';
 
-/** What the health check compares with Postgres and keeps right: the server reached, the branch's position, its parked queue. */
-export interface HealthChecks {
+/** What the chores act on in one ownership run. */
+export interface MaintenanceParts {
+  lease: Lease;
+  consumer: BranchConsumer;
+  events: BranchEvents;
+  /** Where the branch stands on its topics, for lag. */
+  lag: BranchPosition;
+  fetchStall: FetchStallCheck;
+  /** The Postgres server reached, compared from one check to the next. */
   server: ServerWatch;
-  /** The position the worker's last write left (the committer's). */
-  position: () => StoredPosition;
+  /** The position the worker's last write left (the committer's), which the health check compares. */
+  stored: () => StoredPosition;
   /** The branch's parked queue, recounted by each health report. */
   parked: ParkedQueue;
 }
@@ -50,28 +59,16 @@ type ParkedFigures = Awaited<ReturnType<typeof parkedStats>>;
 
 export class Maintenance {
   readonly #branch: BranchContext;
-  readonly #lease: Lease;
-  readonly #consumer: BranchConsumer;
-  readonly #fetchStall: FetchStallCheck;
+  readonly #parts: MaintenanceParts;
   readonly #chores: Chores<keyof typeof INTERVALS_MS>;
-  readonly #checks: HealthChecks;
   /** Counts since the last stats line. */
   #window = { records: 0, posted: 0, parked: 0, rejected: 0 };
   /** The parked backlog as the last health report saw it, for the stats line. */
   #parked: ParkedFigures | undefined;
 
-  constructor(
-    branch: BranchContext,
-    lease: Lease,
-    consumer: BranchConsumer,
-    fetchStall: FetchStallCheck,
-    checks: HealthChecks,
-  ) {
+  constructor(branch: BranchContext, parts: MaintenanceParts) {
     this.#branch = branch;
-    this.#checks = checks;
-    this.#lease = lease;
-    this.#consumer = consumer;
-    this.#fetchStall = fetchStall;
+    this.#parts = parts;
     const now = Date.now();
     // Health is due at once (the first report); the others count from the start.
     this.#chores = new Chores(INTERVALS_MS, { fetchCheck: now, stats: now });
@@ -110,14 +107,14 @@ export class Maintenance {
   async runDue(): Promise<boolean> {
     if (this.#chores.due('fetchCheck')) {
       this.#chores.ran('fetchCheck');
-      if (await this.#fetchStall.stalled(this.#consumer)) return true;
+      if (await this.#parts.fetchStall.stalled(this.#parts.consumer, this.#parts.lag)) return true;
     }
     if (this.#chores.due('health')) {
       await this.#reportHealth();
       this.#chores.ran('health');
     }
     if (this.#chores.due('server')) {
-      await this.#checks.server.check(this.#branch.prisma);
+      await this.#parts.server.check(this.#branch.prisma);
       this.#chores.ran('server');
     }
     if (this.#chores.due('stats')) {
@@ -134,29 +131,30 @@ export class Maintenance {
    * the branch was idle.
    */
   async #reportHealth(): Promise<void> {
-    const { prisma, partition, events } = this.#branch;
+    const { prisma, partition } = this.#branch;
+    const { events, lease, lag, parked: queue } = this.#parts;
     let reason: string | undefined;
-    const health = await renewAndReadHealth(prisma, this.#lease).catch((err: unknown) => {
+    const health = await renewAndReadHealth(prisma, lease).catch((err: unknown) => {
       // A lost lease ends ownership (class standby); any other failure is this report's reason.
       if (err instanceof IngesterError && err.errorClass === 'standby') throw err;
       reason = `database: ${toDatabaseError(err).message}`;
       return undefined;
     });
     if (health) {
-      const expected = this.#checks.position();
+      const expected = this.#parts.stored();
       if (health.commits !== expected.commits) throw new PositionMovedError(partition, expected);
     }
     const parked = health?.parked;
     events.emit({ type: 'database', partition, ok: parked !== undefined, reason });
     if (parked) {
       events.emit({ type: 'stats', partition, parked: parked.count, oldestParkedAgeSeconds: parked.oldestAgeSeconds });
-      this.#checks.parked.recount(parked.count);
+      queue.recount(parked.count);
     }
     this.#parked = parked;
     events.emit({ type: 'heap', partition, ...heapFigures() });
     const pool = poolFigures(prisma);
     if (pool) events.emit({ type: 'pool', partition, ...pool });
-    this.#branch.reportLag(this.#branch.position.report(this.#consumer));
+    events.lag(lag.report());
   }
 
   /** The lab's own producer sends transactions only: make the wait obvious at once. */

@@ -12,6 +12,7 @@
 //   worker held its lease, which the lease fence rules out (a second ingester under a lease row
 //   edited by hand, offsets moved by hand). Logged as an error and counted; the worker goes on
 //   from the stored position, which is what the other writer committed.
+import type { RetryPolicy } from '../core/retry.js';
 import type { Lease } from '../db/branch-lease.js';
 import { describePosition, readStoredPosition, samePosition, type StoredPosition } from '../db/stored-position.js';
 import type { BranchContext } from './branch-context.js';
@@ -19,28 +20,27 @@ import type { WorkerEvent } from './protocol.js';
 
 export type PositionChange = 'answer-lost' | 'back' | 'ahead' | 'none';
 
-/** What the report needs of the branch: who it is, its connection, its log and its events. */
-export type ReportingBranch = Pick<BranchContext, 'partition' | 'prisma' | 'log' | 'attempt'> & {
+/** What the report needs of the branch: who it is, its connection, its log, its events, its retries. */
+export type ReportingBranch = Pick<BranchContext, 'partition' | 'prisma' | 'log'> & {
   events: { emit(event: WorkerEvent): void };
+  retry: RetryPolicy;
 };
 
 /**
  * Compares the stored position with `expected` (what the worker held) and `target` (where the
- * write in flight would have left it), reports what it finds, and resolves which it was;
- * undefined when stop was requested first.
+ * write in flight would have left it), reports what it finds, and resolves which it was.
  */
 export async function reportPositionChange(
   branch: ReportingBranch,
   lease: Lease,
   expected: StoredPosition,
   target: StoredPosition = expected,
-): Promise<PositionChange | undefined> {
+): Promise<PositionChange> {
   const { log, events, partition } = branch;
   const topics = [...expected.offsets.keys()];
-  const stored = await branch.attempt('read the stored position', () =>
+  const stored = await branch.retry.run('read the stored position', () =>
     readStoredPosition(branch.prisma, lease, topics),
   );
-  if (!stored) return undefined;
   const found = stored.position;
   if (!samePosition(target, expected) && samePosition(found, target)) {
     log.info(

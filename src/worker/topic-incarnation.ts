@@ -13,52 +13,52 @@ import { renew, type Lease } from '../db/branch-lease.js';
 import { readCursors, type OffsetRow } from '../db/read-queries.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import { recordFingerprint } from '../kafka/record-fingerprint.js';
+import type { RetryPolicy } from '../core/retry.js';
 import type { BranchContext } from './branch-context.js';
+import type { BranchEvents } from './branch-events.js';
 
 /** Who accepted the change, as offset_gap records it. */
 const RECORDED_BY = 'ingester: a new topic, ingested from its start';
 
+/** What the check uses besides the branch: its lease, consumer, retries and events. */
+export interface IdentityCheckParts {
+  lease: Lease;
+  consumer: BranchConsumer;
+  retry: RetryPolicy;
+  events: BranchEvents;
+}
+
 /**
  * Reads the branch's cursors, gives the consumer their offset bases, and adopts any topic found
- * recreated. Resolves the stored next offsets (ledger offsets) to check for gaps from, or
- * undefined when stop was requested.
+ * recreated. Resolves the stored next offsets (ledger offsets) to check for gaps from.
  */
 export async function checkTopicIdentity(
   branch: BranchContext,
-  lease: Lease,
-  consumer: BranchConsumer,
-): Promise<Map<string, number> | undefined> {
-  const topics = [branch.topics.customers, branch.topics.transactions];
-  let cursors = await branch.attempt('read stored offsets', () => readCursors(branch.prisma, topics, branch.partition));
-  if (!cursors) return undefined;
+  { lease, consumer, retry, events }: IdentityCheckParts,
+): Promise<Map<string, number>> {
+  const topics = branch.topicList;
+  const readAll = () => retry.run('read stored offsets', () => readCursors(branch.prisma, topics, branch.partition));
+  let cursors = await readAll();
   consumer.useOffsetBases(basesOf(cursors));
   for (const [topic, cursor] of cursors) {
-    const why = await branch.attempt(`check that ${topic} is the topic committed from`, () =>
+    const why = await retry.run(`check that ${topic} is the topic committed from`, () =>
       whyRecreated(consumer, topic, cursor),
     );
-    if (why === undefined) return undefined;
     if (why === null) continue;
-    const marks = await branch.attempt(`read the offsets of ${topic} from Kafka`, () => consumer.watermarks(topic));
-    if (!marks) return undefined;
+    const marks = await retry.run(`read the offsets of ${topic} from Kafka`, () => consumer.watermarks(topic));
     const kafka = { low: consumer.kafkaOffset(topic, marks.low), high: consumer.kafkaOffset(topic, marks.high) };
     // Above every ledger row of the old topic, even with the stored offset moved back by hand.
     const from = Math.max(cursor.nextOffset, (cursor.fingerprintOffset ?? -1) + 1);
-    const recorded = await branch.attempt('record the recreated topic', () =>
-      recordRecreated(branch, lease, topic, from, kafka).then(() => true),
-    );
-    if (!recorded) return undefined;
+    await retry.run('record the recreated topic', () => recordRecreated(branch, lease, topic, from, kafka));
     branch.log.error(
       { topic, ledgerOffsetFrom: from, newLogStart: kafka.low, newLogEnd: kafka.high },
       `${topic}[${branch.partition}] was deleted and created again (${why}): its records are new and are ingested from its start, at ledger offsets from ${from} up; see cli gaps list`,
     );
-    branch.events.emit({ type: 'topicRecreated', partition: branch.partition });
+    events.emit({ type: 'topicRecreated', partition: branch.partition });
   }
-  cursors = await branch.attempt('read stored offsets', () => readCursors(branch.prisma, topics, branch.partition));
-  if (!cursors) return undefined;
+  cursors = await readAll();
   consumer.useOffsetBases(basesOf(cursors));
-  const offsets = new Map([...cursors].map(([topic, c]) => [topic, c.nextOffset]));
-  branch.position.stored = offsets;
-  return offsets;
+  return new Map([...cursors].map(([topic, c]) => [topic, c.nextOffset]));
 }
 
 function basesOf(cursors: ReadonlyMap<string, OffsetRow>): Map<string, number> {

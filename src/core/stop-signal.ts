@@ -1,0 +1,46 @@
+// Stopping as an AbortSignal, as in Node's own APIs: a call made after a stop was requested, or
+// a wait that a stop interrupts, throws a StoppedError (class stop), so every function either
+// returns its value or throws, and `isStop` is the one way to ask whether a failure was a stop.
+// A branch's signal follows its shared stop flag (src/core/stop-flag.ts), which the supervisor
+// raises from another thread.
+import { setTimeout as delay } from 'node:timers/promises';
+import { ERROR_CODES, IngesterError } from './errors.js';
+import { STOP_INDEX, stopRequested } from './stop-flag.js';
+
+export class StoppedError extends IngesterError {
+  constructor() {
+    super(ERROR_CODES.STOPPED, 'stop requested');
+    this.name = 'StoppedError';
+  }
+}
+
+/** True when `err` says a stop was requested, not that something failed. */
+export function isStop(err: unknown): boolean {
+  return err instanceof IngesterError && err.errorClass === 'stop';
+}
+
+/** A signal aborted (with a StoppedError) as soon as the shared stop flag is raised. */
+export function stopSignal(flag: Int32Array): AbortSignal {
+  const controller = new AbortController();
+  const abort = () => controller.abort(new StoppedError());
+  if (stopRequested(flag)) {
+    abort();
+    return controller.signal;
+  }
+  // A pending waitAsync keeps no event loop alive: the signal never holds a thread open.
+  const wait = Atomics.waitAsync(flag, STOP_INDEX, 0);
+  if (wait.async) void wait.value.then(abort);
+  else abort();
+  return controller.signal;
+}
+
+/** Waits `ms`; throws the signal's StoppedError at once when a stop is requested meanwhile. */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    if (signal.aborted) signal.throwIfAborted();
+    throw err;
+  }
+}
