@@ -5,6 +5,7 @@ import t from 'tap';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
 
@@ -111,4 +112,38 @@ t.test('the rules catch what they claim to', async (t) => {
       ?.some((f) => f.endsWith(path.join('ingest', 'batch-committer.ts'))),
     'the ingest loop imports the committer',
   );
+});
+
+// The worker passes values down (a RetryPolicy, a ParkedPlan), never callbacks into itself: the
+// commit path can then be read from the ingest loop down without a jump back up. Read with
+// TypeScript's own parser: a function type anywhere in a declaration is a callback's shape.
+function functionTypes(fileName: string, text: string): string[] {
+  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionTypeNode(node)) {
+      const { line } = source.getLineAndCharacterOfPosition(node.getStart());
+      found.push(`${fileName}:${line + 1}: ${node.getText()}`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+t.test('nothing under src/ingest/ takes a callback', async (t) => {
+  const found = files
+    .filter((f) => folderOf(f) === 'ingest')
+    .flatMap((f) => functionTypes(path.relative(SRC, f), readFileSync(f, 'utf8')));
+  t.same(found, [], 'function types declared in src/ingest/');
+  // The rule can fail: the callback the committer took before the retry policy is caught.
+  t.equal(
+    functionTypes(
+      'old.ts',
+      'export type Attempt = <T>(what: string, action: () => Promise<T>) => Promise<T | undefined>;\n' +
+        'class C { constructor(attempt: (what: string) => Promise<void>) {} }',
+    ).length,
+    3,
+  );
+  t.same(functionTypes('v.ts', 'const x = records.filter((r) => r.ok);'), [], 'an arrow function is not a type');
 });

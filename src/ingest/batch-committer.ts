@@ -12,7 +12,7 @@ import type { Logger } from '../core/log.js';
 import { isWaitedOut, type RetryPolicy } from '../core/retry.js';
 import { DatabaseError } from '../db/database-error.js';
 import { forgetPrismaDebugHistoryAfter } from '../db/prisma-debug-history.js';
-import { assembleParsed, parseRecords, type Batch, type ParsedRecord, type RawRecord } from './batch.js';
+import { assembleParsed, parseRecords, type BatchRows, type ParsedRecord, type RawRecord } from './batch.js';
 import { writeBatch, type WriteOptions } from './batch-writer.js';
 import { Tally, type BatchOutcome, type CommitOutcome } from './commit-outcome.js';
 import { postableParkedOffsets, rejectParked } from './parked-statements.js';
@@ -174,7 +174,7 @@ export class BatchCommitter {
 
   /** Commits one refused record as a rejected_event row with its offset. */
   async #quarantine(record: RawRecord, refusal: DatabaseError, total: Tally, plan: ParkedPlan): Promise<false> {
-    const batch: Batch = {
+    const batch: BatchRows = {
       customers: [],
       transactions: [],
       rejected: [
@@ -256,7 +256,7 @@ export class BatchCommitter {
   }
 
   /** One write, outages retried; a refusal of the records (class isolate) is thrown. */
-  async #write(batch: Batch, plan: ParkedPlan, parkedOffset?: number): Promise<BatchOutcome> {
+  async #write(batch: BatchRows, plan: ParkedPlan, parkedOffset?: number): Promise<BatchOutcome> {
     const unparkCustomers = parkedOffset === undefined ? plan.unparkCustomers : undefined;
     const expected = this.#position;
     const outcome = await this.#retry.run('write batch', () =>

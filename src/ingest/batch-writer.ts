@@ -19,7 +19,7 @@ import { toDatabaseError } from '../db/database-error.js';
 import { DEFAULT_PARTITION, isLedgerKeyName } from '../db/ledger-partitions.js';
 import { ERROR_CODES, IngesterError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
-import type { Batch, RejectedRecord, TransactionRecord } from './batch.js';
+import type { BatchRows, RejectedRecord, TransactionRecord } from './batch.js';
 import { insertCustomers } from './customer-writer.js';
 import { takeParked, type ParkedTarget } from './parked-statements.js';
 
@@ -64,7 +64,7 @@ export interface WriteOptions extends ParkedTarget {
  * src/db/database-error.ts): a lost lease, an outage, a schema problem, or records Postgres
  * refuses. Whatever it throws, nothing of the batch was committed.
  */
-export async function writeBatch(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
+export async function writeBatch(prisma: PrismaClient, batch: BatchRows, options: WriteOptions): Promise<BatchOutcome> {
   try {
     return await writeBatchOnce(prisma, batch, options);
   } catch (err) {
@@ -72,7 +72,7 @@ export async function writeBatch(prisma: PrismaClient, batch: Batch, options: Wr
   }
 }
 
-async function writeBatchOnce(prisma: PrismaClient, batch: Batch, options: WriteOptions): Promise<BatchOutcome> {
+async function writeBatchOnce(prisma: PrismaClient, batch: BatchRows, options: WriteOptions): Promise<BatchOutcome> {
   // Common case under load: no customers to create and nothing to un-park. Then the whole batch
   // is one statement, which Postgres runs atomically without an explicit transaction: one round
   // trip. With nothing parked on the branch it assumes what is almost always true (no row posted
@@ -153,7 +153,7 @@ async function writeRecords(
   db: Tx | PrismaClient,
   transactions: TransactionRecord[],
   rejected: RejectedRecord[],
-  { nextOffsets, fingerprints }: Pick<Batch, 'nextOffsets' | 'fingerprints'>,
+  { nextOffsets, fingerprints }: Pick<BatchRows, 'nextOffsets' | 'fingerprints'>,
   options: WriteOptions,
   mode: LedgerMode | { unparked: number },
 ): Promise<Omit<BatchOutcome, 'customersCreated' | 'unparked'>> {

@@ -1,5 +1,7 @@
-// Sorts one batch of Kafka records into what the batch writer stores: customers, transactions,
-// rejections, and the next offset of each topic. Pure, so the rules are tested without I/O.
+// Sorts one batch of Kafka records into what the batch writer stores, its BatchRows: customers,
+// transactions, rejections, and the next offset of each topic. Two words, two things: a batch is
+// the Kafka records of one commit (RawRecord[], as fetched); its rows are what they become once
+// parsed. Pure, so the rules are tested without I/O.
 import { createHash } from 'node:crypto';
 import {
   MAX_EPOCH_SECONDS,
@@ -31,7 +33,8 @@ export interface RejectedRecord {
   detail: string;
 }
 
-export interface Batch {
+/** What one batch's write stores. */
+export interface BatchRows {
   customers: CustomerRecord[];
   /** In offset order: the order the branch posted them. */
   transactions: TransactionRecord[];
@@ -96,7 +99,7 @@ export function assembleBatch(
   records: readonly RawRecord[],
   topics: { customers: string; transactions: string },
   maxPayloadBytes: number,
-): Batch {
+): BatchRows {
   return assembleParsed(parseRecords(records, topics, maxPayloadBytes));
 }
 
@@ -105,8 +108,8 @@ export function assembleBatch(
  * rejected as a conflict), transactions in offset order, rejections, and each topic's next
  * offset and last record's fingerprint.
  */
-export function assembleParsed(parsed: readonly ParsedRecord[]): Batch {
-  const batch: Batch = {
+export function assembleParsed(parsed: readonly ParsedRecord[]): BatchRows {
+  const batch: BatchRows = {
     customers: [],
     transactions: [],
     rejected: [],
