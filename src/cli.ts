@@ -17,10 +17,11 @@ import { COMMANDS } from './cli/commands.js';
 const COMMON_HELP = `Common options:
 ${CONNECTION_HELP}
   --customers-topic (CUSTOMERS_TOPIC), --transactions-topic (TRANSACTIONS_TOPIC)
-  --json                       one JSON document on stdout instead of text
+  --json                       one JSON document on stdout instead of text; a failure is then one
+                               JSON object on stderr: {"error":{"code":...,"message":...}}
   --help                       the usage of a command
 
-Exit codes: 0 done; 1 the command failed (the line on stderr says why); 2 a usage or data error;
+Exit codes: 0 done; 1 the command failed (stderr says why); 2 a usage or data error;
 status also exits 3 when a branch needs attention (node dist/cli.js status --help).`;
 
 function usage(commands: readonly Command[]): string {
@@ -31,7 +32,7 @@ function commandHelp(command: Command): string {
   return `Usage: ${command.synopsis}\n\n${command.help}\n\n${COMMON_HELP}\n`;
 }
 
-runMain('cli', async () => {
+async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const words = args.filter((a) => !a.startsWith('-'));
   const wantsHelp = args.includes('--help') || args.includes('-h') || words[0] === 'help';
@@ -68,4 +69,7 @@ runMain('cli', async () => {
   const connections = { ...readConnections(problems, flags), ...readTopics(problems, flags) };
   if (problems.length > 0) throw new ConfigError(problems);
   return command.run({ connections, flags, json: Boolean(flags.json) });
-});
+}
+
+// Told from the raw arguments, before they are parsed, so that a bad flag is reported as JSON too.
+runMain('cli', main, { jsonErrors: process.argv.slice(2).includes('--json') });

@@ -155,6 +155,12 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
   const configMap = find('ConfigMap').data as Record<string, string>;
   for (const key of Object.keys(configMap).filter((k) => !k.startsWith('KAFKA_CFG_')))
     t.match(helpText, `(${key}`, `ConfigMap key ${key} is a variable the supervisor reads`);
+  const fromConfigMap = loadWithEnvironment(configMap, container.args);
+  t.same(
+    [fromConfigMap.livenessTimeoutMs, fromConfigMap.databaseResponseTimeoutMs],
+    [Number(configMap.LIVENESS_TIMEOUT_MS), Number(configMap.DATABASE_RESPONSE_TIMEOUT_MS)],
+    'the liveness and database response timeouts are set in the ConfigMap, and the supervisor accepts them together',
+  );
   // KAFKA_CFG_* keys are librdkafka settings: librdkafka itself must accept each.
   const kafkaEnv = Object.fromEntries(Object.entries(configMap).filter(([k]) => k.startsWith('KAFKA_CFG_')));
   t.ok(Object.keys(kafkaEnv).length >= 3, 'the ConfigMap configures SASL_SSL');
@@ -230,6 +236,27 @@ t.test('every Kubernetes manifest validates against its schema and agrees with t
  * Validates an object against the Kubernetes schema of its kind (kubernetes-models, which mirrors
  * apiVersion in its paths: v1/ConfigMap, apps/v1/Deployment, ...).
  */
+/**
+ * The supervisor's configuration as the Deployment starts it: the ConfigMap's variables as its
+ * environment (KAFKA_CFG_* apart, checked by librdkafka above: they need the Secret's files) and
+ * the container's args. A ConfigError names what the supervisor would refuse.
+ */
+function loadWithEnvironment(configMap: Record<string, string>, args: string[]) {
+  const variables = Object.entries(configMap).filter(([k]) => !k.startsWith('KAFKA_CFG_'));
+  const saved = variables.map(([k]) => [k, process.env[k]] as const);
+  try {
+    for (const [k, v] of variables) process.env[k] = v;
+    const result = loadConfig(args);
+    if (result.help) throw new Error('unexpected --help');
+    return result.config;
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 async function validateKubernetes(
   t: { doesNotThrow(fn: () => void, message: string): void },
   object: Record<string, any>,

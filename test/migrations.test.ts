@@ -10,7 +10,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
   t.match(first.stdout, /created database/);
   t.match(
     first.stdout,
-    /applied 14 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason, 20261125020000_balance_fillfactor, 20261129000000_ledger_customer_check, 20261202000000_redrive_log, 20261202010000_topic_incarnation, 20261202020000_customer_coordinates_index, 20261202030000_parked_queue_index, 20261203000000_ledger_partitioned_by_month_breaking, 20261204000000_branch_commit_count/,
+    /applied 15 migration\(s\): 20261124000000_init, 20261124010000_kafka_timestamp, 20261124020000_branch_lease, 20261124030000_ledger_keyed_by_coordinates, 20261125000000_offset_gap, 20261125010000_branch_stall_reason, 20261125020000_balance_fillfactor, 20261129000000_ledger_customer_check, 20261202000000_redrive_log, 20261202010000_topic_incarnation, 20261202020000_customer_coordinates_index, 20261202030000_parked_queue_index, 20261203000000_ledger_partitioned_by_month_breaking, 20261204000000_branch_commit_count, 20261205000000_topic_recreation/,
   );
 
   const tables = (
@@ -30,6 +30,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
     'parked_transaction',
     'redrive_log',
     'rejected_event',
+    'topic_recreation',
     'transaction',
   ]);
 
@@ -169,7 +170,7 @@ t.test('db:migrate creates the database, every table and constraint, and a secon
     url,
     `SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`,
   );
-  t.equal(history?.n, '14', 'each migration is recorded once, as prisma migrate deploy records it');
+  t.equal(history?.n, '15', 'each migration is recorded once, as prisma migrate deploy records it');
 });
 
 t.test('db:migrate against an unreachable server fails with a clear error', async (t) => {

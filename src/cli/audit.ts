@@ -93,7 +93,8 @@ async function auditTopic(
   const cursor = (await readCursors(prisma, [topic], partition)).get(topic);
   const base = cursor?.offsetBase ?? 0;
   const gaps = (await listGaps(prisma, { partition, openOnly: false })).filter(
-    (g) => g.topic === topic && g.kind === 'deleted' && g.accepted_at !== null,
+    // A gap a recreated topic superseded lies in the old topic's offsets, not the new one's.
+    (g) => g.topic === topic && g.kind === 'deleted' && g.accepted_at !== null && g.superseded_by === null,
   );
   const consumer = await BranchConsumer.connect({
     kafka: connections.kafka,

@@ -1,9 +1,11 @@
-// `cli gaps list` shows offset gaps (records a branch never read); `cli gaps accept` accepts a
-// branch's open gaps, recording who and when, so that the branch goes on.
+// `cli gaps list` shows offset gaps (records a branch never read) and the recreated topics the
+// ingester adopted; `cli gaps accept` accepts a branch's open gaps, recording who and when, so
+// that the branch goes on.
 import os from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import type { Problems } from '../config/options.js';
 import { acceptGaps, listGaps, type GapRow } from '../ingest/offset-gaps.js';
+import { listTopicRecreations, type TopicRecreationRow } from '../db/topic-recreation.js';
 import { optionalBranch, requiredBranch } from './branch-option.js';
 import type { Command, CommandContext } from './command.js';
 import { oneLine, printJson, say } from './output.js';
@@ -13,27 +15,31 @@ export const gapsListCommand: Command = {
   words: ['gaps', 'list'],
   synopsis: 'node dist/cli.js gaps list [--branch N] [--open] [--json]',
   help: `Offset gaps: records deleted by retention before the branch read them, or a stored offset
-beyond the log end of a recreated topic. An open gap stops its branch until it is accepted.`,
+beyond the log end of a recreated topic. An open gap stops its branch until it is accepted.
+Also lists the topics found deleted and created again (kind recreated), which the ingester
+adopts without stopping; --open leaves them out.`,
   flags: { branch: { type: 'string' }, open: { type: 'boolean' } },
   async run({ connections, flags, json }: CommandContext): Promise<number> {
     const problems: Problems = [];
     const branch = optionalBranch(problems, flags.branch);
     if (problems.length > 0) throw new ConfigError(problems);
     const openOnly = Boolean(flags.open);
-    const rows = await withDatabase(connections.databaseUrl, (prisma) =>
-      listGaps(prisma, { partition: branch, openOnly }),
-    );
+    const { gaps, recreations } = await withDatabase(connections.databaseUrl, async (prisma) => ({
+      gaps: await listGaps(prisma, { partition: branch, openOnly }),
+      // A recreation is never open: nothing waits for an operator.
+      recreations: openOnly ? [] : await listTopicRecreations(prisma, { partition: branch }),
+    }));
+    // One list in the order things were found.
+    const entries = [
+      ...gaps.map((g) => ({ at: g.detected_at, view: gapView(g), line: () => gapLine(g) })),
+      ...recreations.map((r) => ({ at: r.detected_at, view: recreationView(r), line: () => recreationLine(r) })),
+    ].sort((a, b) => a.at.getTime() - b.at.getTime());
     if (json) {
-      printJson(rows.map(gapView));
+      printJson(entries.map((e) => e.view));
       return 0;
     }
-    if (rows.length === 0) say(openOnly ? 'no open offset gaps' : 'no offset gaps');
-    for (const g of rows) {
-      const state = g.accepted_at
-        ? `accepted ${g.accepted_at.toISOString()} by ${oneLine(g.accepted_by ?? '?')}`
-        : `OPEN since ${g.detected_at.toISOString()}: the branch is stopped`;
-      say(`${describeGapRow(g)}; ${state}`);
-    }
+    if (entries.length === 0) say(openOnly ? 'no open offset gaps' : 'no offset gaps');
+    for (const e of entries) say(e.line());
     return 0;
   },
 };
@@ -74,7 +80,41 @@ function gapView(g: GapRow) {
     detectedAt: g.detected_at.toISOString(),
     acceptedAt: g.accepted_at?.toISOString() ?? null,
     acceptedBy: g.accepted_by,
+    supersededBy: g.superseded_by === null ? null : Number(g.superseded_by),
   };
+}
+
+/**
+ * A recreation in the shape of a gap of kind recreated, as earlier releases listed it: accepted
+ * when found, by the ingester (recorded_by), with its own id (topic_recreation's, not offset_gap's).
+ */
+function recreationView(r: TopicRecreationRow) {
+  return {
+    id: Number(r.id),
+    topic: r.topic,
+    branch: r.partition,
+    kind: 'recreated',
+    expectedOffset: Number(r.ledger_offset_from),
+    firstAvailableOffset: Number(r.new_log_start_offset),
+    logEndOffset: Number(r.new_log_end_offset),
+    detectedAt: r.detected_at.toISOString(),
+    acceptedAt: r.detected_at.toISOString(),
+    acceptedBy: r.recorded_by,
+    supersededBy: null,
+  };
+}
+
+function gapLine(g: GapRow): string {
+  const state = g.accepted_at
+    ? `accepted ${g.accepted_at.toISOString()} by ${oneLine(g.accepted_by ?? '?')}`
+    : g.superseded_by !== null
+      ? `not accepted; the branch went on past it with a recreated topic (recreation #${g.superseded_by})`
+      : `OPEN since ${g.detected_at.toISOString()}: the branch is stopped`;
+  return `${describeGapRow(g)}; ${state}`;
+}
+
+function recreationLine(r: TopicRecreationRow): string {
+  return `recreation #${r.id} ${oneLine(r.topic)}[${r.partition}]: topic deleted and created again; its records (Kafka offsets ${r.new_log_start_offset} to ${r.new_log_end_offset} when found) are ingested from its start at ledger offsets from ${r.ledger_offset_from}; found ${r.detected_at.toISOString()}, recorded by ${oneLine(r.recorded_by)}`;
 }
 
 function describeGapRow(g: GapRow): string {

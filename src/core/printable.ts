@@ -21,3 +21,12 @@ export function printable(text: string, max = 1_000): string {
 export function oneLine(text: string): string {
   return text.toWellFormed().replace(CONTROL_AND_BREAKS, escapeCode);
 }
+
+/**
+ * One JSON document on one line, for output: JSON.stringify escapes C0 controls but leaves C1
+ * ones, DEL and U+2028/2029 raw, so those are escaped too and a piped `--json` is as safe.
+ */
+export function jsonLine(value: unknown): string {
+  const text = JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, escapeCode);
+  return `${text}\n`;
+}

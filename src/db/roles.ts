@@ -17,8 +17,10 @@ const INGESTER_GRANTS: Record<string, string> = {
   parked_transaction: 'SELECT, INSERT, DELETE',
   rejected_event: 'SELECT, INSERT',
   branch_lease: 'SELECT, INSERT, UPDATE',
-  // UPDATE: a recreated topic is recorded over an earlier beyond_end row (src/worker/topic-incarnation.ts).
-  offset_gap: 'SELECT, INSERT, UPDATE',
+  // No UPDATE: accepting a gap is the operator's alone (accepted_at). A recreated topic, which
+  // needs no acceptance, goes to topic_recreation, insert only (src/db/topic-recreation.ts).
+  offset_gap: 'SELECT, INSERT',
+  topic_recreation: 'SELECT, INSERT',
   // The start-up check reads which migrations are applied.
   _prisma_migrations: 'SELECT',
 };
@@ -33,11 +35,18 @@ const OPERATOR_GRANTS: Record<string, string> = {
   rejected_event: 'SELECT, INSERT, DELETE',
   branch_lease: 'SELECT',
   offset_gap: 'SELECT, UPDATE',
+  topic_recreation: 'SELECT',
   redrive_log: 'SELECT, INSERT',
   _prisma_migrations: 'SELECT',
 };
 
-const SEQUENCES = ['parked_transaction_id_seq', 'rejected_event_id_seq', 'offset_gap_id_seq', 'redrive_log_id_seq'];
+const SEQUENCES = [
+  'parked_transaction_id_seq',
+  'rejected_event_id_seq',
+  'offset_gap_id_seq',
+  'redrive_log_id_seq',
+  'topic_recreation_id_seq',
+];
 
 /** Creates the roles when missing (LOGIN, password when given) and grants exactly the above. */
 export async function grantRoles(

@@ -5,11 +5,12 @@
 // committed offset and compares its fingerprint with the one stored with the offset; a stored
 // offset beyond the log end says the same. A recreated topic is then ingested from its start, at
 // ledger offsets from the old topic's end up (the cursor's offset base), so that its rows cannot
-// collide with the old topic's; the change is recorded in offset_gap (kind recreated, shown by
+// collide with the old topic's; the change is recorded in topic_recreation (and shown by
 // `cli gaps list`), logged as an error and counted. Nothing waits for an operator: no record is
 // lost by going on, and the old topic's records the branch never read are gone either way.
 import { TRANSACTION_LIMITS } from '../db/prisma.js';
 import { renew, type Lease } from '../db/branch-lease.js';
+import { recordTopicRecreation } from '../db/topic-recreation.js';
 import { readCursors, type OffsetRow } from '../db/read-queries.js';
 import type { BranchConsumer } from '../kafka/branch-consumer.js';
 import { recordFingerprint } from '../kafka/record-fingerprint.js';
@@ -17,7 +18,7 @@ import type { RetryPolicy } from '../core/retry.js';
 import type { BranchContext } from './branch-context.js';
 import type { BranchEvents } from './branch-events.js';
 
-/** Who accepted the change, as offset_gap records it. */
+/** Who recorded the change, as topic_recreation keeps it. */
 const RECORDED_BY = 'ingester: a new topic, ingested from its start';
 
 /** What the check uses besides the branch: its lease, consumer, retries and events. */
@@ -86,7 +87,7 @@ async function whyRecreated(consumer: BranchConsumer, topic: string, cursor: Off
 
 /**
  * Moves the cursor to the new topic: its Kafka offset 0 is the ledger offset `from`, where the
- * old topic ended; records the change as an accepted offset_gap row of kind recreated. One
+ * old topic ended; records the change in topic_recreation (no gap to accept). One
  * transaction, under the branch lease.
  */
 async function recordRecreated(
@@ -102,11 +103,6 @@ async function recordRecreated(
       UPDATE consumer_offset
          SET offset_base = ${from}, next_offset = ${from}, last_fingerprint = NULL, fingerprint_offset = NULL, updated_at = now()
        WHERE topic = ${topic} AND "partition" = ${branch.partition}`;
-    await tx.$executeRaw`
-      INSERT INTO offset_gap (topic, "partition", kind, expected_offset, first_available_offset, log_end_offset, accepted_at, accepted_by)
-      VALUES (${topic}, ${branch.partition}, 'recreated', ${from}, ${kafka.low}, ${kafka.high}, now(), ${RECORDED_BY})
-      ON CONFLICT (topic, "partition", expected_offset) DO UPDATE
-        SET kind = 'recreated', first_available_offset = EXCLUDED.first_available_offset,
-            log_end_offset = EXCLUDED.log_end_offset, accepted_at = now(), accepted_by = EXCLUDED.accepted_by`;
+    await recordTopicRecreation(tx, { topic, partition: branch.partition, from, kafka, recordedBy: RECORDED_BY });
   }, TRANSACTION_LIMITS);
 }
