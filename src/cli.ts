@@ -1,6 +1,7 @@
 // The operator's command line against a live system: `node dist/cli.js <command> [options]`.
 // The commands are in src/cli/ (one file per topic, listed in src/cli/commands.ts); this entry
 // finds the one named, answers --help at every level, and reads the options all of them share.
+import './refuse-older-node.cjs';
 import { runMain } from './core/run-main.js';
 import { ConfigError, type Problems } from './core/errors.js';
 import { parseFlags } from './config/options.js';

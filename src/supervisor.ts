@@ -4,6 +4,7 @@
 // (src/kafka/call-threads.cts): so when the variable is not set, this entry starts itself again
 // with it set, from the start, and stands in for that process (signals passed on, its exit code
 // returned). Given in the environment, the supervisor runs here directly.
+import './refuse-older-node.cjs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import callThreads from './kafka/call-threads.cjs';

@@ -1,7 +1,8 @@
 // Applies prisma/migrations without Prisma's native schema engine, which these machines cannot
 // download: Prisma's own WASM schema engine runs the same migrations over the pg driver adapter
 // and keeps the same _prisma_migrations table as `prisma migrate deploy`, so either tool can be
-// used on a database the other migrated. Node 20 needs --experimental-wasm-modules to load it.
+// used on a database the other migrated. Node 24 loads it with an ExperimentalWarning, which the
+// migrate commands silence (--no-warnings=ExperimentalWarning).
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -82,9 +82,7 @@ export async function runNode(
   env: Record<string, string> = {},
   timeoutMs = 120_000,
 ): Promise<RunResult> {
-  const nodeArgs = script.endsWith('migrate.js')
-    ? ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning']
-    : [];
+  const nodeArgs = script.endsWith('migrate.js') ? ['--no-warnings=ExperimentalWarning'] : [];
   try {
     const { stdout, stderr } = await execFileAsync(
       process.execPath,

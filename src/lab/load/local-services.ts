@@ -31,7 +31,6 @@ export async function ensureLocalKafka(): Promise<() => Promise<void>> {
 
 export async function migrate(databaseUrl?: string): Promise<void> {
   const args = [
-    '--experimental-wasm-modules',
     '--no-warnings=ExperimentalWarning',
     'dist/setup/migrate.js',
     ...(databaseUrl ? ['--database-url', databaseUrl] : []),

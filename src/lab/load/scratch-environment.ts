@@ -50,13 +50,7 @@ export async function createScratchEnvironment(options: {
       const code = await new Promise<number | null>((resolve, reject) => {
         const child = spawn(
           process.execPath,
-          [
-            '--experimental-wasm-modules',
-            '--no-warnings=ExperimentalWarning',
-            'dist/setup/migrate.js',
-            '--database-url',
-            databaseUrl,
-          ],
+          ['--no-warnings=ExperimentalWarning', 'dist/setup/migrate.js', '--database-url', databaseUrl],
           { cwd: PROJECT_DIR, stdio: ['ignore', 'ignore', 'inherit'] },
         );
         child.once('error', reject);
