@@ -136,7 +136,7 @@ t.test('an error that is not an IngesterError is a bug unless classify says othe
 
 t.test('retry throws the StoppedError when the shared stop flag is raised while it waits', async (t) => {
   const stop = newStop();
-  const signal = stopSignal(stop);
+  const { signal } = stopSignal(stop);
   const { action, calls } = failing(Array.from({ length: 100 }, () => new IngesterError('KAFKA_UNAVAILABLE', 'down')));
   const started = Date.now();
   const stopped = await retry(action, {
@@ -170,8 +170,19 @@ t.test('a stop requested before a call: the action is not run', async (t) => {
 t.test('a stop signal follows a flag raised before it was made, too', async (t) => {
   const stop = newStop();
   requestStop(stop);
-  t.ok(stopSignal(stop).aborted);
-  t.notOk(stopSignal(newStop()).aborted);
+  t.ok(stopSignal(stop).signal.aborted);
+  t.notOk(stopSignal(newStop()).signal.aborted);
+});
+
+t.test('a disposed stop signal no longer follows its flag', async (t) => {
+  const stop = newStop();
+  const watched = stopSignal(stop);
+  const disposed = stopSignal(stop);
+  disposed.dispose();
+  requestStop(stop);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.ok(watched.signal.aborted, 'the signal in use is aborted');
+  t.notOk(disposed.signal.aborted, 'the disposed one is left alone');
 });
 
 t.test('the policy reports each retried call to its observer by name', async (t) => {

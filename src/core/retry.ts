@@ -113,13 +113,14 @@ export class RetryPolicy {
     return retry(action, { signal: this.signal, classify: this.classify, observer: this.#observer, what });
   }
 
-  /** The same signal and classification, reported to another observer. */
-  reportingTo(observer: RetryObserver): RetryPolicy {
-    return new RetryPolicy({ signal: this.signal, classify: this.classify, observer });
+  /** The same signal and observer, with failures classified by `classify` instead. */
+  classifyingWith(classify: Classify): RetryPolicy {
+    return new RetryPolicy({ signal: this.signal, classify, observer: this.#observer });
   }
 }
 
-function rethrowUnknown(thrown: unknown): IngesterError {
+/** The default classification: an IngesterError decides by its code; anything else is a bug, rethrown. */
+export function rethrowUnknown(thrown: unknown): IngesterError {
   if (thrown instanceof IngesterError) return thrown;
   throw thrown;
 }

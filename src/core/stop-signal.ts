@@ -19,19 +19,42 @@ export function isStop(err: unknown): boolean {
   return err instanceof IngesterError && err.errorClass === 'stop';
 }
 
-/** A signal aborted (with a StoppedError) as soon as the shared stop flag is raised. */
-export function stopSignal(flag: Int32Array): AbortSignal {
+/** How long one wait on the flag lasts before it is renewed (while the signal is in use). */
+const FLAG_WAIT_MS = 60_000;
+
+/** A signal that follows a shared stop flag, until `dispose` says it is no longer needed. */
+export interface FlagSignal {
+  signal: AbortSignal;
+  /** The owner is done (it returned or failed): the flag is no longer watched. */
+  dispose(): void;
+}
+
+/**
+ * A signal aborted (with a StoppedError) as soon as the shared stop flag is raised. The flag is
+ * watched by waits of FLAG_WAIT_MS renewed until `dispose`: a worker that failed rather than
+ * stopped leaves no wait behind on a flag its restart reuses.
+ */
+export function stopSignal(flag: Int32Array): FlagSignal {
   const controller = new AbortController();
-  const abort = () => controller.abort(new StoppedError());
-  if (stopRequested(flag)) {
-    abort();
-    return controller.signal;
-  }
-  // A pending waitAsync keeps no event loop alive: the signal never holds a thread open.
-  const wait = Atomics.waitAsync(flag, STOP_INDEX, 0);
-  if (wait.async) void wait.value.then(abort);
-  else abort();
-  return controller.signal;
+  let disposed = false;
+  const watch = (): void => {
+    if (disposed) return;
+    if (stopRequested(flag)) {
+      controller.abort(new StoppedError());
+      return;
+    }
+    // A pending waitAsync keeps no event loop alive: the signal never holds a thread open.
+    const wait = Atomics.waitAsync(flag, STOP_INDEX, 0, FLAG_WAIT_MS);
+    if (wait.async) void wait.value.then(watch);
+    else watch();
+  };
+  watch();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      disposed = true;
+    },
+  };
 }
 
 /** Waits `ms`; throws the signal's StoppedError at once when a stop is requested meanwhile. */

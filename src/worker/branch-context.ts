@@ -28,6 +28,7 @@ export class BranchContext {
   /** Aborted when the supervisor stops the branch: every retry and wait then throws. */
   readonly signal: AbortSignal;
   readonly #heartbeat: Heartbeat;
+  readonly #stopWatch: () => void;
 
   constructor(task: BranchTask, prisma: PrismaClient) {
     this.partition = task.partition;
@@ -37,7 +38,9 @@ export class BranchContext {
     this.log = createLogger(task.config.logLevel, { branch: task.partition, thread: threadId });
     this.prisma = prisma;
     this.owner = `${os.hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
-    this.signal = stopSignal(new Int32Array(task.stopFlag));
+    const stop = stopSignal(new Int32Array(task.stopFlag));
+    this.signal = stop.signal;
+    this.#stopWatch = stop.dispose;
     this.#heartbeat = new Heartbeat(task.heartbeat);
     this.#heartbeat.beat();
     Object.freeze(this);
@@ -51,6 +54,11 @@ export class BranchContext {
   /** A sign of life for the supervisor's liveness check, and a quiet spell of `quietMs` announced. */
   alive(quietMs = 0): void {
     this.#heartbeat.beat(quietMs);
+  }
+
+  /** The worker returns or fails: its stop flag is no longer watched. */
+  close(): void {
+    this.#stopWatch();
   }
 
   /** Waits `ms` (announced to the liveness check); throws StoppedError when the branch is stopped. */

@@ -67,12 +67,14 @@ export class BranchPosition {
     }
   }
 
-  /** Per topic, the log end minus the stored offset; topics with no known log end are left out. */
+  /** Per topic, the log end minus the stored offset; topics with no known log end or stored offset are left out. */
   lag(): Record<string, number> {
     const lag: Record<string, number> = {};
     for (const topic of this.#topics) {
       const high = this.#logEnd(topic);
-      if (high >= 0) lag[topic] = Math.max(0, high - (this.#stored.get(topic) ?? 0));
+      // Before the stored offsets are read (the start of a run), there is no lag to tell.
+      const stored = this.#stored.get(topic);
+      if (high >= 0 && stored !== undefined) lag[topic] = Math.max(0, high - stored);
     }
     return lag;
   }

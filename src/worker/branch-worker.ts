@@ -33,5 +33,6 @@ export default async function runBranch(task: BranchTask): Promise<BranchResult>
   } finally {
     await threadPrisma.release(prisma).catch(() => undefined);
     events.close();
+    branch.close();
   }
 }

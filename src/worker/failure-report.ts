@@ -56,6 +56,8 @@ export class FailureReport implements RetryObserver {
   readonly #branch: BranchContext;
   readonly #parts: FailureReportParts;
   #lastLag = 0;
+  /** What the failures since the last success said was down: recovery says only those are up. */
+  readonly #down = new Set<'database' | 'kafka'>();
 
   constructor(branch: BranchContext, parts: FailureReportParts) {
     this.#branch = branch;
@@ -90,9 +92,11 @@ export class FailureReport implements RetryObserver {
       );
     }
     if (err.code.startsWith('KAFKA_')) {
+      this.#down.add('kafka');
       events.emit({ type: 'kafka', partition, ok: false, reason: `kafka: ${err.message}` });
     }
     if (cause) {
+      this.#down.add('database');
       events.emit({ type: 'writeFailed', partition, cause });
       const label = CAUSE_LABELS[cause];
       events.emit({ type: 'database', partition, ok: false, reason: `${label}: ${err.message}` });
@@ -111,8 +115,9 @@ export class FailureReport implements RetryObserver {
     const { partition, log } = this.#branch;
     const { events, stall } = this.#parts;
     log.info({ attempts, failedForSeconds: Math.round(failedForMs / 1000) }, `${what}: works again`);
-    events.emit({ type: 'database', partition, ok: true });
-    events.emit({ type: 'kafka', partition, ok: true });
+    // Only what these failures marked down: a fetch that works again says nothing of the database.
+    for (const type of this.#down) events.emit({ type, partition, ok: true });
+    this.#down.clear();
     await stall?.record(null);
   }
 

@@ -5,7 +5,7 @@
 // (src/worker/failure-report.ts says what a failure does besides), for commits and fetches alike.
 // A stop throws (src/core/stop-signal.ts): what was not committed is read again by the next owner.
 import { IngesterError } from '../core/errors.js';
-import type { RetryPolicy } from '../core/retry.js';
+import { rethrowUnknown, type RetryPolicy } from '../core/retry.js';
 import type { Lease } from '../db/branch-lease.js';
 import type { StoredPosition } from '../db/stored-position.js';
 import { BatchCommitter, type ParkedPlan } from '../ingest/batch-committer.js';
@@ -56,6 +56,11 @@ export class IngestLoop {
   readonly #parts: IngestLoopParts;
   readonly #committer: BatchCommitter;
   readonly #maintenance: Maintenance;
+  /**
+   * Fetches retried like commits, but only Kafka's own failures are waited out: the consumer
+   * throws IngesterErrors, so anything else is a bug that ends the worker, not a database outage.
+   */
+  readonly #fetchRetry: RetryPolicy;
   /** The branch's parked transactions as a queue per customer (src/ingest/parked-queue.ts). */
   readonly #parked: ParkedQueue;
 
@@ -74,6 +79,7 @@ export class IngestLoop {
       parts.retry,
       branch.log,
     );
+    this.#fetchRetry = parts.retry.classifyingWith(rethrowUnknown);
     this.#parked = new ParkedQueue(parts.parkedAtStart);
     this.#maintenance = new Maintenance(branch, {
       ...parts,
@@ -113,6 +119,7 @@ export class IngestLoop {
         if (records.length > 0 || parked.drainable) {
           const plan = parked.plan();
           parked.committed(await this.#commit(records, plan), plan);
+          branch.signal.throwIfAborted();
           await faults.afterCommit(this.#parts.result.batches, (message) => branch.log.warn(message), branch.signal);
         }
         if (await this.#maintenance.runDue()) return 'reconnect-kafka';
@@ -132,7 +139,7 @@ export class IngestLoop {
    */
   async #take(prefetch: Prefetch): Promise<RawRecord[] | 'recheck-offsets'> {
     try {
-      return await this.#parts.retry.run('fetch from Kafka', () => prefetch.take());
+      return await this.#fetchRetry.run('fetch from Kafka', () => prefetch.take());
     } catch (err) {
       if (!(err instanceof IngesterError) || err.errorClass !== 'recheck') throw err;
       this.#branch.log.warn(

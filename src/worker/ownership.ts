@@ -193,6 +193,7 @@ export class BranchOwnership {
       // Offsets are read only now: the previous owner's last commit is final once we hold the
       // lease. The topics are checked to be the ones committed from before anything is fetched.
       const offsets = await checkTopicIdentity(branch, { lease, consumer, retry, events });
+      lag.stored = offsets;
       const checked = await waitUntilNoGap(branch, { lease, consumer, retry, events, stall }, offsets);
       lag.stored = checked;
       const customersUntil = await consumer.assignCustomersFirst(checked, topics);
