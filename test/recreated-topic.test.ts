@@ -7,8 +7,7 @@
 import t from 'tap';
 import { BROKERS, json, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, ledgerInvariants, sample, SupervisorProcess, sql, waitFor } from './helpers/supervisor.js';
-import { ensureTopics } from '../src/kafka/ensure-topics.js';
-import { TopicAdmin } from '../src/kafka/topic-admin.js';
+import { recreateTopic } from './helpers/recreate-topic.js';
 
 const deposits = (topic: string, from: number, n: number): [string, number, Buffer][] =>
   Array.from({ length: n }, (_, i) => [
@@ -16,20 +15,6 @@ const deposits = (topic: string, from: number, n: number): [string, number, Buff
     0,
     json({ custid: 1, type: 'dep', date: 1587398300 + from + i, amt: 100 }),
   ]);
-
-async function recreateTopic(topic: string): Promise<void> {
-  const admin = await TopicAdmin.connect(BROKERS);
-  await admin.deleteTopic(topic).finally(() => admin.close());
-  await waitFor(
-    'the topic is created again',
-    async () =>
-      await ensureTopics(BROKERS, [topic], 1)
-        .then((r) => r[0]?.status)
-        .catch(() => 'pending'),
-    (s) => s === 'created',
-    30_000,
-  );
-}
 
 const cursor = async (url: string, topic: string) =>
   (

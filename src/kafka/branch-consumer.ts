@@ -17,6 +17,7 @@ import type { ConsumerPacing } from './consumer-pacing.js';
 import { CustomersFirst } from './customers-first.js';
 import { OffsetBases } from './offset-bases.js';
 import { RecordCollector } from './record-collector.js';
+import { TopicReplacementWatch, withMetadataDebug } from './topic-replacement.js';
 
 /** librdkafka's logical offset for "the oldest record still on the broker". */
 const OFFSET_BEGINNING = -2;
@@ -63,10 +64,12 @@ export class BranchConsumer {
   readonly #bases = new OffsetBases();
   readonly #customersFirst: CustomersFirst;
   readonly #collector: RecordCollector;
+  readonly #replacement: TopicReplacementWatch;
 
   private constructor(consumer: Kafka.KafkaConsumer, options: BranchConsumerOptions) {
     this.#consumer = consumer;
     this.#options = options;
+    this.#replacement = new TopicReplacementWatch(consumer as unknown as NodeJS.EventEmitter, options.topics);
     const partition = options.partition;
     this.#customersFirst = new CustomersFirst({
       pause: (topic) => {
@@ -86,7 +89,7 @@ export class BranchConsumer {
   static async connect(options: BranchConsumerOptions): Promise<BranchConsumer> {
     const consumer = retainHandle(
       new Kafka.KafkaConsumer(
-        {
+        withMetadataDebug({
           ...fetchTuning(options.pacing),
           ...baseClientConfig(options.kafka, `zipbank-branch-${options.partition}`),
           // librdkafka insists on a group id; nothing is committed to it (offsets live in Postgres).
@@ -94,7 +97,7 @@ export class BranchConsumer {
           'enable.auto.commit': false,
           'enable.auto.offset.store': false,
           'enable.partition.eof': false,
-        },
+        }),
         // Never skip records silently: an offset out of range is an error the branch handles.
         { 'auto.offset.reset': 'error' },
       ),
@@ -159,6 +162,14 @@ export class BranchConsumer {
     if (end === undefined || (offsets.get(topics.customers) ?? 0) >= end) return undefined;
     this.#customersFirst.hold(topics, end);
     return end;
+  }
+
+  /**
+   * Topics Kafka says were deleted and created again since this consumer connected
+   * (src/kafka/topic-replacement.ts): what it fetched from them may be the new topic's records.
+   */
+  replacedTopics(): ReadonlySet<string> {
+    return this.#replacement.replaced;
   }
 
   /** True while this topic is held back on purpose (customers first): not fetching is expected. */

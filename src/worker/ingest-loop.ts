@@ -114,6 +114,7 @@ export class IngestLoop {
         const drainFirst = parked.drainable && !prefetch.ready;
         const records = drainFirst ? [] : await this.#take(prefetch);
         if (records === 'recheck-offsets') return records;
+        if (this.#topicReplaced()) return 'recheck-offsets';
         if (!drainFirst) await this.#fetched(records);
         branch.signal.throwIfAborted();
         if (records.length > 0 || parked.drainable) {
@@ -150,6 +151,22 @@ export class IngestLoop {
       );
       return 'recheck-offsets';
     }
+  }
+
+  /**
+   * True when Kafka says a topic of the branch was deleted and created again: the records just
+   * fetched may be the new topic's, taken from where the old one ended, so nothing more is
+   * committed from this consumer. The next run checks the topics against the last committed
+   * records and ingests a new topic from its start (src/worker/topic-incarnation.ts).
+   */
+  #topicReplaced(): boolean {
+    const replaced = [...this.#parts.consumer.replacedTopics()];
+    if (replaced.length === 0) return false;
+    this.#branch.log.warn(
+      { topics: replaced },
+      `Kafka says ${replaced.join(' and ')} was deleted and created again; checking the topic against the last committed records before anything more is committed`,
+    );
+    return true;
   }
 
   /** What follows a fetch before its records are written: stall and lag figures, the parked look. */

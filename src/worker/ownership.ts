@@ -10,7 +10,8 @@
 // connects and assigns the consumer and runs the ingest loop. A clean stop releases the lease at
 // once; a lost lease (a paused owner whose writes were fenced) goes back to standby. An error
 // of class recheck (a position that moved under the worker: the database went back in time,
-// src/worker/position-change.ts; a Kafka call that never returned) starts a new run: everything
+// src/worker/position-change.ts; a Kafka call that never returned), or a topic that Kafka says
+// was created again (src/kafka/topic-replacement.ts), starts a new run: everything
 // is read again from Postgres and a new consumer made; a lease row that went back in time is
 // taken again from standby at once. A stop (the branch's signal, src/core/stop-signal.ts) throws
 // from wherever the branch is; it ends here, releasing the lease. Any other failure releases the
@@ -66,6 +67,8 @@ export class BranchOwnership {
   readonly #faults: FaultInjector;
   /** Kept across consumers: a change of server is noticed from one ownership run to the next. */
   readonly #server: ServerWatch;
+  /** Topics the last run's consumer heard were created again, for the next run's topic check. */
+  #replaced: ReadonlySet<string> = new Set();
 
   constructor(branch: BranchContext, { events, pacing, result, faults }: OwnershipParts) {
     this.#branch = branch;
@@ -192,7 +195,8 @@ export class BranchOwnership {
       const retry = branchRetryPolicy(branch, { events, stall, position: lag });
       // Offsets are read only now: the previous owner's last commit is final once we hold the
       // lease. The topics are checked to be the ones committed from before anything is fetched.
-      const offsets = await checkTopicIdentity(branch, { lease, consumer, retry, events });
+      const offsets = await checkTopicIdentity(branch, { lease, consumer, retry, events, replaced: this.#replaced });
+      this.#replaced = new Set();
       lag.stored = offsets;
       const checked = await waitUntilNoGap(branch, { lease, consumer, retry, events, stall }, offsets);
       lag.stored = checked;
@@ -245,6 +249,8 @@ export class BranchOwnership {
         return await this.#positionInDoubt(err, lease, loop.position, reporting);
       }
     } finally {
+      // Heard by this consumer, checked by the next run's (the topic check reads it).
+      if (consumer.replacedTopics().size > 0) this.#replaced = new Set(consumer.replacedTopics());
       await consumer.disconnect();
     }
   }

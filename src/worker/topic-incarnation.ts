@@ -8,6 +8,9 @@
 // collide with the old topic's; the change is recorded in topic_recreation (and shown by
 // `cli gaps list`), logged as an error and counted. Nothing waits for an operator: no record is
 // lost by going on, and the old topic's records the branch never read are gone either way.
+// Under a running branch the check runs again when a fetch is out of range (the new topic holds
+// fewer records) or when librdkafka says the topic has a new ID (src/kafka/topic-replacement.ts:
+// it holds more, and librdkafka would go on fetching there from the old position).
 import { TRANSACTION_LIMITS } from '../db/prisma.js';
 import { renew, type Lease } from '../db/branch-lease.js';
 import { recordTopicRecreation } from '../db/topic-recreation.js';
@@ -27,6 +30,11 @@ export interface IdentityCheckParts {
   consumer: BranchConsumer;
   retry: RetryPolicy;
   events: BranchEvents;
+  /**
+   * Topics the previous consumer heard were created again (src/kafka/topic-replacement.ts): the
+   * check must find them recreated, or records of the new topic were committed already.
+   */
+  replaced?: ReadonlySet<string>;
 }
 
 /**
@@ -35,7 +43,7 @@ export interface IdentityCheckParts {
  */
 export async function checkTopicIdentity(
   branch: BranchContext,
-  { lease, consumer, retry, events }: IdentityCheckParts,
+  { lease, consumer, retry, events, replaced }: IdentityCheckParts,
 ): Promise<Map<string, number>> {
   const topics = branch.topicList;
   const readAll = () => retry.run('read stored offsets', () => readCursors(branch.prisma, topics, branch.partition));
@@ -45,7 +53,11 @@ export async function checkTopicIdentity(
     const why = await retry.run(`check that ${topic} is the topic committed from`, () =>
       whyRecreated(consumer, topic, cursor),
     );
-    if (why === null) continue;
+    if (why === 'same' && replaced?.has(topic)) {
+      alreadyTaken(branch, topic, cursor);
+      events.emit({ type: 'topicRecreated', partition: branch.partition });
+    }
+    if (why === null || why === 'same') continue;
     const marks = await retry.run(`read the offsets of ${topic} from Kafka`, () => consumer.watermarks(topic));
     const kafka = { low: consumer.kafkaOffset(topic, marks.low), high: consumer.kafkaOffset(topic, marks.high) };
     // Above every ledger row of the old topic, even with the stored offset moved back by hand.
@@ -66,7 +78,24 @@ function basesOf(cursors: ReadonlyMap<string, OffsetRow>): Map<string, number> {
   return new Map([...cursors].map(([topic, c]) => [topic, c.offsetBase]));
 }
 
-/** Why the topic is not the one committed from (null: it is, or it cannot be told). */
+/**
+ * The topic was created again, but the record at the last committed offset is already the new
+ * topic's: the consumer handed over the new topic's records as if they followed the old one's
+ * before the change was heard of (src/worker/ingest-loop.ts checks before each commit, so only a
+ * notice that came late lets this happen). Those rows are real records of the new topic; its
+ * records before them were never read. Nothing here can tell which rows are which: said loudly.
+ */
+function alreadyTaken(branch: BranchContext, topic: string, cursor: OffsetRow): void {
+  branch.log.error(
+    { topic, lastCommittedOffset: cursor.fingerprintOffset, nextOffset: cursor.nextOffset },
+    `${topic}[${branch.partition}] was deleted and created again, and records of the new topic were committed as if they followed the old topic's, up to offset ${cursor.fingerprintOffset}: the new topic's records before them were not read; compare its producers' records with the ledger (docs/runbook.md, ZipBankTopicRecreated)`,
+  );
+}
+
+/**
+ * Why the topic is not the one committed from; 'same' when the record at the last committed
+ * offset is the one committed there; null when it cannot be told.
+ */
 async function whyRecreated(consumer: BranchConsumer, topic: string, cursor: OffsetRow): Promise<string | null> {
   const marks = await consumer.watermarks(topic);
   const next = cursor.nextOffset;
@@ -82,7 +111,7 @@ async function whyRecreated(consumer: BranchConsumer, topic: string, cursor: Off
   if (record.offset !== at) return `offset ${at} holds no record any more`;
   if (!recordFingerprint(record).equals(cursor.lastFingerprint))
     return `the record at offset ${at} is not the one committed there`;
-  return null;
+  return 'same';
 }
 
 /**
