@@ -137,7 +137,7 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
       );
       const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
       // Live: the CPU split is also measured from the end of the warm-up, as the latency is.
-      let warm: { meter: CpuMeter; committed: number } | undefined;
+      let warm: { meter: CpuMeter; committed: number; commits: number; at: number } | undefined;
       for (;;) {
         await new Promise((r) => setTimeout(r, SAMPLE_MS));
         if (!ingester.running) throw new Error('the ingester exited during the run');
@@ -153,7 +153,12 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
         });
         const done = committed.reduce((a, b) => a + b, 0);
         if (mode === 'live' && warmup > 0 && warm === undefined && seconds >= warmup)
-          warm = { meter: await CpuMeter.start(() => ingester!.pids), committed: done };
+          warm = {
+            meter: await CpuMeter.start(() => ingester!.pids),
+            committed: done,
+            commits: await batchCommits(db),
+            at: Date.now(),
+          };
         progress.update(done, `ingester RSS ${Math.round(memory.rssBytes / 2 ** 20)} MB`);
         if (summary) {
           summary.branches.forEach((b) => {
@@ -171,6 +176,12 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
       const committedBeforeStart = samples[0]!.committed.reduce((a, b) => a + b, 0);
       const cpuSplit = await meter.end(finalSummary.totals.transactions - committedBeforeStart);
       const cpuSplitAfterWarmup = await warm?.meter.end(finalSummary.totals.transactions - warm.committed);
+      // Batch statements committed after the warm-up (branch_lease.commits), per second and per record.
+      const commitsNow = await batchCommits(db);
+      const commits = warm && {
+        perSecond: (commitsNow - warm.commits) / ((Date.now() - warm.at) / 1000),
+        recordsPerCommit: (finalSummary.totals.transactions - warm.committed) / Math.max(1, commitsNow - warm.commits),
+      };
       const seconds = samples.at(-1)!.seconds;
       progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
       const memory = await ingester.memory();
@@ -206,9 +217,13 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
       });
       const jsonPath = path.join(s.reportDir, `${runId}.json`);
       const svgPath = path.join(s.reportDir, `${runId}.svg`);
-      await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(jsonPath, `${JSON.stringify({ ...report, commitsAfterWarmup: commits }, null, 2)}\n`);
       await writeFile(svgPath, chart(report, samples, await latencyOverTime(db, mode === 'live' ? started : null)));
       printTable(report);
+      if (commits)
+        process.stdout.write(
+          `commits after the warm-up: ${commits.perSecond.toFixed(0)} per second, ${commits.recordsPerCommit.toFixed(1)} transactions per commit\n`,
+        );
       process.stdout.write(`report: ${jsonPath}\nchart:  ${svgPath}\n`);
       if (verification.ok)
         process.stdout.write(
@@ -223,4 +238,10 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
     if (ingester?.running) await ingester.stop();
     await scratch.cleanup();
   }
+}
+
+/** Batch statements committed on every branch so far (src/db/stored-position.ts counts them). */
+async function batchCommits(db: pg.Client): Promise<number> {
+  const { rows } = await db.query<{ n: string }>('SELECT coalesce(sum(commits), 0)::text AS n FROM branch_lease');
+  return Number(rows[0]?.n ?? 0);
 }
