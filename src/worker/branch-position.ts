@@ -20,6 +20,8 @@ export class BranchPosition {
   readonly #consumer: LagSource;
   /** Next offsets as committed, per topic. */
   #stored = new Map<string, number>();
+  /** The stored offsets were read this run: a topic without one is then at 0, not unknown. */
+  #storedRead = false;
   /** Log ends last read from the broker. */
   readonly #brokerLogEnds = new Map<string, number>();
   /** Log starts last read from the broker: what retention will delete next. */
@@ -41,6 +43,7 @@ export class BranchPosition {
    */
   set stored(offsets: Map<string, number>) {
     this.#stored = new Map(offsets);
+    this.#storedRead = true;
     this.#pendingSince.clear();
   }
 
@@ -67,14 +70,13 @@ export class BranchPosition {
     }
   }
 
-  /** Per topic, the log end minus the stored offset; topics with no known log end or stored offset are left out. */
+  /** Per topic, the log end minus the stored offset; topics with no known log end are left out, and all before the stored offsets are read. */
   lag(): Record<string, number> {
     const lag: Record<string, number> = {};
     for (const topic of this.#topics) {
       const high = this.#logEnd(topic);
       // Before the stored offsets are read (the start of a run), there is no lag to tell.
-      const stored = this.#stored.get(topic);
-      if (high >= 0 && stored !== undefined) lag[topic] = Math.max(0, high - stored);
+      if (high >= 0 && this.#storedRead) lag[topic] = Math.max(0, high - (this.#stored.get(topic) ?? 0));
     }
     return lag;
   }
