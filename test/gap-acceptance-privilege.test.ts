@@ -6,6 +6,7 @@
 import t from 'tap';
 import { runNode, uniqueName, withDatabase } from './helpers/fixtures.js';
 import { count, sql } from './helpers/supervisor.js';
+import { withLeastPrivilegeRoles } from './helpers/db-roles.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { recordTopicRecreation } from '../src/db/topic-recreation.js';
 
@@ -19,18 +20,7 @@ const refusal = (url: string, statement: string) =>
 
 t.test('the ingester records gaps and recreations but cannot accept a gap; the operator can', async (t) => {
   const url = await withDatabase(t);
-  const ingester = uniqueName('zb_ingester').toLowerCase();
-  const operator = uniqueName('zb_operator').toLowerCase();
-  t.teardown(async () => {
-    // Roles are server-wide: drop what the test created, its grants in the test database first.
-    await sql(url, `DROP OWNED BY ${ingester}, ${operator}`).catch(() => undefined);
-    await sql(url.replace(/\/[^/?]*$/, '/postgres'), `DROP ROLE IF EXISTS ${ingester}, ${operator}`).catch(
-      () => undefined,
-    );
-  });
-  const granted = await runNode('dist/setup/db-roles.js', ['--ingester-role', ingester, '--operator-role', operator], {
-    DATABASE_URL: url,
-  });
+  const { ingester, operator, granted } = await withLeastPrivilegeRoles(t, url);
   t.equal(granted.code, 0, granted.stderr);
   const asRole = (role: string) => url.replace('postgres@', `${role}@`);
   const C = uniqueName('customers');

@@ -2,10 +2,11 @@
 // admitting TLS only, its certificate signed by a test CA), and least privilege (the ingester and
 // the operator CLI log in as roles that cannot run DDL or TRUNCATE).
 import t from 'tap';
-import { BROKERS, json, runNode, sendRecords, uniqueName, withDatabase, withTopics } from './helpers/fixtures.js';
+import { BROKERS, json, runNode, sendRecords, withDatabase, withTopics } from './helpers/fixtures.js';
 import { count, sql, SupervisorProcess, waitFor } from './helpers/supervisor.js';
 import { createTestCa } from './helpers/test-ca.js';
 import { privatePostgresWithTls } from './helpers/private-postgres.js';
+import { withLeastPrivilegeRoles } from './helpers/db-roles.js';
 
 // Below the ephemeral range (32768 and up), so no outgoing connection can hold it.
 const TLS_PORT = 25_432;
@@ -117,17 +118,7 @@ t.test(
 
 t.test('the ingester and the operator run as least-privilege roles; DDL and TRUNCATE as them fail', async (t) => {
   const url = await withDatabase(t);
-  const ingester = uniqueName('zb_ingester').toLowerCase();
-  const operator = uniqueName('zb_operator').toLowerCase();
-  t.teardown(async () => {
-    // Roles are server-wide: drop what the test created, its grants in the test database first.
-    await sql(url, `DROP OWNED BY ${ingester}, ${operator}`).catch(() => undefined);
-    await sql(url.replace(/\/[^/?]*$/, '/postgres'), `DROP ROLE IF EXISTS ${ingester}, ${operator}`).catch(
-      () => undefined,
-    );
-  });
-  const granted = await runNode('dist/setup/db-roles.js', ['--ingester-role', ingester, '--operator-role', operator], {
-    DATABASE_URL: url,
+  const { ingester, operator, granted } = await withLeastPrivilegeRoles(t, url, {
     INGESTER_PASSWORD: 'ingester-secret',
     OPERATOR_PASSWORD: 'operator-secret',
   });

@@ -67,3 +67,17 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
     throw err;
   }
 }
+
+/**
+ * Resolves once `signal` is aborted. An interval keeps the event loop up meanwhile: a pending
+ * abort listener alone would let the process (or thread) end.
+ */
+export async function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  } finally {
+    clearInterval(keepAlive);
+  }
+}

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { redact } from '../db/database-url.js';
 import { describeSettings } from '../kafka/kafka-settings.js';
 import { Backoff } from '../core/backoff.js';
-import { isStop, StoppedError } from '../core/stop-signal.js';
+import { isStop, StoppedError, untilAborted } from '../core/stop-signal.js';
 import { retry } from '../core/retry.js';
 import { BranchPool, threadsFor } from './branch-pool.js';
 import { consumerPacing } from '../kafka/consumer-pacing.js';
@@ -108,7 +108,7 @@ export async function supervise(config: IngesterConfig, log: Logger): Promise<nu
     setTimeout(() => {
       throw new Error('injected supervisor fault (ZIPBANK_FAULT_SUPERVISOR_THROW_MS)');
     }, throwAfterMs);
-  await untilStopped(stop);
+  await untilAborted(stop);
   // Leaving the group first lets the other members take the branches over while ours drain.
   await membership?.leave();
   pool.stopAll();
@@ -191,17 +191,6 @@ function warnIfBranchesShareCallThreads(branches: number, threads: number, log: 
       { branches, kafkaCallThreads: threads },
       `${sharing} of up to ${branches} branches have no Kafka call thread of their own, so their consumers wait for each other: start the supervisor with UV_THREADPOOL_SIZE=${branches + 4} (src/kafka/call-threads.cts)`,
     );
-  }
-}
-
-/** Resolves when the stop is requested. A timer keeps the event loop alive meanwhile. */
-async function untilStopped(stop: AbortSignal): Promise<void> {
-  if (stop.aborted) return;
-  const keepAlive = setInterval(() => undefined, 60_000);
-  try {
-    await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
-  } finally {
-    clearInterval(keepAlive);
   }
 }
 

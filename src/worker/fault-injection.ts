@@ -1,4 +1,4 @@
-import { sleep } from '../core/stop-signal.js';
+import { sleep, untilAborted } from '../core/stop-signal.js';
 import type { Collect } from './prefetch.js';
 
 /**
@@ -128,14 +128,7 @@ export class FaultInjector {
     if (this.#hangFired || this.#hangAfter === undefined || batches < this.#hangAfter) return;
     warn('injected fault: the branch loop waits on a call that never returns (ZIPBANK_FAULT_HANG_BRANCH)');
     this.#hangFired = true;
-    if (signal.aborted) return;
-    // The interval only keeps the thread's event loop up; the loop sends no sign of life, which
-    // is what liveness must catch.
-    const keepAlive = setInterval(() => undefined, 60_000);
-    try {
-      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    } finally {
-      clearInterval(keepAlive);
-    }
+    // The loop sends no sign of life meanwhile, which is what liveness must catch.
+    await untilAborted(signal);
   }
 }
