@@ -25,6 +25,17 @@ const datesOf = (era: 'old' | 'new', branch: number, n: number) =>
   Array.from({ length: n }, (_, i) => (era === 'old' ? 1_587_000_000 : 1_588_000_000) + branch * 100_000 + i);
 
 /** A branch's ledger rows in offset order: the ledger offset and the record's date. */
+const customer = (custid: number) => json({ custid, createdate: 1587398219, fname: 'Ada', lname: `L${custid}` });
+
+/** Topics with `partitions` branches and a database of the test's own, and the CLI's environment for them. */
+async function scratch(t: Parameters<typeof withTopics>[0], partitions: number) {
+  const topics = await withTopics(t, partitions);
+  const url = await withDatabase(t);
+  const { customersTopic: C, transactionsTopic: E } = topics;
+  const env = { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E };
+  return { topics, url, C, E, env };
+}
+
 async function ledger(url: string, branch: number): Promise<{ offset: number; date: number }[]> {
   const rows = await sql<{ kafka_offset: string; d: string }>(
     url,
@@ -57,11 +68,7 @@ async function gapsListed(env: Record<string, string>) {
 }
 
 t.test('a transactions topic recreated and refilled under running branches: found without a restart', async (t) => {
-  const topics = await withTopics(t, 2);
-  const url = await withDatabase(t);
-  const { customersTopic: C, transactionsTopic: E } = topics;
-  const env = { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E };
-  const customer = (custid: number) => json({ custid, createdate: 1587398219, fname: 'Ada', lname: `L${custid}` });
+  const { topics, url, C, E, env } = await scratch(t, 2);
   await sendRecords([
     [C, 0, customer(10)],
     [C, 1, customer(11)],
@@ -159,11 +166,7 @@ t.test('a transactions topic recreated and refilled under running branches: foun
 });
 
 t.test('a customers topic recreated and refilled with more customers under a running branch', async (t) => {
-  const topics = await withTopics(t, 1);
-  const url = await withDatabase(t);
-  const { customersTopic: C, transactionsTopic: E } = topics;
-  const env = { DATABASE_URL: url, KAFKA_BROKERS: BROKERS, CUSTOMERS_TOPIC: C, TRANSACTIONS_TOPIC: E };
-  const customer = (custid: number) => json({ custid, createdate: 1587398219, fname: 'Ada', lname: `L${custid}` });
+  const { topics, url, C, E, env } = await scratch(t, 1);
   // Old topic: customers 1-5 (offsets 0-4), one deposit each.
   const oldCustomers = [1, 2, 3, 4, 5];
   await sendRecords([

@@ -54,6 +54,19 @@ export type ParsedRecord =
   /** A record of neither topic: it only moves its topic's offset. */
   | { kind: 'other'; source: RawRecord };
 
+/** A record the parser refused, with the reason it gave. */
+function rejectedRecord(
+  record: RawRecord,
+  refused: { reason: RejectReason; detail: string },
+  maxPayloadBytes: number,
+): ParsedRecord {
+  return {
+    kind: 'rejected',
+    source: record,
+    rejected: rejection(record, refused.reason, refused.detail, maxPayloadBytes),
+  };
+}
+
 /** Parses each record once; the committer then assembles any slice of them (assembleParsed). */
 export function parseRecords(
   records: readonly RawRecord[],
@@ -63,23 +76,13 @@ export function parseRecords(
   return records.map((record): ParsedRecord => {
     if (record.topic === topics.customers) {
       const parsed = parseCustomer(record.value, maxPayloadBytes);
-      if (!parsed.ok)
-        return {
-          kind: 'rejected',
-          source: record,
-          rejected: rejection(record, parsed.reason, parsed.detail, maxPayloadBytes),
-        };
+      if (!parsed.ok) return rejectedRecord(record, parsed, maxPayloadBytes);
       const { custid, createdAt, firstName, lastName } = parsed.customer;
       return { kind: 'customer', source: record, customer: { custid, createdAt, firstName, lastName, source: record } };
     }
     if (record.topic === topics.transactions) {
       const parsed = parseTransaction(record.value, maxPayloadBytes);
-      if (!parsed.ok)
-        return {
-          kind: 'rejected',
-          source: record,
-          rejected: rejection(record, parsed.reason, parsed.detail, maxPayloadBytes),
-        };
+      if (!parsed.ok) return rejectedRecord(record, parsed, maxPayloadBytes);
       const { custid, kind, amountCents, occurredAt } = parsed.transaction;
       const kafkaTimestampMs = kafkaTimestamp(record.timestamp);
       // Built field by field: an object spread here cost more than the JSON parsing

@@ -160,8 +160,9 @@ export class IngestLoop {
    * records and ingests a new topic from its start (src/worker/topic-incarnation.ts).
    */
   #topicReplaced(): boolean {
+    // Asked after every fetch: nothing is allocated unless a topic was replaced.
+    if (this.#parts.consumer.replacedTopics().size === 0) return false;
     const replaced = [...this.#parts.consumer.replacedTopics()];
-    if (replaced.length === 0) return false;
     this.#branch.log.warn(
       { topics: replaced },
       `Kafka says ${replaced.join(' and ')} was deleted and created again; checking the topic against the last committed records before anything more is committed`,
