@@ -18,6 +18,8 @@ import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
 import { measureIdle } from './load/idle-run.js';
 import { type PassResult, writeComparison } from './load/supervisor-comparison.js';
 import { runPass, type RunSettings } from './load/load-pass.js';
+import { runPeerLivePass } from './load/peer-live-pass.js';
+import { writePeerComparison } from './load/peer-comparison.js';
 
 const HELP = `Usage: npm run load-test -- [options]
 
@@ -40,6 +42,12 @@ const HELP = `Usage: npm run load-test -- [options]
                              consumer group (--partitions auto), and the same workload is run
                              first with one supervisor, so both are compared in one run
   --skip-baseline            with --supervisors: run only the scaled-out pass
+  --peer                     live mode: after the ingester's pass, Debezium's JDBC sink connector
+                             on Kafka Connect standalone takes the same live stream (in Connect
+                             JSON, topics and a database of its own), and both are printed side
+                             by side: CPU per transaction (own, Postgres, broker), commits/s,
+                             p50/p99, peak RSS. Its jars come from Maven Central on first use.
+  --peer-tasks <n>           the peer's tasks (default 2, its best setting on 2 cores)
   --seed <n>                 seed of the produced data (default 1)
   --keep                     keep the scratch topics and database for inspection
   --report-dir <dir>         where the JSON report and the SVG chart go (default reports)
@@ -61,6 +69,8 @@ runMain('load-test', async () => {
     ...WORKER_TUNING_FLAGS,
     supervisors: { type: 'string' },
     'skip-baseline': { type: 'boolean' },
+    peer: { type: 'boolean' },
+    'peer-tasks': { type: 'string' },
     seed: { type: 'string' },
     keep: { type: 'boolean' },
     'report-dir': { type: 'string' },
@@ -89,6 +99,9 @@ runMain('load-test', async () => {
   // More than one: supervisors share the branches through a consumer group (--partitions auto).
   const supervisors = integerOption(problems, 'supervisors', flags.supervisors, 1, { min: 1, max: 64 });
   if (mode === 'idle' && supervisors > 1) problems.push('idle mode runs one supervisor at a time; drop --supervisors');
+  const peerTasks = integerOption(problems, 'peer-tasks', flags['peer-tasks'], 2, { min: 1, max: 64 });
+  if (flags.peer && (mode !== 'live' || supervisors > 1 || warmup === 0))
+    problems.push('--peer compares one supervisor with the peer in live mode, after a warm-up');
   // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
   // ingester processes inherit it.
   const kafka = readKafka(problems, {});
@@ -150,7 +163,14 @@ runMain('load-test', async () => {
       results.push(await runPass(settings, count, runId));
     }
     if (results.length > 1) await writeComparison(reportDir, `loadtest-${mode}-${stamp}`, results);
-    return results.every((r) => r.report.verification.ok) ? 0 : 1;
+    let peerVerified = true;
+    if (flags.peer) {
+      process.stderr.write(`load-test: the peer, on the same live stream\n`);
+      const peer = await runPeerLivePass(settings, peerTasks, `loadtest-${mode}-${stamp}-peer`);
+      await writePeerComparison(reportDir, `loadtest-${mode}-${stamp}`, rate, results[0]!, peer);
+      peerVerified = peer.verified;
+    }
+    return results.every((r) => r.report.verification.ok) && peerVerified ? 0 : 1;
   } finally {
     await undoKafka();
   }

@@ -16,12 +16,7 @@ import { PROJECT_DIR } from './ingester-process.js';
 
 const POM = path.join(PROJECT_DIR, 'scripts', 'peer', 'pom.xml');
 const LIBS = path.join(PROJECT_DIR, '.peer', 'libs');
-const TABLE = 'peer_transaction';
-/** The table the connector's own schema evolution makes for these records, made beforehand. */
-const PEER_TABLE_DDL = `create table ${TABLE} (
-  custid bigint not null, type text not null, date bigint not null, amt bigint not null,
-  __connect_topic text not null, __connect_partition integer not null, __connect_offset bigint not null,
-  primary key (__connect_topic, __connect_partition, __connect_offset))`;
+export const PEER_TABLE = 'peer_transaction';
 /** Kafka Connect's own start script gives its worker this heap. */
 const HEAP = ['-Xms256M', '-Xmx2G'];
 /** Its start-up takes seconds (docs/performance.md): two minutes without a row means it is not consuming. */
@@ -76,6 +71,8 @@ export function peerProperties(options: {
   restPort: number;
   offsetsFile: string;
   name: string;
+  /** Each row also gets its record's Kafka timestamp (peerTableDdl). */
+  timed?: boolean;
 }): { worker: string; connector: string } {
   const jdbc = jdbcConnection(options.databaseUrl);
   const lines = (entries: Record<string, string | number>) =>
@@ -104,13 +101,150 @@ export function peerProperties(options: {
       'connection.username': jdbc.user,
       'connection.password': jdbc.password,
       'insert.mode': 'insert',
+      // Up to 10,000 records a flush, as the issue's measurement set it (500 by default); a put
+      // of fewer is flushed at its end.
+      'batch.size': 10_000,
       'primary.key.mode': 'kafka',
       // The table exists before the start, as the ingester's schema does: two tasks creating it
       // at once race, and one of them waits out a retry.
       'schema.evolution': 'none',
-      'collection.name.format': TABLE,
+      'collection.name.format': PEER_TABLE,
+      ...(options.timed
+        ? {
+            transforms: 'produced',
+            'transforms.produced.type': 'org.apache.kafka.connect.transforms.InsertField$Value',
+            'transforms.produced.timestamp.field': 'produced_at',
+          }
+        : {}),
     }),
   };
+}
+
+/**
+ * The connector's table, made beforehand as the ingester's schema is (its own schema evolution
+ * would make the same columns). `timed`: two more columns for a live run's latency, the record's
+ * Kafka timestamp (put in each value by Connect's InsertField transform) and the clock at the
+ * insert, as the ingester's ledger has them.
+ */
+export function peerTableDdl(timed: boolean): string {
+  const columns = timed
+    ? `,\n  produced_at timestamp not null, written_at timestamptz not null default clock_timestamp()`
+    : '';
+  return `create table ${PEER_TABLE} (
+  custid bigint not null, type text not null, date bigint not null, amt bigint not null,
+  __connect_topic text not null, __connect_partition integer not null, __connect_offset bigint not null${columns},
+  primary key (__connect_topic, __connect_partition, __connect_offset))`;
+}
+
+/** Kafka Connect standalone running the JDBC sink on one topic, its table made first. */
+export class PeerConnect {
+  readonly #child: ChildProcess;
+  readonly #dir: string;
+  readonly #status: string;
+  readonly #tasks: number;
+  readonly spawnedAt: number;
+
+  private constructor(child: ChildProcess, dir: string, status: string, tasks: number, spawnedAt: number) {
+    this.#child = child;
+    this.#dir = dir;
+    this.#status = status;
+    this.#tasks = tasks;
+    this.spawnedAt = spawnedAt;
+  }
+
+  /**
+   * Makes the table in `databaseUrl` and starts Connect on `topic`; `timed` adds the produce
+   * timestamp to every row (see peerTableDdl).
+   */
+  static async start(options: {
+    brokers: string;
+    topic: string;
+    databaseUrl: string;
+    tasks: number;
+    timed: boolean;
+    logFile: string;
+    say: (text: string) => void;
+  }): Promise<PeerConnect> {
+    const libs = await ensurePeerJars(options.say);
+    const db = new pg.Client({ connectionString: options.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(peerTableDdl(options.timed));
+    } finally {
+      await db.end();
+    }
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-peer-'));
+    const restPort = await freePort();
+    const files = peerProperties({
+      brokers: options.brokers,
+      topic: options.topic,
+      databaseUrl: options.databaseUrl,
+      tasks: options.tasks,
+      restPort,
+      offsetsFile: path.join(dir, 'offsets'),
+      name: path.basename(dir),
+      timed: options.timed,
+    });
+    await writeFile(path.join(dir, 'worker.properties'), files.worker);
+    await writeFile(path.join(dir, 'connector.properties'), files.connector);
+    const spawnedAt = Date.now();
+    const log = createWriteStream(options.logFile);
+    const child = spawn(
+      'java',
+      [
+        ...HEAP,
+        '-cp',
+        `${libs}/*`,
+        'org.apache.kafka.connect.cli.ConnectStandalone',
+        path.join(dir, 'worker.properties'),
+        path.join(dir, 'connector.properties'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    const status = `http://127.0.0.1:${restPort}/connectors/${path.basename(dir)}/status`;
+    return new PeerConnect(child, dir, status, options.tasks, spawnedAt);
+  }
+
+  /** Waits until Connect's REST API reports every task of the connector RUNNING. */
+  async waitUntilRunning(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.exited) throw new Error('Kafka Connect exited before its tasks ran');
+      const body = await fetch(this.#status)
+        .then((r) => (r.ok ? (r.json() as Promise<{ tasks?: { state: string }[] }>) : undefined))
+        .catch(() => undefined);
+      const running = body?.tasks?.filter((t) => t.state === 'RUNNING').length ?? 0;
+      if (running >= this.#tasks) return;
+      if (Date.now() > deadline) throw new Error(`the peer's tasks were not running within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  get exited(): boolean {
+    return this.#child.exitCode !== null || this.#child.signalCode !== null;
+  }
+
+  async peakRssMB(): Promise<number> {
+    return (await processMemory(this.pid)).peakRssBytes / 2 ** 20;
+  }
+
+  /** Stops Connect (SIGTERM, then SIGKILL after 30 s) and removes its files. */
+  async stop(): Promise<void> {
+    if (!this.exited) {
+      const exited = new Promise((r) => this.#child.once('exit', r));
+      this.#child.kill('SIGTERM');
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(this.#dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -126,64 +260,34 @@ export async function measurePeer(options: {
   logFile: string;
   say: (text: string) => void;
 }): Promise<PeerRun> {
-  const libs = await ensurePeerJars(options.say);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'zipbank-peer-'));
   const rows = options.perPartition.reduce((a, b) => a + b, 0);
-  const files = peerProperties({
-    brokers: options.brokers,
-    topic: options.topic,
-    databaseUrl: options.databaseUrl,
-    tasks: options.tasks,
-    restPort: await freePort(),
-    offsetsFile: path.join(dir, 'offsets'),
-    name: path.basename(dir),
-  });
-  await writeFile(path.join(dir, 'worker.properties'), files.worker);
-  await writeFile(path.join(dir, 'connector.properties'), files.connector);
-
-  const spawned = Date.now();
-  const log = createWriteStream(options.logFile);
-  const connect = spawn(
-    'java',
-    [
-      ...HEAP,
-      '-cp',
-      `${libs}/*`,
-      'org.apache.kafka.connect.cli.ConnectStandalone',
-      path.join(dir, 'worker.properties'),
-      path.join(dir, 'connector.properties'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  connect.stdout!.pipe(log);
-  connect.stderr!.pipe(log);
+  const connect = await PeerConnect.start({ ...options, timed: false });
   const db = new pg.Client({ connectionString: options.databaseUrl });
   try {
     await db.connect();
-    await db.query(PEER_TABLE_DDL);
-    const exited = () => connect.exitCode !== null || connect.signalCode !== null;
     let meter: CpuMeter | undefined;
     let firstRowAt = 0;
     for (;;) {
       await new Promise((r) => setTimeout(r, 200));
-      if (exited()) throw new Error(`Kafka Connect exited with ${connect.exitCode} (log: ${options.logFile})`);
-      const done = await rowsWritten(db, options.topic, options.perPartition);
+      if (connect.exited) throw new Error(`Kafka Connect exited (log: ${options.logFile})`);
+      const done = await peerRowsWritten(db, options.topic, options.perPartition);
       if (done > 0 && meter === undefined) {
         firstRowAt = Date.now();
-        meter = await CpuMeter.start(() => [connect.pid!]);
+        meter = await CpuMeter.start(() => [connect.pid]);
       }
       if (done >= rows) break;
-      if (meter === undefined && Date.now() - spawned > FIRST_ROW_TIMEOUT_MS)
+      if (meter === undefined && Date.now() - connect.spawnedAt > FIRST_ROW_TIMEOUT_MS)
         throw new Error(`the peer wrote no row within ${FIRST_ROW_TIMEOUT_MS / 1000} s (log: ${options.logFile})`);
-      if (Date.now() - spawned > 1_800_000) throw new Error('the peer did not drain the backlog within 30 minutes');
+      if (Date.now() - connect.spawnedAt > 1_800_000)
+        throw new Error('the peer did not drain the backlog within 30 minutes');
     }
     const finished = Date.now();
     const cpu = await meter!.end(rows);
-    const peakRssMB = (await processMemory(connect.pid!)).peakRssBytes / 2 ** 20;
-    await stop(connect);
-    const count = await db.query<{ n: string }>(`select count(*) as n from ${TABLE}`);
+    const peakRssMB = await connect.peakRssMB();
+    await connect.stop();
+    const count = await db.query<{ n: string }>(`select count(*) as n from ${PEER_TABLE}`);
     const seconds = (finished - firstRowAt) / 1000;
-    const startupSeconds = (firstRowAt - spawned) / 1000;
+    const startupSeconds = (firstRowAt - connect.spawnedAt) / 1000;
     return {
       rows,
       seconds,
@@ -196,9 +300,8 @@ export async function measurePeer(options: {
       verified: Number(count.rows[0]!.n) === rows,
     };
   } finally {
-    await stop(connect);
+    await connect.stop();
     await db.end().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -206,22 +309,13 @@ export async function measurePeer(options: {
  * Rows the peer has written, read from the highest offset per partition (an index lookup each):
  * a task writes a partition's records in offset order, so offset k written means 0..k are.
  */
-async function rowsWritten(db: pg.Client, topic: string, perPartition: number[]): Promise<number> {
+export async function peerRowsWritten(db: pg.Client, topic: string, perPartition: number[]): Promise<number> {
   const result = await db.query<{ p: number; last: string | null }>(
-    `select p, (select max(__connect_offset) from ${TABLE} where __connect_topic = $1 and __connect_partition = p) as last
+    `select p, (select max(__connect_offset) from ${PEER_TABLE} where __connect_topic = $1 and __connect_partition = p) as last
        from generate_series(0, $2::int - 1) as p`,
     [topic, perPartition.length],
   );
   return result.rows.reduce((n, r) => n + (r.last === null ? 0 : Math.min(Number(r.last) + 1, perPartition[r.p]!)), 0);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function freePort(): Promise<number> {

@@ -22,12 +22,13 @@ import {
 import { Progress } from './progress.js';
 import { buildReport, chart, printTable, type RunShape, type Sample } from './load-report.js';
 import { CpuMeter } from './cpu-split.js';
+import { CommittedTransactions, countStatements } from './committed-transactions.js';
 import type { PassResult } from './supervisor-comparison.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
 /** The live producer's linger.ms (see runPass). */
-const LIVE_PRODUCER_LINGER_MS = 20;
+export const LIVE_PRODUCER_LINGER_MS = 20;
 
 export interface RunSettings extends RunShape {
   warmup: number;
@@ -97,6 +98,8 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
       spawnedAtMs = Date.now();
       ingester = startIngester();
       await ingester.waitUntilWorkersStarted(branches);
+      // As the peer's pass does: neither pays for the page writes of what ran before it.
+      await checkpoint(databaseUrl);
       process.stderr.write(
         `load-test: producing ${s.rate} transactions/s for ${s.duration} s over ${branches} branches while the ingester runs\n`,
       );
@@ -116,6 +119,7 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
 
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
+    const ownStatements = countStatements(db);
     const meter = await CpuMeter.start(() => ingester!.pids);
     try {
       // A sample every 100 ms, the first at the start: a 20 s run still draws a curve.
@@ -137,7 +141,9 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
       );
       const deadline = started + Math.max(300_000, (transactions / 200) * 1000);
       // Live: the CPU split is also measured from the end of the warm-up, as the latency is.
-      let warm: { meter: CpuMeter; committed: number; commits: number; at: number } | undefined;
+      let warm:
+        | { meter: CpuMeter; committed: number; commits: number; at: number; transactions: CommittedTransactions }
+        | undefined;
       for (;;) {
         await new Promise((r) => setTimeout(r, SAMPLE_MS));
         if (!ingester.running) throw new Error('the ingester exited during the run');
@@ -158,6 +164,7 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
             committed: done,
             commits: await batchCommits(db),
             at: Date.now(),
+            transactions: await CommittedTransactions.start(db, ownStatements),
           };
         progress.update(done, `ingester RSS ${Math.round(memory.rssBytes / 2 ** 20)} MB`);
         if (summary) {
@@ -178,9 +185,11 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
       const cpuSplitAfterWarmup = await warm?.meter.end(finalSummary.totals.transactions - warm.committed);
       // Batch statements committed after the warm-up (branch_lease.commits), per second and per record.
       const commitsNow = await batchCommits(db);
+      const postgresTransactions = await warm?.transactions.end();
       const commits = warm && {
         perSecond: (commitsNow - warm.commits) / ((Date.now() - warm.at) / 1000),
         recordsPerCommit: (finalSummary.totals.transactions - warm.committed) / Math.max(1, commitsNow - warm.commits),
+        postgresTransactionsPerSecond: postgresTransactions!.perSecond,
       };
       const seconds = samples.at(-1)!.seconds;
       progress.done(`${finalSummary.totals.transactions} transactions in ${seconds.toFixed(1)} s`);
@@ -222,7 +231,7 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
       printTable(report);
       if (commits)
         process.stdout.write(
-          `commits after the warm-up: ${commits.perSecond.toFixed(0)} per second, ${commits.recordsPerCommit.toFixed(1)} transactions per commit\n`,
+          `commits after the warm-up: ${commits.perSecond.toFixed(0)} per second, ${commits.recordsPerCommit.toFixed(1)} transactions per commit; Postgres transactions ${commits.postgresTransactionsPerSecond.toFixed(0)} per second\n`,
         );
       process.stdout.write(`report: ${jsonPath}\nchart:  ${svgPath}\n`);
       if (verification.ok)
@@ -230,7 +239,7 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
           `verified: all ${finalSummary.totals.transactions} transactions in the ledger exactly once, balances equal the produced totals\n`,
         );
       else process.stdout.write(`VERIFICATION FAILED:\n  - ${verification.problems.join('\n  - ')}\n`);
-      return { supervisors, report, jsonPath };
+      return { supervisors, report, jsonPath, commitsAfterWarmup: commits };
     } finally {
       await db.end();
     }

@@ -8,6 +8,10 @@ export interface PassResult {
   supervisors: number;
   report: Report;
   jsonPath: string;
+  /** Live runs with a warm-up: batch commits after it (branch_lease.commits). */
+  commitsAfterWarmup?:
+    | { perSecond: number; recordsPerCommit: number; postgresTransactionsPerSecond: number }
+    | undefined;
 }
 
 /** The passes side by side: on stdout, and as a JSON report that names each pass's own. */
