@@ -48,6 +48,9 @@ const HELP = `Usage: npm run load-test -- [options]
                              by side: CPU per transaction (own, Postgres, broker), commits/s,
                              p50/p99, peak RSS. Its jars come from Maven Central on first use.
   --peer-tasks <n>           the peer's tasks (default 2, its best setting on 2 cores)
+  --peer-fetch-wait-ms <n>   a latency budget for the peer, as --linger-ms is the ingester's: its
+                             fetches wait up to <n> ms for a megabyte (default: Connect's own
+                             settings, a fetch returns at its first record)
   --seed <n>                 seed of the produced data (default 1)
   --keep                     keep the scratch topics and database for inspection
   --report-dir <dir>         where the JSON report and the SVG chart go (default reports)
@@ -71,6 +74,7 @@ runMain('load-test', async () => {
     'skip-baseline': { type: 'boolean' },
     peer: { type: 'boolean' },
     'peer-tasks': { type: 'string' },
+    'peer-fetch-wait-ms': { type: 'string' },
     seed: { type: 'string' },
     keep: { type: 'boolean' },
     'report-dir': { type: 'string' },
@@ -100,6 +104,10 @@ runMain('load-test', async () => {
   const supervisors = integerOption(problems, 'supervisors', flags.supervisors, 1, { min: 1, max: 64 });
   if (mode === 'idle' && supervisors > 1) problems.push('idle mode runs one supervisor at a time; drop --supervisors');
   const peerTasks = integerOption(problems, 'peer-tasks', flags['peer-tasks'], 2, { min: 1, max: 64 });
+  const peerFetchWaitMs =
+    flags['peer-fetch-wait-ms'] === undefined
+      ? undefined
+      : integerOption(problems, 'peer-fetch-wait-ms', flags['peer-fetch-wait-ms'], 0, { min: 0, max: 10_000 });
   if (flags.peer && (mode !== 'live' || supervisors > 1 || warmup === 0))
     problems.push('--peer compares one supervisor with the peer in live mode, after a warm-up');
   // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
@@ -166,7 +174,11 @@ runMain('load-test', async () => {
     let peerVerified = true;
     if (flags.peer) {
       process.stderr.write(`load-test: the peer, on the same live stream\n`);
-      const peer = await runPeerLivePass(settings, peerTasks, `loadtest-${mode}-${stamp}-peer`);
+      const peer = await runPeerLivePass(
+        settings,
+        { tasks: peerTasks, fetchWaitMs: peerFetchWaitMs },
+        `loadtest-${mode}-${stamp}-peer`,
+      );
       await writePeerComparison(reportDir, `loadtest-${mode}-${stamp}`, rate, results[0]!, peer);
       peerVerified = peer.verified;
     }

@@ -73,6 +73,12 @@ export function peerProperties(options: {
   name: string;
   /** Each row also gets its record's Kafka timestamp (peerTableDdl). */
   timed?: boolean;
+  /**
+   * A latency budget for the peer, as the ingester's --linger-ms is one: its consumer's fetches
+   * wait up to this long for a megabyte, so each poll, flush and commit carries more records.
+   * Undefined: Connect's defaults (a fetch returns as soon as one record is there).
+   */
+  fetchWaitMs?: number | undefined;
 }): { worker: string; connector: string } {
   const jdbc = jdbcConnection(options.databaseUrl);
   const lines = (entries: Record<string, string | number>) =>
@@ -89,6 +95,9 @@ export function peerProperties(options: {
       listeners: `http://127.0.0.1:${options.restPort}`,
       // Every jar is on the class path: no plugin folders to scan.
       'plugin.discovery': 'only_scan',
+      ...(options.fetchWaitMs === undefined
+        ? {}
+        : { 'consumer.fetch.min.bytes': 1_048_576, 'consumer.fetch.max.wait.ms': options.fetchWaitMs }),
     }),
     connector: lines({
       // Its consumer group is connect-<name>: a name of its own per run, or a second run would
@@ -162,6 +171,7 @@ export class PeerConnect {
     databaseUrl: string;
     tasks: number;
     timed: boolean;
+    fetchWaitMs?: number | undefined;
     logFile: string;
     say: (text: string) => void;
   }): Promise<PeerConnect> {
@@ -184,6 +194,7 @@ export class PeerConnect {
       offsetsFile: path.join(dir, 'offsets'),
       name: path.basename(dir),
       timed: options.timed,
+      fetchWaitMs: options.fetchWaitMs,
     });
     await writeFile(path.join(dir, 'worker.properties'), files.worker);
     await writeFile(path.join(dir, 'connector.properties'), files.connector);

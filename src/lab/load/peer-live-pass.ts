@@ -33,7 +33,12 @@ export interface PeerLiveResult {
   verified: boolean;
 }
 
-export async function runPeerLivePass(s: RunSettings, tasks: number, runId: string): Promise<PeerLiveResult> {
+export async function runPeerLivePass(
+  s: RunSettings,
+  peer: { tasks: number; fetchWaitMs: number | undefined },
+  runId: string,
+): Promise<PeerLiveResult> {
+  const { tasks } = peer;
   const scratch = await createScratchEnvironment({
     kafka: s.kafka,
     serverUrl: env('DATABASE_URL') ?? DEFAULTS.databaseUrl,
@@ -53,6 +58,7 @@ export async function runPeerLivePass(s: RunSettings, tasks: number, runId: stri
       topic: scratch.transactionsTopic,
       databaseUrl,
       tasks,
+      fetchWaitMs: peer.fetchWaitMs,
       timed: true,
       logFile: path.join(s.reportDir, `${runId}-connect.log`),
       say,
