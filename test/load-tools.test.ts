@@ -216,6 +216,52 @@ t.test(
 );
 
 t.test(
+  'load-test --peer runs the JDBC sink on the same live stream after the ingester and prints both side by side',
+  async (t) => {
+    const dir = await reportDir(t);
+    const result = await runLoadTest(
+      t,
+      [
+        ...['--mode', 'live', '--rate', '400', '--duration', '12', '--warmup', '4'],
+        ...['--branches', '2', '--customers', '20', '--peer', '--peer-tasks', '1', '--peer-fetch-wait-ms', '20'],
+      ],
+      dir,
+      420_000,
+    );
+    const file = (await readdir(dir)).find((f) => f.endsWith('-peer.json'));
+    t.ok(file, 'the side-by-side report is written');
+    const report = JSON.parse(await readFile(path.join(dir, file!), 'utf8'));
+    t.equal(report.rate, 400);
+    t.same(
+      report.sides.map((s: { writer: string }) => s.writer),
+      ['ingester', 'peer (1 tasks)'],
+      'the ingester, then the peer',
+    );
+    for (const side of report.sides) {
+      t.equal(side.transactions, 4800, `${side.writer}: every produced transaction counted`);
+      t.equal(side.verified, true, `${side.writer}: every one in its table once`);
+      t.ok(side.cpuMicrosecondsPerTransaction.own > 0, `${side.writer}: its own CPU measured`);
+      const { own, postgres, broker, total } = side.cpuMicrosecondsPerTransaction;
+      t.ok(Math.abs(own + postgres + broker - total) < 1e-6, `${side.writer}: the total is the sum`);
+      t.ok(side.postgresTransactionsPerSecond > 0, `${side.writer}: Postgres commits counted`);
+      // Kafka's timestamp to the insert: the producer's 20 ms gathering is in it, seconds are not.
+      t.ok(side.latencyMs.p50 > 0 && side.latencyMs.p50 < 5_000, `${side.writer}: p50 ${side.latencyMs.p50} ms`);
+      t.ok(side.peakRssMB > 50, `${side.writer}: peak RSS read`);
+    }
+    t.ok(report.sides[0].batchCommitsPerSecond > 0, "the ingester's batch commits counted");
+    const totals = report.sides.map(
+      (s: { cpuMicrosecondsPerTransaction: { total: number } }) => s.cpuMicrosecondsPerTransaction.total,
+    );
+    t.ok(Math.abs(report.ratio - totals[0] / totals[1]) < 1e-9, 'the ratio is of the totals');
+    t.match(result.stdout, /^side by side at 400 tx\/s/m, 'the table is printed');
+    t.match(result.stdout, /^peer \(1 tasks\)\s+\d+\.\d/m, 'with a row for the peer');
+    const refused = await runNode('dist/lab/load-test.js', ['--mode', 'catch-up', '--peer'], {}, 30_000);
+    t.equal(refused.code, 2, '--peer outside live mode is refused');
+    t.match(refused.stderr, /--peer compares one supervisor with the peer in live mode/);
+  },
+);
+
+t.test(
   'bench measures COPY, the naive consumer, the ingester and the JDBC sink peer on the same rows (and into a prefilled ledger), runs twice, and splits the CPU by process',
   async (t) => {
     const result = await runNode(
