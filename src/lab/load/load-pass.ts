@@ -10,7 +10,7 @@ import type { KafkaConnection } from '../../kafka/kafka-settings.js';
 import { IngesterGroup, IngesterProcess } from './ingester-process.js';
 import { runProducer, type ProduceSummary } from './local-services.js';
 import { checkpoint } from './checkpoint.js';
-import { createScratchEnvironment } from './scratch-environment.js';
+import { createScratchEnvironment, type ScratchEnvironment } from './scratch-environment.js';
 import {
   branchWindows,
   committedPerBranch,
@@ -27,14 +27,33 @@ import type { PassResult } from './supervisor-comparison.js';
 
 /** How often progress is sampled: often enough that a 20 s run draws curves, not three points. */
 const SAMPLE_MS = 100;
-/** The live producer's linger.ms (see runPass). */
-export const LIVE_PRODUCER_LINGER_MS = 20;
+/**
+ * The live producer's linger.ms: a branch's producer gathers its records for 20 ms, as a real one
+ * sending thousands a second would; a shorter linger costs the broker CPU on the cores the
+ * ingester shares (docs/performance.md). Each record still carries the time it was handed to the
+ * producer, so that wait counts in the latency measured.
+ */
+const LIVE_PRODUCER_LINGER_MS = 20;
 
 export interface RunSettings extends RunShape {
   warmup: number;
   kafka: KafkaConnection;
   reportDir: string;
   keep: boolean;
+}
+
+/** The producer's arguments for a run's workload on a scratch environment's topics. */
+export function workloadArgs(s: RunSettings, scratch: ScratchEnvironment): string[] {
+  return [
+    ...['--brokers', s.kafka.brokers, '--branches', String(s.branches), '--customers', String(s.customers)],
+    ...['--transactions', String(s.transactions), '--seed', String(s.seed)],
+    ...['--customers-topic', scratch.customersTopic, '--transactions-topic', scratch.transactionsTopic],
+  ];
+}
+
+/** What a live run adds to them: the rate, and the producer's gathering. */
+export function liveArgs(s: RunSettings): string[] {
+  return ['--rate', String(s.rate), '--linger-ms', String(LIVE_PRODUCER_LINGER_MS)];
 }
 
 /** One measured run: produce, ingest with `supervisors` supervisors, verify, report. */
@@ -51,22 +70,7 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
   let ingester: IngesterProcess | IngesterGroup | undefined;
   try {
     const databaseUrl = await scratch.newDatabase('ledger');
-    const produceArgs = [
-      '--brokers',
-      brokers,
-      '--branches',
-      String(branches),
-      '--customers',
-      String(s.customers),
-      '--transactions',
-      String(transactions),
-      '--seed',
-      String(s.seed),
-      '--customers-topic',
-      scratch.customersTopic,
-      '--transactions-topic',
-      scratch.transactionsTopic,
-    ];
+    const produceArgs = workloadArgs(s, scratch);
     const common = {
       brokers,
       databaseUrl,
@@ -104,17 +108,7 @@ export async function runPass(s: RunSettings, supervisors: number, runId: string
         `load-test: producing ${s.rate} transactions/s for ${s.duration} s over ${branches} branches while the ingester runs\n`,
       );
       started = Date.now();
-      // A branch's producer gathers its records for 20 ms, as a real one sending thousands a
-      // second would; a shorter linger costs the broker CPU on the cores the ingester shares
-      // (docs/performance.md). Each record still carries the time it was
-      // handed to the producer, so that wait counts in the latency measured.
-      produced = runProducer([
-        ...produceArgs,
-        '--rate',
-        String(s.rate),
-        '--linger-ms',
-        String(LIVE_PRODUCER_LINGER_MS),
-      ]);
+      produced = runProducer([...produceArgs, ...liveArgs(s)]);
     }
 
     const db = new pg.Client({ connectionString: databaseUrl });

@@ -12,7 +12,7 @@ import { CpuMeter, type CpuSplit } from './cpu-split.js';
 import { CommittedTransactions, countStatements } from './committed-transactions.js';
 import { PEER_TABLE, PeerConnect, peerRowsWritten } from './debezium-peer.js';
 import { runProducer, type ProduceSummary } from './local-services.js';
-import { LIVE_PRODUCER_LINGER_MS, type RunSettings } from './load-pass.js';
+import { liveArgs, type RunSettings, workloadArgs } from './load-pass.js';
 import { createScratchEnvironment } from './scratch-environment.js';
 
 /** How often the peer's progress is read. */
@@ -67,28 +67,7 @@ export async function runPeerLivePass(
     await checkpoint(databaseUrl);
     say(`the peer's ${tasks} tasks run; producing ${s.rate} transactions/s for ${s.duration} s in Connect JSON`);
     const started = Date.now();
-    const produced = runProducer([
-      '--brokers',
-      s.kafka.brokers,
-      '--branches',
-      String(s.branches),
-      '--customers',
-      String(s.customers),
-      '--transactions',
-      String(s.transactions),
-      '--seed',
-      String(s.seed),
-      '--customers-topic',
-      scratch.customersTopic,
-      '--transactions-topic',
-      scratch.transactionsTopic,
-      '--rate',
-      String(s.rate),
-      '--linger-ms',
-      String(LIVE_PRODUCER_LINGER_MS),
-      '--value-format',
-      'connect-json',
-    ]);
+    const produced = runProducer([...workloadArgs(s, scratch), ...liveArgs(s), '--value-format', 'connect-json']);
     let summary: ProduceSummary | undefined;
     void produced.then(
       (p) => (summary = p),
