@@ -258,6 +258,14 @@ t.test(
     const refused = await runNode('dist/lab/load-test.js', ['--mode', 'catch-up', '--peer'], {}, 30_000);
     t.equal(refused.code, 2, '--peer outside live mode is refused');
     t.match(refused.stderr, /--peer compares one supervisor with the peer in live mode/);
+    const tooShort = await runNode(
+      'dist/lab/load-test.js',
+      ['--mode', 'live', '--duration', '5', '--warmup', '5', '--peer'],
+      {},
+      30_000,
+    );
+    t.equal(tooShort.code, 2, '--peer with a run no longer than its warm-up is refused');
+    t.match(tooShort.stderr, /after a warm-up shorter than --duration/);
   },
 );
 

@@ -108,8 +108,9 @@ runMain('load-test', async () => {
     flags['peer-fetch-wait-ms'] === undefined
       ? undefined
       : integerOption(problems, 'peer-fetch-wait-ms', flags['peer-fetch-wait-ms'], 0, { min: 0, max: 10_000 });
-  if (flags.peer && (mode !== 'live' || supervisors > 1 || warmup === 0))
-    problems.push('--peer compares one supervisor with the peer in live mode, after a warm-up');
+  // Both sides are measured after the warm-up: a run no longer than it would measure nothing.
+  if (flags.peer && (mode !== 'live' || supervisors > 1 || warmup === 0 || warmup >= duration))
+    problems.push('--peer compares one supervisor with the peer in live mode, after a warm-up shorter than --duration');
   // From the environment (KAFKA_BROKERS, KAFKA_CONFIG_FILE, KAFKA_CFG_*): the producer and the
   // ingester processes inherit it.
   const kafka = readKafka(problems, {});
