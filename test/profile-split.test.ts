@@ -5,7 +5,7 @@ import t from 'tap';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CATEGORIES, categorize, costSplit, ownerShares } from '../src/lab/profile/cost-split.js';
+import { CATEGORIES, categorize, costSplit, ownerShares, sourceCategory } from '../src/lab/profile/cost-split.js';
 import { parsePerfScript } from '../src/lab/profile/perf-samples.js';
 import { runNode } from './helpers/fixtures.js';
 
@@ -79,6 +79,13 @@ t.test('each sample goes to the part that spent it', async (t) => {
     CATEGORIES.bindingCallbacks.name,
   );
   t.equal(of('WorkerThread', ['_int_malloc', '[unknown]']), CATEGORIES.allocation.name);
+  t.equal(of('WorkerThread', ['unlink_chunk.constprop.0']), CATEGORIES.allocation.name);
+  t.equal(of('WorkerThread', ['freeaddrinfo']), CATEGORIES.otherNative.name, 'only the allocator itself');
+  // A checkout may itself sit under a folder called src: the last one names the folder.
+  t.equal(sourceCategory('/home/me/src/zipbank/src/supervisor/metrics/families.ts').name, 'own code: src/supervisor');
+  t.equal(sourceCategory('/app/src/generated/prisma/client.ts').name, CATEGORIES.prisma.name);
+  t.equal(sourceCategory('/app/node_modules/pg-int8/index.js').name, CATEGORIES.postgresDriver.name);
+  t.equal(sourceCategory('/app/node_modules/some-lib/src/core/x.js').name, CATEGORIES.otherLibraries.name);
   t.equal(of('V8Worker', ['v8::internal::ConcurrentMarking::RunMajor']), CATEGORIES.gcHelpers.name);
   t.equal(of('V8Worker', ['v8::internal::compiler::PipelineImpl::Run']), CATEGORIES.compiler.name);
   t.equal(of('rdk:broker1', ['__poll']), CATEGORIES.librdkafka.name);

@@ -46,7 +46,8 @@ const HELP = `Usage: npm run load-test -- [options]
                              on Kafka Connect standalone takes the same live stream (in Connect
                              JSON, topics and a database of its own), and both are printed side
                              by side: CPU per transaction (own, Postgres, broker), commits/s,
-                             p50/p99, peak RSS. Its jars come from Maven Central on first use.
+                             p50/p99, peak RSS, each after the warm-up (so --warmup must be above
+                             0 and below --duration). Its jars come from Maven Central on first use.
   --peer-tasks <n>           the peer's tasks (default 2, its best setting on 2 cores)
   --peer-fetch-wait-ms <n>   a latency budget for the peer, as --linger-ms is the ingester's: its
                              fetches wait up to <n> ms for a megabyte (default: Connect's own

@@ -11,7 +11,9 @@ import { ConfigError } from '../core/errors.js';
 import { runMain } from '../core/run-main.js';
 import { bundleSources } from './profile/bundle-sources.js';
 import { costSplit, ownerShares } from './profile/cost-split.js';
-import { PERF_NODE_ARGS, recordProcess, removeSymbolFile, waitForChild } from './profile/perf-record.js';
+import type { PerfSample } from './profile/perf-samples.js';
+import { waitForChild } from './profile/child-process.js';
+import { PERF_NODE_ARGS, recordProcess, removeSymbolFile } from './profile/perf-record.js';
 import { PROJECT_DIR } from './load/ingester-process.js';
 import { machine } from './load/machine.js';
 
@@ -21,7 +23,8 @@ Runs \`npm run load-test\` with the arguments after "--" (build first), and --af
 its ingester process starts samples every thread of it with Linux perf for --seconds, with call
 stacks. Then prints each part's share of the sampled CPU, and writes it to
 reports/profile-<time>.json. In catch-up mode the ingester starts after the backlog is produced;
-in live mode give the warm-up in --after.
+in live mode give the warm-up in --after. With --supervisors, the first ingester started is the
+one profiled.
 
 Needs perf (Debian's linux-perf) and the right to profile the ingester (perf_event_paranoid 2
 or below for one's own processes).`;
@@ -57,11 +60,17 @@ runMain('profile', async () => {
   const gone = new AbortController();
   void exited.then(() => gone.abort());
 
+  // The first ingester the load test starts (with --supervisors, the first pass's).
   const ingester = await waitForChild(loadTest.pid!, 'dist/main.cjs', gone.signal);
-  await sleep(after * 1000);
-  const samples = await recordProcess(ingester, seconds, frequency);
-  const loadTestCode = await exited;
-  await removeSymbolFile(ingester);
+  let samples: PerfSample[];
+  let loadTestCode: number;
+  try {
+    await sleep(after * 1000);
+    samples = await recordProcess(ingester, seconds, frequency);
+    loadTestCode = await exited;
+  } finally {
+    await removeSymbolFile(ingester);
+  }
 
   const shares = costSplit(samples, bundleSources());
   const owners = ownerShares(shares);

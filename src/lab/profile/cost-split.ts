@@ -21,7 +21,8 @@ const COMPILATION =
   /compiler::|CompilationJob|Compiler::|Parser::|BytecodeGenerator|Maglev|CompileLazy|compileSourceTextModule|compileForInternalLoader/;
 const SOCKET_IO = /uv__write|uv__try_write|writev|sendmsg|LibuvStreamWrap::DoWrite|uv__read|OnUvRead/;
 /** C library allocation: no frame pointers, so no caller; in a busy branch thread mostly the message buffers. */
-const ALLOCATION = /^(_int_malloc|malloc|_int_free|cfree|free|malloc_consolidate|unlink_chunk|__libc_calloc)/;
+const ALLOCATION =
+  /^(_int_malloc|malloc|_int_free|cfree|free|malloc_consolidate|unlink_chunk|__libc_calloc)(\.constprop\.\d+|@\S+)?$/;
 
 export const CATEGORIES = {
   messageObjects: { name: "binding: each message's object and buffers (native)", owner: 'card' },
@@ -35,23 +36,27 @@ export const CATEGORIES = {
   gcBranch: { name: 'garbage collection, branch threads', owner: 'runtime' },
   gcHelpers: { name: "garbage collection, V8's helper threads", owner: 'runtime' },
   compiler: { name: "V8's compilers (both kinds of thread)", owner: 'runtime' },
-  supervisor: { name: "the supervisor's thread", owner: 'own' },
+  // All of it, its Prisma client and collections included: small, and counted against the ingester.
+  supervisor: { name: "the supervisor's thread, all its parts", owner: 'own' },
   otherLibraries: { name: 'other libraries (pino and the rest)', owner: 'other' },
   otherNative: { name: 'other native code of the branch threads', owner: 'other' },
   otherHelpers: { name: "V8's helper threads, other", owner: 'other' },
 } as const satisfies Record<string, CostCategory>;
 
-/** The ingester's own code, by folder of src/. */
+/** The ingester's own code, by folder of src/: the last src/ of the path, since the checkout may sit under one. */
 function ownCode(source: string): CostCategory | undefined {
-  const match = source.match(/(?:^|\/)src\/([a-z-]+)\//);
-  if (!match || match[1] === 'generated' || source.includes('node_modules/')) return undefined;
-  return { name: `own code: src/${match[1]}`, owner: 'own' };
+  if (source.includes('node_modules/')) return undefined;
+  const path = source.startsWith('src/') ? `/${source}` : source;
+  const [folder, ...rest] = path.slice(path.lastIndexOf('/src/') + '/src/'.length).split('/');
+  if (!path.includes('/src/') || rest.length === 0 || folder === 'generated') return undefined;
+  return { name: `own code: src/${folder}`, owner: 'own' };
 }
 
 /** A bundle source file's category. */
 export function sourceCategory(source: string): CostCategory {
   if (/@prisma\/|src\/generated\/prisma\//.test(source)) return CATEGORIES.prisma;
-  if (/node_modules\/(pg|pg-[a-z-]+|postgres-[a-z-]+|pgpass|split2)\//.test(source)) return CATEGORIES.postgresDriver;
+  if (/node_modules\/(pg|pg-[a-z0-9-]+|postgres-[a-z-]+|pgpass|split2|xtend)\//.test(source))
+    return CATEGORIES.postgresDriver;
   if (source.includes('node-rdkafka/')) return CATEGORIES.bindingCallbacks;
   return ownCode(source) ?? CATEGORIES.otherLibraries;
 }

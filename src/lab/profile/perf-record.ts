@@ -2,7 +2,7 @@
 // `perf script` reads of them. Node's JIT frames get names from the /tmp/perf-<pid>.map that
 // --perf-basic-prof-only-functions makes the process write.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,7 @@ export async function recordProcess(pid: number, seconds: number, frequency: num
   const data = path.join(dir, 'perf.data');
   try {
     // perf record exits non-zero when the process ends before the sleep does; what it wrote
-    // until then is read all the same, and a missing file fails perf script below.
+    // until then is read all the same. Without a file, its own words say why.
     await run('perf', [
       'record',
       '-F',
@@ -31,8 +31,13 @@ export async function recordProcess(pid: number, seconds: number, frequency: num
       '--',
       'sleep',
       String(seconds),
-    ]).catch((err: NodeJS.ErrnoException) => {
+    ]).catch(async (err: NodeJS.ErrnoException & { stderr?: string }) => {
       if (err.code === 'ENOENT') throw new Error('perf is not installed (Debian: apt-get install linux-perf)');
+      const wrote = await access(data).then(
+        () => true,
+        () => false,
+      );
+      if (!wrote) throw new Error(`perf record failed: ${err.stderr?.trim() || err.message}`);
     });
     const { stdout } = await run('perf', ['script', '-i', data, '-F', 'comm,tid,period,ip,sym'], {
       maxBuffer: 1024 * 1024 * 1024,
@@ -41,27 +46,6 @@ export async function recordProcess(pid: number, seconds: number, frequency: num
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** The first child of `parent` whose command line holds `marker`, once it appears. */
-export async function waitForChild(parent: number, marker: string, signal: AbortSignal): Promise<number> {
-  while (!signal.aborted) {
-    for (const name of await readdir('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const stat = await readFile(`/proc/${name}/stat`, 'utf8');
-        // The fourth field after the command's closing parenthesis is the parent's pid.
-        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (parentPid !== parent) continue;
-        const command = await readFile(`/proc/${name}/cmdline`, 'utf8');
-        if (command.includes(marker)) return Number(name);
-      } catch {
-        // gone meanwhile
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no child process running ${marker} appeared`);
 }
 
 /** Removes the JIT symbol file the profiled process left (V8 writes it to /tmp, whatever TMPDIR says). */
