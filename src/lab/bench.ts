@@ -22,6 +22,7 @@ import { WORKER_TUNING_FLAGS } from '../config/ingester-config.js';
 import { type BenchRun, medians, printTable } from './load/bench-report.js';
 import { machine } from './load/machine.js';
 import { measurePeer } from './load/debezium-peer.js';
+import { reportStamp } from './load/report-stamp.js';
 
 const HELP = `Usage: npm run bench -- [--branches 8] [--customers 10000] [--transactions 1000000] [--runs 3] [--naive-seconds 30] [--seed 1] [--keep]
                           [--prefilled-rows N] [--peer] [--peer-tasks 2]
@@ -91,7 +92,7 @@ runMain('bench', async () => {
   const brokers = kafka.brokers;
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  const stamp = reportStamp();
   const runId = `bench-${stamp}`;
   const reportDir = path.join(PROJECT_DIR, 'reports');
   await mkdir(reportDir, { recursive: true });

@@ -20,6 +20,7 @@ import { type PassResult, writeComparison } from './load/supervisor-comparison.j
 import { runPass, type RunSettings } from './load/load-pass.js';
 import { runPeerLivePass } from './load/peer-live-pass.js';
 import { writePeerComparison } from './load/peer-comparison.js';
+import { reportStamp } from './load/report-stamp.js';
 
 const HELP = `Usage: npm run load-test -- [options]
 
@@ -123,7 +124,7 @@ runMain('load-test', async () => {
   const settle = integerOption(problems, 'settle', flags.settle, 60, { min: 0, max: 3600 });
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  const stamp = reportStamp();
   if (mode === 'idle') {
     const counts = baselineBranches > 0 && baselineBranches < branches ? [baselineBranches, branches] : [branches];
     const idle = {

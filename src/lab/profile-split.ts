@@ -16,6 +16,7 @@ import { waitForChild } from './profile/child-process.js';
 import { PERF_NODE_ARGS, recordProcess, removeSymbolFile } from './profile/perf-record.js';
 import { PROJECT_DIR } from './load/ingester-process.js';
 import { machine } from './load/machine.js';
+import { reportStamp } from './load/report-stamp.js';
 
 const HELP = `Usage: npm run profile -- [--after 5] [--seconds 10] [--frequency 999] [--report-dir reports] -- <load-test arguments>
 
@@ -82,7 +83,7 @@ runMain('profile', async () => {
       `the ingester's own code ${percent(owners.own)}, other ${percent(owners.other)}\n`,
   );
   const reportDir = path.resolve(PROJECT_DIR, flags['report-dir'] ?? 'reports');
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').toLowerCase();
+  const stamp = reportStamp();
   const file = path.join(reportDir, `profile-${stamp}.json`);
   await mkdir(reportDir, { recursive: true });
   const report = {
